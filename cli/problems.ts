@@ -1,0 +1,94 @@
+/**
+ * Problems users can cause in a campaigns repository: one stable code each,
+ * a fixed severity, and a location. Validators return problems; they never
+ * throw on user input. The README's code table is this list.
+ */
+
+export type Severity = "error" | "warning";
+
+export const PROBLEM_CODES = {
+  MK001: { severity: "error", title: "YAML syntax error" },
+  MK002: { severity: "error", title: "missing or unknown apiVersion or kind" },
+  MK003: { severity: "error", title: "file in the wrong place or holding more than one document" },
+  MK004: { severity: "error", title: "no mk.yaml found" },
+  MK010: { severity: "error", title: "invalid value" },
+  MK011: { severity: "error", title: "unknown key" },
+  MK012: { severity: "error", title: "missing required field" },
+  MK013: { severity: "error", title: "invalid name" },
+  MK014: { severity: "error", title: "invalid duration" },
+  MK015: { severity: "error", title: "matches none of the allowed forms (condition, step, list)" },
+  MK016: { severity: "error", title: "attribute condition needs exactly one operator" },
+  MK020: { severity: "error", title: "duplicate name" },
+  MK021: { severity: "error", title: "unknown reference" },
+  MK022: { severity: "error", title: "template file not found" },
+  MK023: { severity: "error", title: "variant weights do not sum to 100" },
+  MK024: { severity: "error", title: "invalid time zone" },
+  MK025: { severity: "error", title: "invalid country code" },
+  MK026: { severity: "error", title: "schedule in the past" },
+  MK027: { severity: "error", title: "literal token in mk.yaml" },
+  MK028: { severity: "error", title: "audience reference cycle" },
+  MK029: { severity: "error", title: "invalid locale or currency" },
+  MK030: { severity: "error", title: "duplicate variant name" },
+  MK031: { severity: "error", title: "reserved environment name" },
+  MK032: { severity: "error", title: "invalid mailbox" },
+  MK040: { severity: "error", title: "MJML error" },
+  MK041: { severity: "error", title: "mj-include file not found" },
+  MK042: { severity: "error", title: "mj-include cycle" },
+  MK043: { severity: "error", title: "mj-include outside the repository" },
+  MK044: { severity: "error", title: "handlebars syntax error" },
+  MK045: { severity: "warning", title: "variable no context provides" },
+  MK046: { severity: "error", title: "unknown handlebars helper" },
+  MK050: { severity: "error", title: "marketing email without unsubscribe link" },
+  MK051: { severity: "error", title: "marketing email without postal address" },
+  MK052: { severity: "warning", title: "HTML over 102 KB (Gmail clips it)" },
+  MK053: { severity: "warning", title: "image without alt text" },
+  MK054: { severity: "warning", title: "link that is not https" },
+  MK055: { severity: "error", title: "javascript: link" },
+  MK056: { severity: "warning", title: "no preheader" },
+  MK057: { severity: "warning", title: "subject over 100 characters" },
+} as const satisfies Record<string, { severity: Severity; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEM_CODES;
+
+export interface Location {
+  /** Path relative to the repository root, with forward slashes. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  col: number;
+}
+
+export interface Problem extends Location {
+  severity: Severity;
+  code: ProblemCode;
+  message: string;
+}
+
+export function problem(code: ProblemCode, at: Location, message: string): Problem {
+  return { file: at.file, line: at.line, col: at.col, severity: PROBLEM_CODES[code].severity, code, message };
+}
+
+export function isProblemCode(value: unknown): value is ProblemCode {
+  return typeof value === "string" && Object.hasOwn(PROBLEM_CODES, value);
+}
+
+/** Sorted by file, line, column, then code, with exact duplicates removed. */
+export function sortProblems(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  const unique = problems.filter((p) => {
+    const key = `${p.file}\0${p.line}\0${p.col}\0${p.code}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code),
+  );
+}
+
+export function countBySeverity(problems: readonly Problem[]): { errors: number; warnings: number } {
+  const errors = problems.filter((p) => p.severity === "error").length;
+  return { errors, warnings: problems.length - errors };
+}

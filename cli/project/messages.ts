@@ -1,0 +1,74 @@
+import type { Repository, Resource } from "./reader.js";
+import type { PathSegment } from "./yaml-source.js";
+
+/**
+ * One email a repository can send: a campaign (or one of its A/B variants)
+ * or a sequence's send step, with the fields a variant overrides already
+ * applied and the YAML paths where each was written.
+ */
+export interface MessageSpec {
+  resource: Resource<"Campaign"> | Resource<"Sequence">;
+  /** For messages: `campaign "spring-sale" (variant b)`. */
+  label: string;
+  variant: string | null;
+  template: string;
+  templateAt: PathSegment[];
+  subject: string;
+  subjectAt: PathSegment[];
+  preheader: string | undefined;
+  data: Record<string, unknown>;
+  /** Marketing mail needs consent, an unsubscribe link and a postal address. */
+  marketing: boolean;
+}
+
+export function messagesOf(repo: Repository): MessageSpec[] {
+  const messages: MessageSpec[] = [];
+  for (const campaign of repo.campaigns) {
+    const c = campaign.spec;
+    const base = {
+      resource: campaign,
+      template: c.template,
+      templateAt: ["template"],
+      subject: c.subject,
+      subjectAt: ["subject"],
+      preheader: c.preheader,
+      data: c.data ?? {},
+      marketing: !c.transactional,
+    };
+    if (!c.variants) {
+      messages.push({ ...base, label: `campaign "${campaign.name}"`, variant: null });
+      continue;
+    }
+    c.variants.forEach((v, i) => {
+      messages.push({
+        ...base,
+        label: `campaign "${campaign.name}" (variant ${v.name})`,
+        variant: v.name,
+        template: v.template ?? c.template,
+        templateAt: v.template ? ["variants", i, "template"] : ["template"],
+        subject: v.subject ?? c.subject,
+        subjectAt: v.subject ? ["variants", i, "subject"] : ["subject"],
+        preheader: v.preheader ?? c.preheader,
+        data: { ...base.data, ...v.data },
+      });
+    });
+  }
+  for (const sequence of repo.sequences) {
+    sequence.spec.steps.forEach((step, i) => {
+      if (!("send" in step)) return;
+      messages.push({
+        resource: sequence,
+        label: `sequence "${sequence.name}" step ${i + 1}`,
+        variant: null,
+        template: step.send.template,
+        templateAt: ["steps", i, "send", "template"],
+        subject: step.send.subject,
+        subjectAt: ["steps", i, "send", "subject"],
+        preheader: step.send.preheader,
+        data: step.send.data ?? {},
+        marketing: !sequence.spec.transactional,
+      });
+    });
+  }
+  return messages;
+}

@@ -1,0 +1,214 @@
+import { access } from "node:fs/promises";
+import path from "node:path";
+import { DateTime } from "luxon";
+import { forEachCondition, RESERVED_ENVIRONMENT, type Condition } from "../../schemas/index.js";
+import { problem, type Problem } from "../problems.js";
+import { messagesOf, type MessageSpec } from "./messages.js";
+import type { Repository, Resource } from "./reader.js";
+import { locate, type PathSegment } from "./yaml-source.js";
+import { suggest } from "./zod-problems.js";
+
+export interface ResolveOptions {
+  /** The time schedules are compared with; injectable for tests. */
+  now: Date;
+}
+
+/**
+ * Cross-file checks over a repository whose files each passed their schema:
+ * unique names, references between files, template files, A/B weights,
+ * schedules and environments. Returns the messages whose template exists.
+ */
+export async function resolveRepository(repo: Repository, options: ResolveOptions): Promise<[MessageSpec[], Problem[]]> {
+  const problems: Problem[] = [
+    ...uniqueNames(repo.audiences),
+    ...uniqueNames(repo.campaigns),
+    ...uniqueNames(repo.sequences),
+    ...audienceReferences(repo),
+    ...audienceCycles(repo),
+    ...variantChecks(repo),
+    ...scheduleChecks(repo, options.now),
+    ...environmentChecks(repo),
+  ];
+  const [messages, templateProblems] = await existingTemplates(repo);
+  return [messages, [...problems, ...templateProblems]];
+}
+
+function uniqueNames(resources: readonly Resource[]): Problem[] {
+  const first = new Map<string, Resource>();
+  const problems: Problem[] = [];
+  for (const resource of resources) {
+    const earlier = first.get(resource.name);
+    if (!earlier) {
+      first.set(resource.name, resource);
+      continue;
+    }
+    const at = locate(resource.source, "name" in (resource.source.data as object) ? ["name"] : []);
+    problems.push(
+      problem("MK020", at, `${resource.kind.toLowerCase()} "${resource.name}" is already defined in ${earlier.source.file}; names are unique per kind`),
+    );
+  }
+  return problems;
+}
+
+function audienceReferences(repo: Repository): Problem[] {
+  const names = repo.audiences.map((a) => a.name);
+  const known = new Set([...names, ...repo.failed.Audience]);
+  const missing = (resource: Resource, at: PathSegment[], name: string): Problem => {
+    const hint = suggest(name, names);
+    return problem(
+      "MK021",
+      locate(resource.source, at),
+      `audience "${name}" does not exist${hint ? `; did you mean "${hint}"?` : names.length ? `; audiences are ${names.join(", ")}` : "; add it under audiences/"}`,
+    );
+  };
+  const problems: Problem[] = [];
+  for (const campaign of repo.campaigns) {
+    if (!known.has(campaign.spec.audience)) problems.push(missing(campaign, ["audience"], campaign.spec.audience));
+  }
+  for (const sequence of repo.sequences) {
+    const { audience, steps } = sequence.spec;
+    if (audience !== undefined && !known.has(audience)) problems.push(missing(sequence, ["audience"], audience));
+    steps.forEach((step, i) => {
+      if ("if" in step) {
+        forEachCondition(step.if, (c, p) => {
+          if ("audience" in c && !known.has(c.audience)) problems.push(missing(sequence, ["steps", i, "if", ...p, "audience"], c.audience));
+        });
+      }
+    });
+  }
+  for (const audience of repo.audiences) {
+    if (!audience.spec.where) continue;
+    forEachCondition(audience.spec.where, (c, p) => {
+      if ("audience" in c && !known.has(c.audience)) problems.push(missing(audience, ["where", ...p, "audience"], c.audience));
+    });
+  }
+  return problems;
+}
+
+/** `audience:` conditions may not refer back to themselves, directly or not. */
+function audienceCycles(repo: Repository): Problem[] {
+  const byName = new Map(repo.audiences.map((a) => [a.name, a]));
+  const edges = new Map<string, { target: string; path: PathSegment[] }[]>();
+  for (const audience of repo.audiences) {
+    const list: { target: string; path: PathSegment[] }[] = [];
+    if (audience.spec.where) {
+      forEachCondition(audience.spec.where as Condition, (c, p) => {
+        if ("audience" in c && byName.has(c.audience)) list.push({ target: c.audience, path: ["where", ...p, "audience"] });
+      });
+    }
+    edges.set(audience.name, list);
+  }
+
+  const problems: Problem[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, "visiting");
+    stack.push(name);
+    for (const edge of edges.get(name) ?? []) {
+      const seen = state.get(edge.target);
+      if (seen === "visiting") {
+        const cycle = [...stack.slice(stack.indexOf(edge.target)), edge.target];
+        const from = byName.get(name) as Resource<"Audience">;
+        problems.push(problem("MK028", locate(from.source, edge.path), `audiences refer to each other in a cycle: ${cycle.join(" → ")}`));
+      } else if (seen === undefined) visit(edge.target);
+    }
+    stack.pop();
+    state.set(name, "done");
+  };
+  for (const audience of repo.audiences) if (!state.has(audience.name)) visit(audience.name);
+  return problems;
+}
+
+function variantChecks(repo: Repository): Problem[] {
+  const problems: Problem[] = [];
+  for (const campaign of repo.campaigns) {
+    const variants = campaign.spec.variants;
+    if (!variants) continue;
+    const total = variants.reduce((sum, v) => sum + v.weight, 0);
+    if (total !== 100) {
+      problems.push(
+        problem(
+          "MK023",
+          locate(campaign.source, ["variants"]),
+          `variant weights add up to ${total}, not 100 (${variants.map((v) => `${v.name}: ${v.weight}`).join(", ")})`,
+        ),
+      );
+    }
+    const seen = new Set<string>();
+    variants.forEach((variant, i) => {
+      if (seen.has(variant.name)) {
+        problems.push(problem("MK030", locate(campaign.source, ["variants", i, "name"]), `variant "${variant.name}" appears twice`));
+      }
+      seen.add(variant.name);
+    });
+  }
+  return problems;
+}
+
+/** The last moment anywhere on Earth that a local time occurs (UTC-12). */
+const LATEST_ZONE = "Etc/GMT+12";
+
+function scheduleChecks(repo: Repository, now: Date): Problem[] {
+  const fallbackZone = repo.project?.spec.defaults.timezone ?? "UTC";
+  const problems: Problem[] = [];
+  for (const campaign of repo.campaigns) {
+    const schedule = campaign.spec.schedule;
+    if (!schedule || schedule.allowPast) continue;
+    const zone = schedule.timezone === "recipient" ? LATEST_ZONE : (schedule.timezone ?? fallbackZone);
+    const at = DateTime.fromISO(schedule.at, { zone, setZone: true });
+    if (!at.isValid) {
+      problems.push(problem("MK010", locate(campaign.source, ["schedule", "at"]), `schedule.at: "${schedule.at}" is not a real date and time`));
+    } else if (at.toMillis() < now.getTime()) {
+      const whenLocal = schedule.timezone === "recipient" ? "in every time zone" : `(${at.toISO({ suppressMilliseconds: true })})`;
+      problems.push(
+        problem(
+          "MK026",
+          locate(campaign.source, ["schedule", "at"]),
+          `schedule.at ${schedule.at} is in the past ${whenLocal}; set a future time, or schedule.allowPast: true if it is meant (for example, already sent)`,
+        ),
+      );
+    }
+  }
+  return problems;
+}
+
+function environmentChecks(repo: Repository): Problem[] {
+  const project = repo.project;
+  if (!project || !(RESERVED_ENVIRONMENT in project.spec.environments)) return [];
+  return [
+    problem(
+      "MK031",
+      locate(project.source, ["environments"], RESERVED_ENVIRONMENT),
+      `the environment "${RESERVED_ENVIRONMENT}" always exists and means the runtime started by mk up; give this one another name`,
+    ),
+  ];
+}
+
+/** Every message whose template file exists inside the repository; the others are problems. */
+async function existingTemplates(repo: Repository): Promise<[MessageSpec[], Problem[]]> {
+  const messages = messagesOf(repo);
+  const exists = new Map<string, Promise<boolean>>();
+  const check = (template: string): Promise<boolean> => {
+    let found = exists.get(template);
+    if (!found) {
+      const absolute = path.resolve(repo.root, template);
+      found = isInside(repo.root, absolute) ? access(absolute).then(() => true, () => false) : Promise.resolve(false);
+      exists.set(template, found);
+    }
+    return found;
+  };
+  const results = await Promise.all(messages.map((m) => check(m.template)));
+  const problems = new Map<string, Problem>();
+  messages.forEach((m, i) => {
+    if (results[i]) return;
+    const at = locate(m.resource.source, m.templateAt);
+    problems.set(`${at.file}:${at.line}:${at.col}`, problem("MK022", at, `template file ${m.template} does not exist in the repository`));
+  });
+  return [messages.filter((_, i) => results[i]), [...problems.values()]];
+}
+
+export function isInside(root: string, absolute: string): boolean {
+  const relative = path.relative(root, absolute);
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}

@@ -1,0 +1,96 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+import { problem, type Location, type Problem } from "../problems.js";
+
+/**
+ * One YAML file parsed with source positions, so that any path into its data
+ * can be turned back into a line and column.
+ */
+export interface YamlSource {
+  /** Repository-relative path with forward slashes. */
+  file: string;
+  text: string;
+  doc: Document.Parsed;
+  lineCounter: LineCounter;
+  /** The parsed data (plain JS). */
+  data: unknown;
+}
+
+export type PathSegment = string | number;
+
+/** Parse one file; YAML syntax problems come back instead of being thrown. */
+export function parseYamlSource(file: string, text: string): [YamlSource | undefined, Problem[]] {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  const at = (offset: number): Location => ({ file, ...lineCounter.linePos(offset) });
+
+  const problems: Problem[] = [];
+  for (const doc of list) {
+    for (const error of doc.errors) {
+      problems.push(problem("MK001", at(error.pos[0]), yamlMessage(error.message)));
+    }
+  }
+  if (problems.length > 0) return [undefined, problems];
+
+  const [first, second] = list;
+  if (second) {
+    return [undefined, [problem("MK003", at(second.range[0]), "a file holds one document; move each --- section into its own file")]];
+  }
+  if (!first || first.contents === null) {
+    return [undefined, [problem("MK002", { file, line: 1, col: 1 }, "the file is empty; it needs apiVersion: mk/v1 and kind")]];
+  }
+  return [{ file, text, doc: first, lineCounter, data: first.toJS({ maxAliasCount: 100 }) }, []];
+}
+
+/** The first line of the yaml package's message, without its trailing position. */
+function yamlMessage(message: string): string {
+  const firstLine = message.split("\n")[0] ?? message;
+  return firstLine.replace(/ at line \d+, column \d+:?$/, "");
+}
+
+/**
+ * Where the value at `path` starts. When `key` is set, where that key is
+ * written in the map at `path` (for unknown keys). When the path does not
+ * exist (a missing field), the nearest existing ancestor.
+ */
+export function locate(source: YamlSource, path: readonly PathSegment[], key?: string): Location {
+  let node: Node | undefined = (source.doc.contents as Node | null) ?? undefined;
+  let found: Node | undefined = node;
+  for (const segment of path) {
+    const child = childOf(node, segment);
+    if (child === undefined) break;
+    if (child.value === null) {
+      found = child.keyNode ?? found;
+      node = undefined;
+      break;
+    }
+    node = child.value;
+    found = node;
+  }
+  if (key !== undefined && node) {
+    const pair = childOf(node, key);
+    if (pair?.keyNode) return positionOf(source, pair.keyNode);
+  }
+  return found ? positionOf(source, found) : { file: source.file, line: 1, col: 1 };
+}
+
+function childOf(node: Node | undefined, segment: PathSegment): { keyNode?: Node; value: Node | null } | undefined {
+  if (isMap(node)) {
+    for (const item of node.items) {
+      if (isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment)) {
+        return { keyNode: item.key, value: (item.value as Node | null) ?? null };
+      }
+    }
+    return undefined;
+  }
+  if (isSeq(node) && typeof segment === "number") {
+    const item = node.items[segment];
+    return item === undefined ? undefined : { value: item as Node | null };
+  }
+  return undefined;
+}
+
+function positionOf(source: YamlSource, node: Node): Location {
+  const offset = node.range?.[0] ?? 0;
+  return { file: source.file, ...source.lineCounter.linePos(offset) };
+}

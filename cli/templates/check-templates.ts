@@ -1,0 +1,159 @@
+import type { MessageSpec } from "../project/messages.js";
+import type { Repository } from "../project/reader.js";
+import { locate } from "../project/yaml-source.js";
+import { problem, type Problem } from "../problems.js";
+import { compileMjml, type MjmlNode } from "./compile.js";
+import { scanHandlebars, type HandlebarsScan, type VariableUse } from "./handlebars-check.js";
+import { lintCompiled, subjectProblem } from "./lint.js";
+import { TemplateFiles } from "./source-files.js";
+import { unknownVariableReason } from "./variables.js";
+
+/** A template compiled to HTML (still holding its handlebars expressions). */
+export interface CompiledTemplate {
+  template: string;
+  html: string;
+  /** Has an <mj-preview> (a preheader of its own). */
+  hasPreview: boolean;
+  /** The template and every file it includes. */
+  files: string[];
+}
+
+interface TemplateResult {
+  compiled: CompiledTemplate | undefined;
+  variables: VariableUse[];
+  texts: Map<string, string>;
+}
+
+/**
+ * Check every template the repository's messages use: includes, handlebars
+ * syntax and variables, MJML, and deliverability lint. Each template is
+ * compiled once however many messages use it.
+ */
+export async function checkTemplates(repo: Repository, messages: readonly MessageSpec[]): Promise<[Map<string, CompiledTemplate>, Problem[]]> {
+  const files = new TemplateFiles(repo.root);
+  const scans = new Map<string, HandlebarsScan>();
+  const problems: Problem[] = [];
+
+  const templates = [...new Set(messages.map((m) => m.template))].sort();
+  const results = new Map<string, TemplateResult>();
+  await Promise.all(
+    templates.map(async (template) => {
+      const [result, templateProblems] = await checkTemplate(repo.root, template, files, scans);
+      results.set(template, result);
+      problems.push(...templateProblems);
+    }),
+  );
+
+  for (const message of messages) {
+    const result = results.get(message.template);
+    if (!result) continue;
+    problems.push(...messageProblems(message, result));
+  }
+  problems.push(...complianceProblems(repo, messages, results));
+
+  const compiled = new Map<string, CompiledTemplate>();
+  for (const [template, result] of results) if (result.compiled) compiled.set(template, result.compiled);
+  return [compiled, problems];
+}
+
+async function checkTemplate(
+  root: string,
+  template: string,
+  files: TemplateFiles,
+  scans: Map<string, HandlebarsScan>,
+): Promise<[TemplateResult, Problem[]]> {
+  const [graph, graphProblems] = await files.graph(template);
+  const problems = [...graphProblems];
+  const texts = new Map(graph.map((f) => [f.file, f.text]));
+  const variables: VariableUse[] = [];
+  for (const file of graph) {
+    let scan = scans.get(file.file);
+    const first = scan === undefined;
+    if (!scan) {
+      scan = scanHandlebars(file.file, file.text);
+      scans.set(file.file, scan);
+    }
+    if (first) problems.push(...scan.problems);
+    variables.push(...scan.variables);
+  }
+  if (graphProblems.length > 0) return [{ compiled: undefined, variables, texts }, problems];
+
+  const [output, mjmlProblems] = await compileMjml(root, template, texts);
+  problems.push(...mjmlProblems);
+  if (!output) return [{ compiled: undefined, variables, texts }, problems];
+  problems.push(...lintCompiled(root, template, output.html, output.tree, texts));
+  const compiled: CompiledTemplate = {
+    template,
+    html: output.html,
+    hasPreview: hasTag(output.tree, "mj-preview"),
+    files: graph.map((f) => f.file),
+  };
+  return [{ compiled, variables, texts }, problems];
+}
+
+function hasTag(node: MjmlNode, tagName: string): boolean {
+  return node.tagName === tagName || (node.children ?? []).some((child) => hasTag(child, tagName));
+}
+
+/** Checks that depend on who sends the template: variables, preheader, subject. */
+function messageProblems(message: MessageSpec, result: TemplateResult): Problem[] {
+  const problems: Problem[] = [];
+  const context = { label: message.label, data: message.data };
+  for (const use of result.variables) {
+    const reason = unknownVariableReason(use.path, context);
+    if (reason) problems.push(problem("MK045", use.at, reason));
+  }
+  const subjectAt = locate(message.resource.source, message.subjectAt);
+  const subject = scanHandlebars(subjectAt.file, message.subject);
+  for (const p of subject.problems) problems.push({ ...p, line: subjectAt.line, col: subjectAt.col, message: `subject: ${p.message}` });
+  for (const use of subject.variables) {
+    const reason = unknownVariableReason(use.path, context);
+    if (reason) problems.push(problem("MK045", subjectAt, `subject: ${reason}`));
+  }
+  const tooLong = subjectProblem(message.subject, subjectAt);
+  if (tooLong) problems.push(tooLong);
+  if (message.preheader === undefined && result.compiled && !result.compiled.hasPreview) {
+    problems.push(
+      problem(
+        "MK056",
+        subjectAt,
+        `${message.label} has no preheader; set preheader: or add <mj-preview> to ${message.template} (otherwise inboxes show the first text of the email)`,
+      ),
+    );
+  }
+  return problems;
+}
+
+/**
+ * Marketing mail must carry an unsubscribe link and the sender's postal
+ * address (CAN-SPAM, GDPR/ePrivacy, Gmail and Yahoo bulk-sender rules).
+ * Reported once per template, naming the messages that send it.
+ */
+function complianceProblems(repo: Repository, messages: readonly MessageSpec[], results: ReadonlyMap<string, TemplateResult>): Problem[] {
+  const problems: Problem[] = [];
+  const address = repo.project?.spec.defaults.postalAddress;
+  const byTemplate = new Map<string, MessageSpec[]>();
+  for (const m of messages) if (m.marketing) byTemplate.set(m.template, [...(byTemplate.get(m.template) ?? []), m]);
+
+  for (const [template, senders] of byTemplate) {
+    const result = results.get(template);
+    if (!result) continue;
+    const first = (senders[0] as MessageSpec).label;
+    const who = senders.length === 1 ? `${first} sends` : `${first} and ${senders.length - 1} more send`;
+    const start = { file: template, line: 1, col: 1 };
+    if (!result.variables.some((v) => v.path === "unsubscribeUrl")) {
+      problems.push(
+        problem("MK050", start, `no {{unsubscribeUrl}} link, but ${who} it as marketing mail; add <a href="{{unsubscribeUrl}}">Unsubscribe</a> to the footer`),
+      );
+    }
+    const addressUse = result.variables.find((v) => v.path === "project.postalAddress");
+    if (addressUse && address === undefined) {
+      problems.push(problem("MK051", addressUse.at, "{{project.postalAddress}} renders empty: set defaults.postalAddress in mk.yaml"));
+    } else if (!addressUse && !(address !== undefined && [...result.texts.values()].some((t) => t.includes(address)))) {
+      problems.push(
+        problem("MK051", start, `no postal address in the footer, but ${who} it as marketing mail; add {{project.postalAddress}} (set in mk.yaml defaults.postalAddress)`),
+      );
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,134 @@
+import Handlebars from "handlebars";
+import { HELPER_NAMES } from "../../runtime/templates/helpers.js";
+import { problem, type Location, type Problem } from "../problems.js";
+
+/** A variable a template reads, e.g. `subscriber.firstName`, and where. */
+export interface VariableUse {
+  path: string;
+  at: Location;
+}
+
+export interface HandlebarsScan {
+  variables: VariableUse[];
+  problems: Problem[];
+}
+
+const BUILTIN_HELPERS = new Set(["if", "unless", "each", "with", "lookup", "log"]);
+const SCOPE_CHANGING = new Set(["each", "with"]);
+const KNOWN_HELPERS = new Set([...BUILTIN_HELPERS, ...HELPER_NAMES]);
+
+/**
+ * Parse one file's handlebars expressions: syntax errors with their line and
+ * column, helpers that do not exist, and every context variable it reads
+ * (outside `each`/`with` blocks, where names are relative to the item).
+ */
+export function scanHandlebars(file: string, text: string): HandlebarsScan {
+  let program: hbs.AST.Program;
+  try {
+    program = Handlebars.parseWithoutProcessing(text);
+  } catch (error) {
+    return { variables: [], problems: [syntaxProblem(file, text, error as Error & { lineNumber?: number; column?: number })] };
+  }
+
+  const variables: VariableUse[] = [];
+  const problems: Problem[] = [];
+  const at = (loc: hbs.AST.SourceLocation): Location => ({ file, line: loc.start.line, col: loc.start.column + 1 });
+
+  const expression = (node: hbs.AST.Expression, scoped: boolean): void => {
+    if (node.type === "PathExpression") {
+      const path = node as hbs.AST.PathExpression;
+      if (path.data || path.depth > 0 || path.original === "this" || path.original.startsWith("this.")) return;
+      if (!scoped) variables.push({ path: path.original, at: at(path.loc) });
+    } else if (node.type === "SubExpression") {
+      call(node as hbs.AST.SubExpression, scoped);
+    }
+  };
+
+  const call = (node: { path: hbs.AST.Expression; params: hbs.AST.Expression[]; hash?: hbs.AST.Hash; loc: hbs.AST.SourceLocation }, scoped: boolean, block = false): void => {
+    const isCall = block || node.params.length > 0 || (node.hash?.pairs.length ?? 0) > 0;
+    if (isCall && node.path.type === "PathExpression") {
+      const name = (node.path as hbs.AST.PathExpression).original;
+      if (!KNOWN_HELPERS.has(name)) {
+        problems.push(
+          problem("MK046", at(node.path.loc), `unknown helper "${name}"; available: ${[...KNOWN_HELPERS].sort().join(", ")}`),
+        );
+      }
+    } else {
+      expression(node.path, scoped);
+    }
+    for (const param of node.params) expression(param, scoped);
+    for (const pair of node.hash?.pairs ?? []) expression(pair.value, scoped);
+  };
+
+  const statements = (body: hbs.AST.Statement[], scoped: boolean): void => {
+    for (const statement of body) {
+      switch (statement.type) {
+        case "MustacheStatement":
+          call(statement as hbs.AST.MustacheStatement, scoped);
+          break;
+        case "BlockStatement": {
+          const block = statement as hbs.AST.BlockStatement;
+          call(block, scoped, true);
+          const name = block.path.type === "PathExpression" ? (block.path as hbs.AST.PathExpression).original : "";
+          statements(block.program?.body ?? [], scoped || SCOPE_CHANGING.has(name));
+          statements(block.inverse?.body ?? [], scoped);
+          break;
+        }
+        case "PartialStatement":
+        case "PartialBlockStatement":
+          problems.push(
+            problem("MK046", at(statement.loc), "handlebars partials ({{> name}}) are not supported; share markup with <mj-include path=\"…\" />"),
+          );
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  statements(program.body, false);
+  return { variables, problems };
+}
+
+/**
+ * Handlebars reports parse errors as text ("Parse error on line 3: …") with a
+ * caret under the last 20 characters read; recover the column from those.
+ */
+function syntaxProblem(file: string, text: string, error: Error & { lineNumber?: number; column?: number }): Problem {
+  if (error.lineNumber !== undefined) {
+    const message = error.message.replace(/ - \d+:\d+$/, "");
+    return problem("MK044", { file, line: error.lineNumber, col: (error.column ?? 0) + 1 }, `handlebars: ${message}`);
+  }
+  const lines = error.message.split("\n");
+  const line = Number(/line (\d+)/.exec(lines[0] ?? "")?.[1] ?? 1);
+  const excerpt = lines[1] ?? "";
+  const caret = (lines[2] ?? "").indexOf("^");
+  const before = caret >= 0 ? excerpt.slice(0, caret).replace(/^\.\.\./, "") : "";
+  const got = /got '([^']+)'/.exec(error.message)?.[1];
+  const col = columnAfter(text.split("\n")[line - 1] ?? "", before);
+  const detail =
+    got === "EOF"
+      ? "the template ends inside an expression or an unclosed {{#block}}"
+      : `unexpected ${got ? describeToken(got) : "input"} near "${excerpt.slice(Math.max(0, caret - 12), caret + 8).trim()}"; check that every {{ has a matching }}`;
+  return problem("MK044", { file, line, col }, `handlebars: ${detail}`);
+}
+
+/** The 1-based column just after `before` ends on `line` (the parser's excerpt has its newlines removed). */
+function columnAfter(line: string, before: string): number {
+  for (let k = line.length; k > 0; k--) {
+    const slice = line.slice(Math.max(0, k - before.length), k);
+    if (slice.length > 0 && before.endsWith(slice)) return k + 1;
+  }
+  return 1;
+}
+
+function describeToken(token: string): string {
+  const names: Record<string, string> = {
+    INVALID: "character",
+    CLOSE: "}}",
+    OPEN: "{{",
+    OPEN_ENDBLOCK: "{{/",
+    OPEN_BLOCK: "{{#",
+    CLOSE_UNESCAPED: "}}}",
+  };
+  return names[token] ?? token.toLowerCase();
+}

@@ -1,0 +1,43 @@
+import { problem, sortProblems, type Problem } from "./problems.js";
+import { findProjectRoot } from "./project/find-root.js";
+import type { MessageSpec } from "./project/messages.js";
+import { readRepository, type Repository } from "./project/reader.js";
+import { resolveRepository } from "./project/resolver.js";
+import { checkTemplates, type CompiledTemplate } from "./templates/check-templates.js";
+
+export interface Validation {
+  /** Undefined when no mk.yaml was found (the one problem says so). */
+  repo: Repository | undefined;
+  messages: MessageSpec[];
+  templates: Map<string, CompiledTemplate>;
+  /** Sorted by file, line, column. */
+  problems: Problem[];
+}
+
+export interface ValidateOptions {
+  /** Where to look for mk.yaml (it or any folder above it). */
+  dir: string;
+  /** The time schedules are compared with. */
+  now?: Date;
+}
+
+/**
+ * The whole of `mk validate`: find the repository, read every file, resolve
+ * references, compile and lint templates; every problem at once, nothing
+ * thrown for anything a user wrote. `plan`, `render` and `apply` start here.
+ */
+export async function validateRepository(options: ValidateOptions): Promise<Validation> {
+  const root = await findProjectRoot(options.dir);
+  if (!root) {
+    return {
+      repo: undefined,
+      messages: [],
+      templates: new Map(),
+      problems: [problem("MK004", { file: "mk.yaml", line: 1, col: 1 }, `no mk.yaml in ${options.dir} or any folder above it; run mk init, or pass --dir`)],
+    };
+  }
+  const [repo, readProblems] = await readRepository(root);
+  const [messages, resolveProblems] = await resolveRepository(repo, { now: options.now ?? new Date() });
+  const [templates, templateProblems] = await checkTemplates(repo, messages);
+  return { repo, messages, templates, problems: sortProblems([...readProblems, ...resolveProblems, ...templateProblems]) };
+}

@@ -1,0 +1,64 @@
+import type { HelperOptions } from "handlebars";
+
+/**
+ * The handlebars helpers every template may use (FORMAT.md, "templates").
+ * Locale and time zone default to the subscriber's, then the project's.
+ */
+
+interface RootContext {
+  subscriber?: { locale?: string; timezone?: string };
+  project?: { locale?: string; timezone?: string };
+}
+
+const DATE_STYLES = new Set(["full", "long", "medium", "short"]);
+
+function rootOf(options: HelperOptions): RootContext {
+  return (options.data?.root ?? {}) as RootContext;
+}
+
+function localeOf(options: HelperOptions): string {
+  const root = rootOf(options);
+  return (options.hash["locale"] as string | undefined) ?? root.subscriber?.locale ?? root.project?.locale ?? "en";
+}
+
+/** `{{formatDate value "long" timezone="Asia/Bangkok"}}`: a date in the reader's language and zone. */
+function formatDate(value: unknown, ...rest: unknown[]): string {
+  const options = rest.pop() as HelperOptions;
+  const style = typeof rest[0] === "string" && DATE_STYLES.has(rest[0]) ? rest[0] : "medium";
+  const date = value instanceof Date ? value : new Date(value as string | number);
+  if (Number.isNaN(date.getTime())) return "";
+  const root = rootOf(options);
+  const timeZone = (options.hash["timezone"] as string | undefined) ?? root.subscriber?.timezone ?? root.project?.timezone;
+  return new Intl.DateTimeFormat(localeOf(options), {
+    dateStyle: style as Intl.DateTimeFormatOptions["dateStyle"],
+    ...(timeZone ? { timeZone } : {}),
+  }).format(date);
+}
+
+/**
+ * `{{formatMoney 129900 "THB"}}`: integer minor units as money. The amount is
+ * turned into a decimal string, not divided as a float.
+ */
+function formatMoney(minor: unknown, currency: unknown, options: HelperOptions): string {
+  if (typeof currency !== "string") return "";
+  const units = typeof minor === "bigint" ? minor : BigInt(Math.trunc(Number(minor)));
+  const format = new Intl.NumberFormat(localeOf(options), { style: "currency", currency });
+  const exponent = format.resolvedOptions().maximumFractionDigits ?? 2;
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(exponent + 1, "0");
+  const decimal = exponent === 0 ? digits : `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+  return format.format(`${negative ? "-" : ""}${decimal}` as unknown as number);
+}
+
+/** `{{default subscriber.firstName "there"}}`: the value, or the fallback when it is empty. */
+function defaultValue(value: unknown, fallback: unknown): unknown {
+  return value === undefined || value === null || value === "" ? fallback : value;
+}
+
+export const HELPERS = {
+  formatDate,
+  formatMoney,
+  default: defaultValue,
+} as const;
+
+export const HELPER_NAMES = Object.keys(HELPERS);

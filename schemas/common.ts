@@ -1,0 +1,123 @@
+import emailAddresses from "email-addresses";
+import countries from "i18n-iso-countries";
+import { IANAZone } from "luxon";
+import { z } from "zod";
+
+/**
+ * Building blocks shared by every file kind and API payload. Checks that a
+ * pattern cannot express (a real IANA zone, an assigned country code) are
+ * refinements that carry their problem code in `params.code`, so the loader
+ * reports them with the same code wherever they appear.
+ */
+
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const DURATION_PATTERN = /^([0-9]+)([mhdw])$/;
+export const ENV_VAR_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+export const EVENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+export const LOCAL_TIME_PATTERN = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+
+export const resourceName = z
+  .string()
+  .regex(NAME_PATTERN, {
+    error: "must be lower-case letters, digits and dashes, start with a letter or digit, and be at most 63 characters",
+  })
+  .meta({ description: "Lower-case letters, digits and dashes; unique per kind." });
+
+export const eventName = z
+  .string()
+  .regex(EVENT_NAME_PATTERN, { error: "must start with a letter and contain only letters, digits, _ . : -" });
+
+export const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { error: 'must be a duration such as "30m", "12h", "7d" or "2w"' })
+  .meta({ description: "<n>m | <n>h | <n>d | <n>w" });
+
+const MS_PER_UNIT = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** Milliseconds in a duration string already accepted by `duration`. */
+export function durationMs(value: string): number {
+  const match = DURATION_PATTERN.exec(value);
+  if (!match) throw new RangeError(`not a duration: ${value}`);
+  return Number(match[1]) * MS_PER_UNIT[match[2] as keyof typeof MS_PER_UNIT];
+}
+
+/** A zone name from the IANA database (not an offset such as "+07:00"). */
+export function isTimeZone(value: string): boolean {
+  return /^[A-Za-z]/.test(value) && IANAZone.isValidZone(value);
+}
+
+export const timeZone = z
+  .string()
+  .refine(isTimeZone, {
+    error: (issue) => `"${String(issue.input)}" is not an IANA time zone (for example Asia/Bangkok or Europe/Berlin)`,
+    params: { code: "MK024" },
+  })
+  .meta({ description: "IANA time zone, e.g. Asia/Bangkok" });
+
+export function isCountryCode(value: string): boolean {
+  return /^[A-Z]{2}$/.test(value) && countries.isValid(value);
+}
+
+export const countryCode = z
+  .string()
+  .refine(isCountryCode, {
+    error: (issue) => `"${String(issue.input)}" is not an ISO 3166-1 alpha-2 country code (for example TH, DE, US)`,
+    params: { code: "MK025" },
+  })
+  .meta({ description: "ISO 3166-1 alpha-2 country code, upper case" });
+
+const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+
+export const currencyCode = z
+  .string()
+  .refine((value) => CURRENCIES.has(value), {
+    error: (issue) => `"${String(issue.input)}" is not an ISO 4217 currency code (for example USD, EUR, THB)`,
+    params: { code: "MK029" },
+  });
+
+export function isLocale(value: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(value).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+export const locale = z.string().refine(isLocale, {
+  error: (issue) => `"${String(issue.input)}" is not a BCP 47 language tag (for example en, th, pt-BR)`,
+  params: { code: "MK029" },
+});
+
+export const emailAddress = z.email({ error: "must be an email address such as hello@example.com" });
+
+/** An RFC 5322 mailbox: `addr@example.com` or `Display Name <addr@example.com>`. */
+export function isMailbox(value: string): boolean {
+  const parsed = emailAddresses.parseOneAddress(value);
+  return parsed !== null && parsed.type === "mailbox" && emailAddress.safeParse(parsed.address).success;
+}
+
+export const mailbox = z
+  .string()
+  .refine(isMailbox, {
+    error: (issue) => `"${String(issue.input)}" is not a mailbox; write "Name <address@example.com>" or "address@example.com"`,
+    params: { code: "MK032" },
+  })
+  .meta({ description: 'RFC 5322 mailbox, e.g. "Nomad Desk <hello@nomaddesk.example>"' });
+
+export const localTime = z.string().regex(LOCAL_TIME_PATTERN, { error: 'must be a 24-hour time such as "09:00"' });
+
+/** Either a single value or an allow/deny list of them. */
+export function inOrNotIn<T extends z.ZodType>(item: T) {
+  return z.union([
+    z.strictObject({ in: z.array(item).min(1) }),
+    z.strictObject({ notIn: z.array(item).min(1) }),
+  ]);
+}
+
+export const templatePath = z
+  .string()
+  .regex(/^[^/].*\.mjml$/, { error: 'must be a path to an .mjml file relative to the repository root, e.g. "templates/welcome.mjml"' });
+
+export const jsonValue: z.ZodType<unknown> = z.json();
+
+export const apiVersion = z.literal("mk/v1", { error: 'must be "mk/v1"' });

@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, timeZone } from "./common.js";
+
+export const utm = z.strictObject({
+  source: z.string().min(1).optional(),
+  medium: z.string().min(1).optional(),
+  campaign: z.string().min(1).optional(),
+  term: z.string().min(1).optional(),
+  content: z.string().min(1).optional(),
+});
+
+export const RESERVED_ENVIRONMENT = "local";
+
+/** Long runs of letters and digits without the underscores variable names have. */
+export function looksLikeToken(value: string): boolean {
+  return value.length >= 24 && /[0-9]/.test(value) && !value.includes("_");
+}
+
+const environment = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be the runtime\'s URL, e.g. "https://mk.example.com"' }),
+  tokenEnv: z
+    .string()
+    .regex(ENV_VAR_PATTERN, {
+      error: "must name an environment variable (upper case, digits, _) that holds the API token, never the token itself",
+    })
+    .refine((value) => !looksLikeToken(value), {
+      error: "looks like a literal token; set tokenEnv to the name of the environment variable that holds it (e.g. MK_PROD_TOKEN)",
+      params: { code: "MK027" },
+    })
+    .meta({ description: "Name of the environment variable holding the runtime's API token." }),
+});
+
+export const project = z.strictObject({
+  apiVersion,
+  kind: z.literal("Project"),
+  name: resourceName.optional(),
+  defaults: z.strictObject({
+    from: mailbox,
+    replyTo: emailAddress.optional(),
+    locale: locale.default("en"),
+    timezone: timeZone.default("UTC").meta({ description: "Used when a subscriber has no time zone." }),
+    postalAddress: z.string().min(1).optional().meta({ description: "Physical postal address shown in every marketing email's footer." }),
+  }),
+  tracking: z
+    .strictObject({
+      clicks: z.boolean().default(true),
+      opens: z.boolean().default(false),
+      utm: utm.default({}),
+    })
+    .prefault({}),
+  sending: z
+    .strictObject({
+      provider: z.enum(["ses", "smtp", "outbox"]).default("outbox"),
+      configurationSet: z.string().min(1).optional().meta({ description: "SES configuration set (ses only)." }),
+      maxPerSecond: z.number().positive().default(14),
+      pricePer1000Usd: z.number().min(0).default(0.1),
+    })
+    .prefault({}),
+  currency: currencyCode.default("USD"),
+  tax: z.strictObject({ pricesIncludeTax: z.boolean().default(true) }).prefault({}),
+  environments: z
+    .record(resourceName, environment)
+    .refine((envs) => Object.keys(envs).length > 0, { error: "needs at least one environment (for example prod)" }),
+});
+
+export type Project = z.infer<typeof project>;
+export type ProjectInput = z.input<typeof project>;

@@ -1,4 +1,5 @@
 import { Command, Errors, Flags } from "@oclif/core";
+import { MkError } from "./errors.js";
 
 /**
  * What every mk command shares: `--dir`, and failure output without stack
@@ -15,6 +16,9 @@ export abstract class BaseCommand extends Command {
   };
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (error instanceof MkError) {
+      return super.catch(new Errors.CLIError(`${error.code} ${error.message}`, { exit: 1 }));
+    }
     if (error instanceof Errors.CLIError || error instanceof Errors.ExitError || process.env["MK_DEBUG"]) {
       return super.catch(error);
     }

@@ -46,6 +46,9 @@ export const PROBLEM_CODES = {
   MK055: { severity: "error", title: "javascript: link" },
   MK056: { severity: "warning", title: "no preheader" },
   MK057: { severity: "warning", title: "subject over 100 characters" },
+  MK060: { severity: "error", title: "unknown campaign or variant" },
+  MK061: { severity: "error", title: "invalid subscriber data file" },
+  MK062: { severity: "error", title: "repository has errors" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -25,9 +25,9 @@ for (const [name, helper] of Object.entries(HELPERS)) handlebars.registerHelper(
  * A compiled message: the subject and the HTML compiled once, rendered for
  * any number of recipients. HTML values are escaped; the subject is plain text.
  */
-export function compileMessage(source: { subject: string; html: string }): (context: MessageContext) => PersonalisedMessage {
+export function compileMessage(source: { subject: string; html: string; preheader?: string | undefined }): (context: MessageContext) => PersonalisedMessage {
   const subject = handlebars.compile(source.subject, { noEscape: true, strict: false });
-  const html = handlebars.compile(source.html, { strict: false });
+  const html = handlebars.compile(source.preheader ? withPreheader(source.html, source.preheader) : source.html, { strict: false });
   return (context) => {
     const renderedSubject = subject(context, { allowProtoPropertiesByDefault: false });
     const campaign = { ...context.campaign, subject: renderedSubject };
@@ -36,10 +36,35 @@ export function compileMessage(source: { subject: string; html: string }): (cont
   };
 }
 
+/**
+ * A message's own preheader (campaign or variant `preheader:`): hidden text
+ * placed first in the body, where inboxes read their preview from, the same
+ * way MJML renders <mj-preview>.
+ */
+export function withPreheader(html: string, preheader: string): string {
+  const hidden =
+    `<div class="mk-preheader" style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">` +
+    `${escapeOutsideExpressions(preheader)}</div>`;
+  const body = /<body[^>]*>/i.exec(html);
+  if (!body) return hidden + html;
+  const at = body.index + body[0].length;
+  return html.slice(0, at) + hidden + html.slice(at);
+}
+
+/** HTML-escape literal text but leave {{expressions}} for handlebars (which escapes their values). */
+function escapeOutsideExpressions(text: string): string {
+  return text
+    .split(/(\{\{[^}]*\}\})/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")))
+    .join("");
+}
+
 export function htmlToText(html: string): string {
   return convert(html, {
     wordwrap: 78,
     selectors: [
+      { selector: "div.mk-preheader", format: "skip" },
+      { selector: 'div[style*="display:none"]', format: "skip" },
       { selector: "img", format: "skip" },
       { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
       { selector: "head", format: "skip" },

@@ -1,0 +1,52 @@
+import { writeFile } from "node:fs/promises";
+import { Args, Flags } from "@oclif/core";
+import { BaseCommand } from "../base-command.js";
+import { renderCampaign } from "../render.js";
+
+export default class Render extends BaseCommand {
+  static override summary = "Compile and personalise one campaign for a sample or given subscriber.";
+
+  static override description = `Validates the repository, compiles the campaign's MJML template to HTML and fills in its handlebars
+expressions for one subscriber, the way the runtime will when it sends. Links to unsubscribe and view in the browser point
+at preview.mk.invalid.
+
+Exit codes:
+  0  rendered
+  1  the repository has errors, or the campaign, variant or --data file is wrong`;
+
+  static override examples = [
+    "<%= config.bin %> render bangkok-coworking-launch --out preview.html",
+    "<%= config.bin %> render bangkok-coworking-launch --variant b --data alex.json --text",
+  ];
+
+  static override args = {
+    campaign: Args.string({ description: "Name of the campaign to render.", required: true }),
+  };
+
+  static override flags = {
+    variant: Flags.string({ summary: "A/B variant to render (default: the first)." }),
+    data: Flags.file({ summary: "JSON file with the subscriber: email, firstName, country, timezone, attributes…", exists: false }),
+    out: Flags.file({ summary: "Write the HTML to this file instead of standard output." }),
+    text: Flags.boolean({ summary: "Print the plain-text part instead of the HTML." }),
+    json: Flags.boolean({ summary: "Print { campaign, variant, subject, html, text } as one JSON document." }),
+  };
+
+  async run(): Promise<void> {
+    // 1. Render the campaign for the subscriber.
+    const { args, flags } = await this.parse(Render);
+    const rendered = await renderCampaign({ dir: flags.dir, campaign: args.campaign, variant: flags.variant, dataFile: flags.data });
+
+    // 2. Write or print what was asked for.
+    if (flags.json) {
+      const { campaign, variant, subject, html, text } = rendered;
+      this.printJson({ campaign, variant, subject, html, text });
+      return;
+    }
+    if (flags.out) {
+      await writeFile(flags.out, flags.text ? rendered.text : rendered.html);
+      this.logToStderr(`Wrote ${flags.out} — subject: ${rendered.subject}`);
+      return;
+    }
+    process.stdout.write(flags.text ? `${rendered.text}\n` : rendered.html);
+  }
+}

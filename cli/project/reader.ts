@@ -146,7 +146,7 @@ function checkHeader(source: YamlSource): Kind | Problem[] {
     );
   } else if (kind !== expected) {
     const where = kind === "Project" ? "mk.yaml at the repository root" : `${KIND_FOLDERS[kind as keyof typeof KIND_FOLDERS]}/`;
-    problems.push(problem("MK003", at("kind"), `a ${kind} belongs in ${where}, not in ${source.file}`));
+    problems.push(problem("MK003", at("kind"), `${kind} files belong in ${where}, not in ${source.file}`));
   }
   return problems.length > 0 ? problems : (kind as Kind);
 }

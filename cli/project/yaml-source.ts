@@ -27,7 +27,7 @@ export function parseYamlSource(file: string, text: string): [YamlSource | undef
   const problems: Problem[] = [];
   for (const doc of list) {
     for (const error of doc.errors) {
-      problems.push(problem("MK001", at(error.pos[0]), yamlMessage(error.message)));
+      problems.push(problem("MK001", at(error.pos[0]), yamlMessage(error.code, error.message, text.slice(error.pos[0]))));
     }
   }
   if (problems.length > 0) return [undefined, problems];
@@ -43,7 +43,11 @@ export function parseYamlSource(file: string, text: string): [YamlSource | undef
 }
 
 /** The first line of the yaml package's message, without its trailing position. */
-function yamlMessage(message: string): string {
+function yamlMessage(code: string, message: string, rest: string): string {
+  if (code === "DUPLICATE_KEY") {
+    const key = /^["']?([^"':\n]*)/.exec(rest)?.[1]?.trim() ?? "";
+    return `the key "${key}" appears twice in the same map; keep one`;
+  }
   const firstLine = message.split("\n")[0] ?? message;
   return firstLine.replace(/ at line \d+, column \d+:?$/, "");
 }

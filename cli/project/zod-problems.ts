@@ -15,12 +15,14 @@ export function zodProblems(source: YamlSource, schema: z.ZodType, issues: reado
 
 /**
  * `subjct: …` gives both "unknown key subjct; did you mean subject?" and
- * "subject is required"; the second says nothing new, so it goes.
+ * "subject is required"; the second says nothing new, so it goes. Likewise
+ * `token: …` in place of `tokenEnv:` is reported once, as a literal token.
  */
 function withoutMisspelledRequired(problems: Problem[]): Problem[] {
   const suggested = new Set(
     problems.filter((p) => p.code === "MK011").map((p) => /did you mean "([^"]+)"/.exec(p.message)?.[1]).filter(Boolean),
   );
+  if (problems.some((p) => p.code === "MK027")) suggested.add("tokenEnv");
   return problems.filter((p) => {
     if (p.code !== "MK012") return true;
     const missing = /(?:^|\.)([^.\[\]]+) is required$/.exec(p.message)?.[1];

@@ -22,6 +22,8 @@ interface TemplateResult {
   compiled: CompiledTemplate | undefined;
   variables: VariableUse[];
   texts: Map<string, string>;
+  /** Every file of the template parsed as handlebars. */
+  parsed: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ async function checkTemplate(
   const problems = [...graphProblems];
   const texts = new Map(graph.map((f) => [f.file, f.text]));
   const variables: VariableUse[] = [];
+  let parsed = true;
   for (const file of graph) {
     let scan = scans.get(file.file);
     const first = scan === undefined;
@@ -74,13 +77,14 @@ async function checkTemplate(
       scans.set(file.file, scan);
     }
     if (first) problems.push(...scan.problems);
+    if (scan.problems.some((p) => p.code === "MK044")) parsed = false;
     variables.push(...scan.variables);
   }
-  if (graphProblems.length > 0) return [{ compiled: undefined, variables, texts }, problems];
+  if (graphProblems.length > 0) return [{ compiled: undefined, variables, texts, parsed }, problems];
 
   const [output, mjmlProblems] = await compileMjml(root, template, texts);
   problems.push(...mjmlProblems);
-  if (!output) return [{ compiled: undefined, variables, texts }, problems];
+  if (!output) return [{ compiled: undefined, variables, texts, parsed }, problems];
   problems.push(...lintCompiled(root, template, output.html, output.tree, texts));
   const compiled: CompiledTemplate = {
     template,
@@ -88,7 +92,7 @@ async function checkTemplate(
     hasPreview: hasTag(output.tree, "mj-preview"),
     files: graph.map((f) => f.file),
   };
-  return [{ compiled, variables, texts }, problems];
+  return [{ compiled, variables, texts, parsed }, problems];
 }
 
 function hasTag(node: MjmlNode, tagName: string): boolean {
@@ -127,7 +131,9 @@ function messageProblems(message: MessageSpec, result: TemplateResult): Problem[
 /**
  * Marketing mail must carry an unsubscribe link and the sender's postal
  * address (CAN-SPAM, GDPR/ePrivacy, Gmail and Yahoo bulk-sender rules).
- * Reported once per template, naming the messages that send it.
+ * Reported once per template, naming the messages that send it. A template
+ * that does not parse, or a project file that did not load, has already been
+ * reported; checking it here would only add noise.
  */
 function complianceProblems(repo: Repository, messages: readonly MessageSpec[], results: ReadonlyMap<string, TemplateResult>): Problem[] {
   const problems: Problem[] = [];
@@ -137,7 +143,7 @@ function complianceProblems(repo: Repository, messages: readonly MessageSpec[], 
 
   for (const [template, senders] of byTemplate) {
     const result = results.get(template);
-    if (!result) continue;
+    if (!result?.parsed) continue;
     const first = (senders[0] as MessageSpec).label;
     const who = senders.length === 1 ? `${first} sends` : `${first} and ${senders.length - 1} more send`;
     const start = { file: template, line: 1, col: 1 };
@@ -147,6 +153,7 @@ function complianceProblems(repo: Repository, messages: readonly MessageSpec[], 
       );
     }
     const addressUse = result.variables.find((v) => v.path === "project.postalAddress");
+    if (!repo.project) continue;
     if (addressUse && address === undefined) {
       problems.push(problem("MK051", addressUse.at, "{{project.postalAddress}} renders empty: set defaults.postalAddress in mk.yaml"));
     } else if (!addressUse && !(address !== undefined && [...result.texts.values()].some((t) => t.includes(address)))) {

@@ -54,7 +54,7 @@ function audienceReferences(repo: Repository): Problem[] {
   const names = repo.audiences.map((a) => a.name);
   const known = new Set([...names, ...repo.failed.Audience]);
   const missing = (resource: Resource, at: PathSegment[], name: string): Problem => {
-    const hint = suggest(name, names);
+    const hint = suggest(name, [...known]);
     return problem(
       "MK021",
       locate(resource.source, at),

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from "yaml";
+import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, type Document, type Node } from "yaml";
 import { problem, type Location, type Problem } from "../problems.js";
 
 /**
@@ -27,7 +27,8 @@ export function parseYamlSource(file: string, text: string): [YamlSource | undef
   const problems: Problem[] = [];
   for (const doc of list) {
     for (const error of doc.errors) {
-      problems.push(problem("MK001", at(error.pos[0]), yamlMessage(error.code, error.message, text.slice(error.pos[0]))));
+      const offset = error.code === "MISSING_CHAR" ? (unclosedQuoteStart(text, error.pos[0]) ?? error.pos[0]) : error.pos[0];
+      problems.push(problem("MK001", at(offset), yamlMessage(error.code, error.message, text.slice(error.pos[0]))));
     }
   }
   if (problems.length > 0) return [undefined, problems];
@@ -42,12 +43,32 @@ export function parseYamlSource(file: string, text: string): [YamlSource | undef
   return [{ file, text, doc: first, lineCounter, data: first.toJS({ maxAliasCount: 100 }) }, []];
 }
 
+/**
+ * The yaml package reports a missing closing quote where the file ends; the
+ * user needs the line where the quote was opened.
+ */
+function unclosedQuoteStart(text: string, errorOffset: number): number | undefined {
+  let start: number | undefined;
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== "document") continue;
+    CST.visit(token, (item) => {
+      const value = item.value;
+      if (value?.type !== "double-quoted-scalar" && value?.type !== "single-quoted-scalar") return;
+      const quote = value.source[0];
+      const closed = value.source.length > 1 && value.source.endsWith(quote ?? "");
+      if (!closed && value.offset <= errorOffset) start = value.offset;
+    });
+  }
+  return start;
+}
+
 /** The first line of the yaml package's message, without its trailing position. */
 function yamlMessage(code: string, message: string, rest: string): string {
   if (code === "DUPLICATE_KEY") {
     const key = /^["']?([^"':\n]*)/.exec(rest)?.[1]?.trim() ?? "";
     return `the key "${key}" appears twice in the same map; keep one`;
   }
+  if (code === "MISSING_CHAR" && /quote/.test(message)) return "this quoted value is never closed; add the closing quote";
   const firstLine = message.split("\n")[0] ?? message;
   return firstLine.replace(/ at line \d+, column \d+:?$/, "");
 }

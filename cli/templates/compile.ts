@@ -1,5 +1,5 @@
 import path from "node:path";
-import mjml2html from "mjml";
+import type mjml2htmlType from "mjml";
 import { problem, type Problem } from "../problems.js";
 import { toPosix } from "../project/reader.js";
 import { lineStarts, positionAt } from "./source-files.js";
@@ -28,6 +28,7 @@ export interface CompiledMjml {
 export async function compileMjml(root: string, template: string, texts: ReadonlyMap<string, string>): Promise<[CompiledMjml | undefined, Problem[]]> {
   const absolute = path.join(root, template);
   const source = texts.get(template) ?? "";
+  const mjml2html = await loadMjml();
   let result;
   try {
     result = await mjml2html(source, {
@@ -37,7 +38,7 @@ export async function compileMjml(root: string, template: string, texts: Readonl
       includePath: root,
       validationLevel: "soft",
       keepComments: false,
-    } as Parameters<typeof mjml2html>[1]);
+    } as Parameters<typeof mjml2htmlType>[1]);
   } catch (error) {
     return [undefined, [problem("MK040", { file: template, line: 1, col: 1 }, `MJML could not compile this template: ${(error as Error).message}`)]];
   }
@@ -69,4 +70,12 @@ export function tagColumn(text: string | undefined, line: number, tagName: strin
   const end = starts[line] ?? text.length;
   const index = text.slice(start, end).indexOf(`<${tagName}`);
   return index === -1 ? 1 : positionAt(starts, start + index).col;
+}
+
+let mjmlModule: Promise<typeof mjml2htmlType> | undefined;
+
+/** mjml takes most of a second to load; commands that never compile skip it. */
+function loadMjml(): Promise<typeof mjml2htmlType> {
+  mjmlModule ??= import("mjml").then((m) => m.default);
+  return mjmlModule;
 }

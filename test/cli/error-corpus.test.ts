@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { describe, it } from "node:test";
+import { runMk, STACK_LINE } from "../helpers/run-mk.js";
+
+/**
+ * The error corpus: every broken repository under test/fixtures/invalid and
+ * exactly what `mk validate` must say about it (file:line:col code), in
+ * order. Each case runs the real binary in a fresh process.
+ */
+const EXPECTED: Record<string, string[]> = {
+  "attribute-two-operators": ["audiences/everyone.yaml:6:7 MK016"],
+  "audience-cycle": ["audiences/b.yaml:6:17 MK028"],
+  "bad-condition": ["audiences/everyone.yaml:6:7 MK015"],
+  "bad-country": ["campaigns/hello.yaml:8:28 MK025"],
+  "bad-currency": ["mk.yaml:10:11 MK029"],
+  "bad-duration": ["audiences/buyers.yaml:5:11 MK014"],
+  "bad-from": ["campaigns/hello.yaml:7:7 MK032"],
+  "bad-schedule-format": ["campaigns/hello.yaml:8:7 MK010"],
+  "bad-step": ["sequences/onboarding.yaml:6:5 MK015"],
+  "bad-timezone": ["campaigns/hello.yaml:9:13 MK024"],
+  "duplicate-name": ["campaigns/hello.yaml:1:1 MK020"],
+  "duplicate-variant": ["campaigns/hello.yaml:9:13 MK030"],
+  "empty-file": ["audiences/empty.yaml:1:1 MK002"],
+  "handlebars-syntax": ["templates/hello.mjml:5:62 MK044"],
+  "handlebars-unclosed-block": ["templates/hello.mjml:11:1 MK044"],
+  "html-too-big": ["templates/hello.mjml:1:1 MK052"],
+  "http-link": ["templates/hello.mjml:5:9 MK054"],
+  "image-no-alt": ["templates/hello.mjml:5:9 MK053"],
+  "include-cycle": ["templates/partials/b.mjml:4:1 MK042"],
+  "include-missing": ["templates/hello.mjml:9:5 MK041"],
+  "include-outside": ["templates/hello.mjml:9:5 MK043"],
+  "invalid-file-name": ["campaigns/Hello World.yaml:1:1 MK013"],
+  "invalid-name": ["campaigns/hello.yaml:7:7 MK013"],
+  "javascript-link": ["templates/hello.mjml:5:9 MK055"],
+  "kind-in-wrong-folder": ["campaigns/everyone-too.yaml:2:7 MK003"],
+  "literal-token": ["mk.yaml:9:56 MK027"],
+  "long-subject": ["campaigns/hello.yaml:3:10 MK057"],
+  "missing-audience": ["campaigns/hello.yaml:6:11 MK021"],
+  "missing-campaign-data": ["templates/hello.mjml:5:68 MK045"],
+  "missing-kind": ["audiences/everyone.yaml:1:1 MK002"],
+  "missing-required": ["campaigns/hello.yaml:1:1 MK012"],
+  "missing-template": ["campaigns/hello.yaml:5:11 MK022"],
+  "mjml-error-in-partial": ["templates/partials/footer.mjml:3:5 MK040"],
+  "mjml-error": ["templates/hello.mjml:5:9 MK040"],
+  "multi-document": ["audiences/everyone.yaml:5:1 MK003"],
+  "no-postal-address": ["templates/hello.mjml:1:1 MK051"],
+  "no-preheader": ["campaigns/hello.yaml:3:10 MK056"],
+  "no-unsubscribe": ["templates/hello.mjml:1:1 MK050"],
+  "reserved-environment": ["mk.yaml:10:3 MK031"],
+  "schedule-in-past": ["campaigns/hello.yaml:8:7 MK026"],
+  "token-key": ["mk.yaml:9:46 MK027"],
+  "unknown-helper": ["templates/hello.mjml:5:26 MK046"],
+  "unknown-key": ["campaigns/hello.yaml:3:1 MK011"],
+  "unknown-kind": ["campaigns/hello.yaml:2:7 MK002"],
+  "unknown-nested-key": ["campaigns/hello.yaml:9:3 MK011"],
+  "unknown-variable": ["templates/hello.mjml:5:34 MK045"],
+  "weights-not-100": ["campaigns/hello.yaml:8:3 MK023"],
+  "wrong-api-version": ["audiences/everyone.yaml:1:13 MK002"],
+  "wrong-type": ["campaigns/hello.yaml:7:16 MK010"],
+  "yaml-duplicate-key": ["campaigns/hello.yaml:7:1 MK001"],
+  "yaml-syntax": ["campaigns/hello.yaml:4:12 MK001"],
+  "many-problems": [
+    "audiences/thailand.yaml:6:27 MK025",
+    "campaigns/goodbye.yaml:5:11 MK022",
+    "campaigns/hello.yaml:6:11 MK021",
+    "campaigns/welcome.yaml:7:1 MK011",
+    "templates/hello.mjml:1:1 MK050",
+  ],
+};
+
+const FIXTURES = new URL("../fixtures/invalid/", import.meta.url);
+const LINE = /^(.+):(\d+):(\d+) {2}(error|warning)\s+(MK\d{3}) {2}(.+)$/;
+const SUMMARY = /^[✔⚠✖] (\d+) errors?, (\d+) warnings?$/;
+
+describe("error corpus: mk validate on each broken repository", { concurrency: 4 }, () => {
+  it("has an expectation for every fixture and a fixture for every expectation", () => {
+    const cases = readdirSync(FIXTURES).sort();
+    assert.deepEqual(cases, Object.keys(EXPECTED).sort());
+    assert.ok(cases.length >= 30, `only ${cases.length} cases`);
+  });
+
+  for (const [name, expected] of Object.entries(EXPECTED)) {
+    it(name, async () => {
+      const run = await runMk(["validate", "--dir", new URL(name, FIXTURES).pathname]);
+      const lines = run.stdout.trimEnd().split("\n");
+      const summary = lines.pop() ?? "";
+      const problems = lines.map((line) => {
+        const match = LINE.exec(line);
+        assert.ok(match, `not a problem line: ${line}`);
+        const [, file, l, c, severity, code, message] = match;
+        assert.ok(message && message.length > 10, `message too short: ${line}`);
+        return { at: `${file}:${l}:${c} ${code}`, severity };
+      });
+
+      assert.deepEqual(problems.map((p) => p.at), expected);
+      const errors = problems.filter((p) => p.severity === "error").length;
+      const summaryMatch = SUMMARY.exec(summary);
+      assert.ok(summaryMatch, `no summary line: ${summary}`);
+      assert.equal(Number(summaryMatch[1]), errors);
+      assert.equal(Number(summaryMatch[2]), problems.length - errors);
+      assert.equal(run.code, errors > 0 ? 1 : 0);
+      assert.equal(run.stderr, "");
+      assert.doesNotMatch(run.stdout, STACK_LINE);
+    });
+  }
+});
+
+describe("mk validate --json on the corpus", { concurrency: 4 }, () => {
+  for (const name of ["many-problems", "yaml-syntax", "http-link"]) {
+    it(`${name}: one JSON array in FORMAT.md's shape, matching the text output`, async () => {
+      const run = await runMk(["validate", "--json", "--dir", new URL(name, FIXTURES).pathname]);
+      const problems = JSON.parse(run.stdout) as Record<string, unknown>[];
+      assert.ok(Array.isArray(problems));
+      assert.deepEqual(
+        problems.map((p) => `${String(p["file"])}:${String(p["line"])}:${String(p["col"])} ${String(p["code"])}`),
+        EXPECTED[name],
+      );
+      for (const p of problems) {
+        assert.deepEqual(Object.keys(p).sort(), ["code", "col", "file", "line", "message", "severity"]);
+        assert.ok(p["severity"] === "error" || p["severity"] === "warning");
+        assert.equal(typeof p["message"], "string");
+      }
+      const hasError = problems.some((p) => p["severity"] === "error");
+      assert.equal(run.code, hasError ? 1 : 0);
+    });
+  }
+});

@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { validateRepository } from "../../cli/validation.js";
+import { REPO_ROOT, runMk, STACK_LINE } from "../helpers/run-mk.js";
+import { MINIMAL, tempRepo } from "../helpers/temp-repo.js";
+
+const EXAMPLE = path.join(REPO_ROOT, "example-campaigns");
+/** The example repository schedules its campaigns in 2027. */
+const NOW = new Date("2026-11-23T00:00:00Z");
+
+const at = (problems: readonly { file: string; line: number; col: number; code: string }[]) =>
+  problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.code}`);
+
+describe("validateRepository", () => {
+  it("finds nothing wrong with example-campaigns, and reads all of it", async () => {
+    const { repo, problems, messages, templates } = await validateRepository({ dir: EXAMPLE, now: NOW });
+    assert.deepEqual(problems, []);
+    assert.ok(repo);
+    assert.equal(repo.project?.spec.name, "nomad-desk");
+    assert.ok(repo.audiences.length >= 3);
+    assert.ok(repo.campaigns.length >= 4);
+    assert.ok(repo.sequences.length >= 1);
+    assert.ok(messages.some((m) => m.variant !== null), "the A/B test has one message per variant");
+    for (const compiled of templates.values()) assert.match(compiled.html, /^<!doctype html>/i);
+  });
+
+  it("finds mk.yaml from a folder inside the repository", async () => {
+    const { repo, problems } = await validateRepository({ dir: path.join(EXAMPLE, "templates", "partials"), now: NOW });
+    assert.equal(repo?.root, EXAMPLE.replace(/\/$/, ""));
+    assert.deepEqual(problems, []);
+  });
+
+  it("says MK004 when there is no mk.yaml in the folder or above it", async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), "mk-empty-"));
+    try {
+      const { repo, problems } = await validateRepository({ dir: empty });
+      assert.equal(repo, undefined);
+      assert.deepEqual(problems.map((p) => p.code), ["MK004"]);
+      assert.match(problems[0]?.message ?? "", /mk init/);
+    } finally {
+      await rm(empty, { recursive: true });
+    }
+  });
+
+  it("compares schedules with the time it is given, and lets allowPast through", async () => {
+    const repo = await tempRepo();
+    try {
+      const schedule = (extra: string) =>
+        repo.write(
+          "campaigns/hello.yaml",
+          `apiVersion: mk/v1\nkind: Campaign\nsubject: Hi\npreheader: Hello\ntemplate: templates/hello.mjml\naudience: everyone\nschedule:\n  at: "2026-12-01T09:00:00"\n  timezone: Asia/Bangkok\n${extra}`,
+        );
+      await schedule("");
+      assert.deepEqual(at((await validateRepository({ dir: repo.root, now: new Date("2026-11-30T00:00:00Z") })).problems), []);
+      const late = await validateRepository({ dir: repo.root, now: new Date("2026-12-01T03:00:00Z") });
+      assert.deepEqual(at(late.problems), ["campaigns/hello.yaml:8:7 MK026"]);
+      assert.match(late.problems[0]?.message ?? "", /allowPast/);
+      await schedule("  allowPast: true\n");
+      assert.deepEqual(at((await validateRepository({ dir: repo.root, now: new Date("2026-12-01T03:00:00Z") })).problems), []);
+    } finally {
+      await repo.remove();
+    }
+  });
+
+  it("reports problems from every file at once, sorted by file, line and column", async () => {
+    const repo = await tempRepo();
+    try {
+      await repo.write("audiences/b.yaml", "apiVersion: mk/v1\nkind: Audience\nwhere:\n  country: { in: [ZZ] }\n");
+      await repo.write("campaigns/a.yaml", "apiVersion: mk/v1\nkind: Campaign\nsubject: Hi\ntemplate: templates/nope.mjml\naudience: nobody\n");
+      const { problems } = await validateRepository({ dir: repo.root });
+      assert.deepEqual(at(problems), ["audiences/b.yaml:4:19 MK025", "campaigns/a.yaml:4:11 MK022", "campaigns/a.yaml:5:11 MK021"]);
+    } finally {
+      await repo.remove();
+    }
+  });
+
+  it("never throws, whatever a campaign file holds", async () => {
+    const repo = await tempRepo();
+    try {
+      const yamlish = fc.oneof(
+        fc.string(),
+        fc.jsonValue().map((v) => `apiVersion: mk/v1\nkind: Campaign\n${JSON.stringify(v)}`),
+        fc
+          .dictionary(fc.constantFrom("subject", "template", "audience", "schedule", "variants", "budget", "geofence", "data", "nme"), fc.jsonValue())
+          .map((o) => `apiVersion: mk/v1\nkind: Campaign\n${Object.entries(o).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n")}\n`),
+      );
+      await fc.assert(
+        fc.asyncProperty(yamlish, async (text) => {
+          await repo.write("campaigns/fuzz.yaml", text);
+          const { problems } = await validateRepository({ dir: repo.root });
+          for (const p of problems) {
+            assert.ok(p.line >= 1 && p.col >= 1, `bad position ${JSON.stringify(p)}`);
+            assert.match(p.code, /^MK\d{3}$/);
+          }
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      await repo.remove();
+    }
+  });
+});
+
+describe("mk validate (the binary)", () => {
+  it("prints the summary alone and exits 0 for a clean repository", async () => {
+    const run = await runMk(["validate", "--dir", MINIMAL]);
+    assert.equal(run.stdout, "✔ 0 errors, 0 warnings\n");
+    assert.equal(run.code, 0);
+  });
+
+  it("--json prints an empty array for a clean repository", async () => {
+    const run = await runMk(["validate", "--json", "--dir", MINIMAL]);
+    assert.deepEqual(JSON.parse(run.stdout), []);
+    assert.equal(run.code, 0);
+  });
+
+  it("explains a missing mk.yaml without a stack trace", async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), "mk-empty-"));
+    try {
+      const run = await runMk(["validate"], { cwd: empty });
+      assert.equal(run.code, 1);
+      assert.match(run.stdout, /^mk\.yaml:1:1 {2}error {4}MK004 {2}no mk\.yaml in /m);
+      assert.doesNotMatch(run.stdout + run.stderr, STACK_LINE);
+    } finally {
+      await rm(empty, { recursive: true });
+    }
+  });
+
+  it("rejects an unknown flag with a usage message, not a stack trace", async () => {
+    const run = await runMk(["validate", "--frobnicate"]);
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /frobnicate/);
+    assert.doesNotMatch(run.stderr, STACK_LINE);
+  });
+});

@@ -3,6 +3,7 @@ import { findProjectRoot } from "./project/find-root.js";
 import type { MessageSpec } from "./project/messages.js";
 import { readRepository, type Repository } from "./project/reader.js";
 import { resolveRepository } from "./project/resolver.js";
+import { CompileCache } from "./templates/compile-cache.js";
 import { checkTemplates, type CompiledTemplate } from "./templates/check-templates.js";
 
 export interface Validation {
@@ -19,6 +20,8 @@ export interface ValidateOptions {
   dir: string;
   /** The time schedules are compared with. */
   now?: Date;
+  /** Keep compiled templates in .mk/cache/ and reuse them while their files are unchanged. */
+  cache?: boolean;
 }
 
 /**
@@ -38,6 +41,6 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
   }
   const [repo, readProblems] = await readRepository(root);
   const [messages, resolveProblems] = await resolveRepository(repo, { now: options.now ?? new Date() });
-  const [templates, templateProblems] = await checkTemplates(repo, messages);
+  const [templates, templateProblems] = await checkTemplates(repo, messages, { cache: options.cache ? CompileCache.forRepository(root) : undefined });
   return { repo, messages, templates, problems: sortProblems([...readProblems, ...resolveProblems, ...templateProblems]) };
 }

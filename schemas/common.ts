@@ -41,9 +41,20 @@ export function durationMs(value: string): number {
   return Number(match[1]) * MS_PER_UNIT[match[2] as keyof typeof MS_PER_UNIT];
 }
 
-/** A zone name from the IANA database (not an offset such as "+07:00"). */
+const knownZones = new Map<string, boolean>();
+
+/**
+ * A zone name from the IANA database (not an offset such as "+07:00").
+ * Remembered per name: asking ICU costs a formatter each time, and a
+ * repository names the same few zones over and over.
+ */
 export function isTimeZone(value: string): boolean {
-  return /^[A-Za-z]/.test(value) && IANAZone.isValidZone(value);
+  let valid = knownZones.get(value);
+  if (valid === undefined) {
+    valid = /^[A-Za-z]/.test(value) && IANAZone.isValidZone(value);
+    knownZones.set(value, valid);
+  }
+  return valid;
 }
 
 export const timeZone = z

@@ -20,12 +20,13 @@ Exit codes:
 
   static override flags = {
     json: Flags.boolean({ summary: "Print the problems as one JSON array (file, line, col, severity, code, message)." }),
+    cache: Flags.boolean({ summary: "Keep compiled templates in .mk/cache/ and recompile only those whose files changed." }),
   };
 
   async run(): Promise<void> {
     // 1. Validate the repository: every file, every reference, every template.
     const { flags } = await this.parse(Validate);
-    const { problems } = await validateRepository({ dir: flags.dir });
+    const { problems } = await validateRepository({ dir: flags.dir, cache: flags.cache });
 
     // 2. Print the problems, then the summary (JSON: the array alone).
     if (flags.json) {

@@ -43,7 +43,7 @@ function issueProblems(source: YamlSource, schema: z.ZodType, issue: z.core.$Zod
       );
     }
     case "invalid_union": {
-      const branch = bestBranch(issue.errors, value);
+      const branch = issue.errors[namedForm(schema, path, source.data, value) ?? -1] ?? bestBranch(issue.errors, value);
       if (branch) return branch.flatMap((inner) => issueProblems(source, schema, inner, path));
       return [problem("MK015", locate(source, path), noFormMessage(field, value, unionForms(schema, path, source.data)))];
     }
@@ -243,11 +243,33 @@ function unionForms(root: z.ZodType, path: readonly PathSegment[], data: unknown
   const def = schema ? defOf(schema) : undefined;
   if (def?.type !== "union" || !def.options) return [];
   return def.options.flatMap((option) => {
-    const shape = defOf(unwrap(option)).shape;
-    if (!shape) return [];
-    const required = Object.entries(shape).find(([, s]) => !["optional", "default", "prefault"].includes(defOf(s).type));
-    return required ? [required[0]] : [];
+    const key = formKey(option);
+    return key === undefined ? [] : [key];
   });
+}
+
+/** The first required key of an object branch, which names its form (`event`, `all`, `send`…). */
+function formKey(option: z.ZodType): string | undefined {
+  const shape = defOf(unwrap(option)).shape;
+  if (!shape) return undefined;
+  return Object.entries(shape).find(([, s]) => !["optional", "default", "prefault"].includes(defOf(s).type))?.[0];
+}
+
+/**
+ * The union branch the value names by its key, such as `event:` for an event
+ * condition: when exactly one form's key is given, that form is meant, and its
+ * own issues explain what is wrong inside it.
+ */
+function namedForm(root: z.ZodType, path: readonly PathSegment[], data: unknown, value: unknown): number | undefined {
+  if (!isPlainObject(value)) return undefined;
+  const schema = schemaAt(root, path, data);
+  const def = schema ? defOf(schema) : undefined;
+  if (def?.type !== "union" || !def.options) return undefined;
+  const named = def.options.flatMap((option, index) => {
+    const key = formKey(option);
+    return key !== undefined && key in value ? [index] : [];
+  });
+  return named.length === 1 ? named[0] : undefined;
 }
 
 /** For a union, the object branch sharing the most keys with the value. */

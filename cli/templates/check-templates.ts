@@ -2,9 +2,11 @@ import type { MessageSpec } from "../project/messages.js";
 import type { Repository } from "../project/reader.js";
 import { locate } from "../project/yaml-source.js";
 import { problem, type Problem } from "../problems.js";
-import { compileMjml, type MjmlNode } from "./compile.js";
+import type { CompileCache } from "./compile-cache.js";
+import type { CompileJob, CompileResult } from "./compile-job.js";
+import { compileAll } from "./compile-pool.js";
 import { scanHandlebars, type HandlebarsScan, type VariableUse } from "./handlebars-check.js";
-import { lintCompiled, subjectProblem } from "./lint.js";
+import { subjectProblem } from "./lint.js";
 import { TemplateFiles } from "./source-files.js";
 import { unknownVariableReason } from "./variables.js";
 
@@ -31,72 +33,58 @@ interface TemplateResult {
  * syntax and variables, MJML, and deliverability lint. Each template is
  * compiled once however many messages use it.
  */
-export async function checkTemplates(repo: Repository, messages: readonly MessageSpec[]): Promise<[Map<string, CompiledTemplate>, Problem[]]> {
+export async function checkTemplates(
+  repo: Repository,
+  messages: readonly MessageSpec[],
+  options: { cache?: CompileCache | undefined } = {},
+): Promise<[Map<string, CompiledTemplate>, Problem[]]> {
   const files = new TemplateFiles(repo.root);
   const scans = new Map<string, HandlebarsScan>();
   const problems: Problem[] = [];
 
+  // 1. Includes and handlebars, file by file (each shared partial once).
   const templates = [...new Set(messages.map((m) => m.template))].sort();
   const results = new Map<string, TemplateResult>();
-  await Promise.all(
-    templates.map(async (template) => {
-      const [result, templateProblems] = await checkTemplate(repo.root, template, files, scans);
-      results.set(template, result);
-      problems.push(...templateProblems);
-    }),
-  );
+  const jobs: CompileJob[] = [];
+  for (const template of templates) {
+    const [graph, graphProblems] = await files.graph(template);
+    problems.push(...graphProblems);
+    const result: TemplateResult = { compiled: undefined, variables: [], texts: new Map(graph.map((f) => [f.file, f.text])), parsed: true };
+    for (const file of graph) {
+      let scan = scans.get(file.file);
+      if (!scan) {
+        scan = scanHandlebars(file.file, file.text);
+        scans.set(file.file, scan);
+        problems.push(...scan.problems);
+      }
+      if (scan.problems.some((p) => p.code === "MK044")) result.parsed = false;
+      result.variables.push(...scan.variables);
+    }
+    results.set(template, result);
+    if (graphProblems.length === 0) jobs.push({ root: repo.root, template, texts: [...result.texts] });
+  }
 
+  // 2. MJML and the lint of its output, on every core for large repositories.
+  const outputs = await compileAll(jobs, options.cache);
+  jobs.forEach((job, i) => {
+    const output = outputs[i] as CompileResult;
+    const result = results.get(job.template) as TemplateResult;
+    problems.push(...output.problems);
+    if (output.html !== null) {
+      result.compiled = { template: job.template, html: output.html, hasPreview: output.hasPreview, files: job.texts.map(([file]) => file) };
+    }
+  });
+
+  // 3. What depends on who sends each template.
   for (const message of messages) {
     const result = results.get(message.template);
-    if (!result) continue;
-    problems.push(...messageProblems(message, result));
+    if (result) problems.push(...messageProblems(message, result));
   }
   problems.push(...complianceProblems(repo, messages, results));
 
   const compiled = new Map<string, CompiledTemplate>();
   for (const [template, result] of results) if (result.compiled) compiled.set(template, result.compiled);
   return [compiled, problems];
-}
-
-async function checkTemplate(
-  root: string,
-  template: string,
-  files: TemplateFiles,
-  scans: Map<string, HandlebarsScan>,
-): Promise<[TemplateResult, Problem[]]> {
-  const [graph, graphProblems] = await files.graph(template);
-  const problems = [...graphProblems];
-  const texts = new Map(graph.map((f) => [f.file, f.text]));
-  const variables: VariableUse[] = [];
-  let parsed = true;
-  for (const file of graph) {
-    let scan = scans.get(file.file);
-    const first = scan === undefined;
-    if (!scan) {
-      scan = scanHandlebars(file.file, file.text);
-      scans.set(file.file, scan);
-    }
-    if (first) problems.push(...scan.problems);
-    if (scan.problems.some((p) => p.code === "MK044")) parsed = false;
-    variables.push(...scan.variables);
-  }
-  if (graphProblems.length > 0) return [{ compiled: undefined, variables, texts, parsed }, problems];
-
-  const [output, mjmlProblems] = await compileMjml(root, template, texts);
-  problems.push(...mjmlProblems);
-  if (!output) return [{ compiled: undefined, variables, texts, parsed }, problems];
-  problems.push(...lintCompiled(root, template, output.html, output.tree, texts));
-  const compiled: CompiledTemplate = {
-    template,
-    html: output.html,
-    hasPreview: hasTag(output.tree, "mj-preview"),
-    files: graph.map((f) => f.file),
-  };
-  return [{ compiled, variables, texts, parsed }, problems];
-}
-
-function hasTag(node: MjmlNode, tagName: string): boolean {
-  return node.tagName === tagName || (node.children ?? []).some((child) => hasTag(child, tagName));
 }
 
 /** Checks that depend on who sends the template: variables, preheader, subject. */

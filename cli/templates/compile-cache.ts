@@ -1,0 +1,46 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { MJML_VERSION, MK_VERSION } from "../version.js";
+import type { CompileJob, CompileResult } from "./compile-job.js";
+
+
+/**
+ * Compiled templates by content hash (`mk validate --cache`), like ESLint's
+ * --cache: the key is every file of the template's include graph plus the
+ * mk and mjml versions, so a changed partial or an upgrade misses. Entries
+ * are written to a temporary file and renamed, so readers never see half of
+ * one; an unreadable entry is a miss, never an error.
+ */
+export class CompileCache {
+  constructor(private readonly dir: string) {}
+
+  /** The cache of a repository: `.mk/cache/templates/` under its root. */
+  static forRepository(root: string): CompileCache {
+    return new CompileCache(path.join(root, ".mk", "cache", "templates"));
+  }
+
+  key(job: CompileJob): string {
+    return createHash("sha256").update(JSON.stringify([MK_VERSION, MJML_VERSION, job.template, job.texts])).digest("hex");
+  }
+
+  async get(key: string): Promise<CompileResult | undefined> {
+    try {
+      return JSON.parse(await readFile(this.file(key), "utf8")) as CompileResult;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(key: string, result: CompileResult): Promise<void> {
+    const file = this.file(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    await writeFile(temporary, JSON.stringify(result));
+    await rename(temporary, file);
+  }
+
+  private file(key: string): string {
+    return path.join(this.dir, key.slice(0, 2), `${key}.json`);
+  }
+}

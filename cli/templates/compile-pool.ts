@@ -1,0 +1,48 @@
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import type { CompileCache } from "./compile-cache.js";
+import { compileJob, type CompileJob, type CompileResult } from "./compile-job.js";
+
+/** Below this many templates per thread, loading MJML into another thread (~0.7 s) costs more than it saves. */
+const TEMPLATES_PER_THREAD = 128;
+
+/** Run from source (tsx) the worker is a .ts file; built, a .js file beside this one. */
+const WORKER = new URL(`./compile-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+
+/**
+ * Compiles many templates at once. MJML is CPU-bound (a few milliseconds a
+ * template), so large repositories are compiled by a pool of worker threads,
+ * one per core; small ones in this thread. With a cache, only templates
+ * whose files changed are compiled; a cache that cannot be written is
+ * skipped, as it only saves time.
+ */
+export async function compileAll(jobs: readonly CompileJob[], cache?: CompileCache): Promise<CompileResult[]> {
+  if (!cache) return compileFresh(jobs);
+  const keys = jobs.map((job) => cache.key(job));
+  const cached = await Promise.all(keys.map((key) => cache.get(key)));
+  const missing = jobs.flatMap((job, i) => (cached[i] ? [] : [i]));
+  const fresh = await compileFresh(missing.map((i) => jobs[i] as CompileJob));
+  await Promise.all(
+    missing.map((jobIndex, i) => {
+      const result = fresh[i] as CompileResult;
+      cached[jobIndex] = result;
+      return cache.set(keys[jobIndex] as string, result).catch(() => undefined);
+    }),
+  );
+  return cached as CompileResult[];
+}
+
+async function compileFresh(jobs: readonly CompileJob[]): Promise<CompileResult[]> {
+  const threads = Math.min(availableParallelism(), Math.floor(jobs.length / TEMPLATES_PER_THREAD));
+  if (threads < 2) {
+    const results: CompileResult[] = [];
+    for (const job of jobs) results.push(await compileJob(job));
+    return results;
+  }
+  const pool = new Piscina<CompileJob, CompileResult>({ filename: WORKER.href, minThreads: threads, maxThreads: threads });
+  try {
+    return await Promise.all(jobs.map((job) => pool.run(job)));
+  } finally {
+    await pool.destroy();
+  }
+}

@@ -21,6 +21,7 @@ const EXPECTED: Record<string, string[]> = {
   "bad-timezone": ["campaigns/hello.yaml:9:13 MK024"],
   "duplicate-name": ["campaigns/hello.yaml:1:1 MK020"],
   "duplicate-variant": ["campaigns/hello.yaml:9:13 MK030"],
+  "event-as-mapping": ["audiences/buyers.yaml:6:7 MK012", "audiences/buyers.yaml:6:14 MK010"],
   "empty-file": ["audiences/empty.yaml:1:1 MK002"],
   "handlebars-syntax": ["templates/hello.mjml:5:62 MK044"],
   "handlebars-unclosed-block": ["templates/hello.mjml:11:1 MK044"],

@@ -49,6 +49,15 @@ export const schedule = z.strictObject({
     .meta({ description: "Set true to confirm that `at` is meant to be in the past (e.g. a campaign already sent)." }),
 });
 
+/** Who may receive a campaign, by country and time zone (allow or deny lists). */
+export const geofence = z
+  .strictObject({
+    countries: inOrNotIn(countryCode).optional(),
+    timezones: inOrNotIn(timeZone).optional(),
+  })
+  .refine((g) => g.countries !== undefined || g.timezones !== undefined, { error: "set countries, timezones or both" });
+export type Geofence = z.infer<typeof geofence>;
+
 export const campaign = z.strictObject({
   apiVersion,
   kind: z.literal("Campaign"),
@@ -68,13 +77,7 @@ export const campaign = z.strictObject({
     })
     .refine((b) => b.maxRecipients !== undefined || b.maxUsd !== undefined, { error: "set maxRecipients, maxUsd or both" })
     .optional(),
-  geofence: z
-    .strictObject({
-      countries: inOrNotIn(countryCode).optional(),
-      timezones: inOrNotIn(timeZone).optional(),
-    })
-    .refine((g) => g.countries !== undefined || g.timezones !== undefined, { error: "set countries, timezones or both" })
-    .optional(),
+  geofence: geofence.optional(),
   utm: utm.optional(),
   data: campaignData.optional(),
   transactional: z.boolean().default(false),

@@ -4,11 +4,13 @@ import { campaign } from "./campaign.js";
 import { project } from "./project.js";
 import { sequence } from "./sequence.js";
 
+export * from "./api.js";
 export * from "./audience.js";
 export * from "./campaign.js";
 export * from "./common.js";
 export * from "./condition.js";
 export * from "./project.js";
+export * from "./runtime-config.js";
 export * from "./sequence.js";
 export * from "./subscriber.js";
 

@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import pg from "pg";
+import { applyRequest, audienceCountRequest, subscriberImportRequest, type ApiErrorBody } from "../schemas/api.js";
+import type { RuntimeConfig } from "../schemas/runtime-config.js";
+import { countAudiences } from "./audiences/count.js";
+import { bearerAuth } from "./http/auth.js";
+import { ApiError, parseBody } from "./http/errors.js";
+import { createMetrics } from "./http/metrics.js";
+import { applyState, listApplies, readSerial, readState } from "./state/store.js";
+import { upsertSubscribers } from "./subscribers/upsert.js";
+
+export interface Runtime {
+  app: FastifyInstance;
+  pool: pg.Pool;
+  /** Stop serving and close the database pool. */
+  close: () => Promise<void>;
+}
+
+/** Applies carry every compiled template; 1,000 campaigns are some tens of megabytes. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The runtime's HTTP service. The database must already be migrated (see
+ * server.ts and mk up). Tests build it in-process and listen on port 0.
+ */
+export function buildRuntime(config: Pick<RuntimeConfig, "DATABASE_URL" | "MK_API_TOKEN" | "LOG_LEVEL">): Runtime {
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "mk-runtime" });
+  const metrics = createMetrics(pool);
+  const app = Fastify({
+    logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"] },
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+  });
+
+  // 1. Request ids on every response; latency by route.
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  // 2. Errors: the client's as they are, ours as a 500 with the request id only.
+  app.setErrorHandler(async (error, request, reply) => {
+    if (error instanceof ApiError) {
+      const body: ApiErrorBody = { error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}), requestId: request.id } };
+      return reply.status(error.status).send(body);
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.status(status).send({ error: { code: "bad_request", message: (error as Error).message, requestId: request.id } } satisfies ApiErrorBody);
+    }
+    request.log.error({ err: error }, "request failed");
+    return reply.status(500).send({ error: { code: "internal", message: "internal error; the runtime's log has the details under this request id", requestId: request.id } } satisfies ApiErrorBody);
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.status(404).send({ error: { code: "not_found", message: `no route ${request.method} ${request.url}`, requestId: request.id } } satisfies ApiErrorBody),
+  );
+
+  // 3. Public: health and metrics.
+  app.get("/healthz", async (_request, reply) => {
+    try {
+      const serial = await readSerial(pool);
+      return { status: "ok", serial };
+    } catch (error) {
+      app.log.warn({ err: error }, "health check failed");
+      return reply.status(503).send({ status: "unavailable", error: "the database does not answer" });
+    }
+  });
+  app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  // 4. The API: bearer token on everything under /v1.
+  app.register(
+    async (v1) => {
+      v1.addHook("onRequest", bearerAuth(config.MK_API_TOKEN));
+      v1.get("/state", async () => readState(pool));
+      v1.post("/apply", async (request) => {
+        try {
+          const result = await applyState(pool, parseBody(applyRequest, request.body));
+          metrics.applies.inc({ result: "applied" });
+          return result;
+        } catch (error) {
+          metrics.applies.inc({ result: error instanceof ApiError ? error.code : "error" });
+          throw error;
+        }
+      });
+      v1.get("/applies", async (request) => {
+        const limit = Number((request.query as Record<string, string>)["limit"] ?? 20);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+          throw new ApiError(400, "invalid_request", "limit must be a whole number from 1 to 1000", [{ path: "limit", message: "1 to 1000" }]);
+        }
+        return listApplies(pool, limit);
+      });
+      v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
+      v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
+    },
+    { prefix: "/v1" },
+  );
+
+  return {
+    app,
+    pool,
+    close: async () => {
+      await app.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import type { z } from "zod";
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** An error the client caused or can act on; its status, code and message go to the client. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields?: FieldProblem[],
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** `rows[3].country` from a zod path. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
+}
+
+/** The request body as the schema's type, or a 400 naming every failing field. */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const fields = result.error.issues.slice(0, 100).map((issue) => ({ path: fieldPath(issue.path) || "(body)", message: issue.message }));
+  throw new ApiError(400, "invalid_request", `the request body is invalid: ${fields.map((f) => `${f.path}: ${f.message}`).slice(0, 3).join("; ")}`, fields);
+}

@@ -1,0 +1,35 @@
+import type pg from "pg";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface RuntimeMetrics {
+  registry: Registry;
+  httpDuration: Histogram<"method" | "route" | "status">;
+  applies: Counter<"result">;
+}
+
+/** One registry per runtime instance, so tests can build many side by side. */
+export function createMetrics(pool: pg.Pool): RuntimeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: "mk_http_request_duration_seconds",
+    help: "HTTP request latency by route",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const applies = new Counter({ name: "mk_applies_total", help: "Applies by result", labelNames: ["result"] as const, registers: [registry] });
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge("mk_db_pool_connections", "Database connections open", () => pool.totalCount);
+  gauge("mk_db_pool_idle", "Database connections idle", () => pool.idleCount);
+  gauge("mk_db_pool_waiting", "Requests waiting for a database connection", () => pool.waitingCount);
+  return { registry, httpDuration, applies };
+}

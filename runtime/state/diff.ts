@@ -1,0 +1,74 @@
+import { RESOURCE_KINDS, type ResourceKind } from "../../schemas/api.js";
+import { canonicalJson } from "./canonical.js";
+
+export type Action = "create" | "update" | "delete";
+
+/** One changed leaf of a spec; `undefined` means absent on that side. */
+export interface FieldChange {
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface ResourceChange {
+  action: Action;
+  kind: ResourceKind;
+  name: string;
+  /** For updates: each changed field. Creates and deletes list every field. */
+  fields: FieldChange[];
+}
+
+interface Spec {
+  kind: ResourceKind;
+  name: string;
+  spec: Record<string, unknown>;
+}
+
+/**
+ * What has to happen for `current` to become `desired`: a pure function,
+ * used by `mk plan` to show the change and by the runtime to apply it.
+ * Ordered by kind (project, templates, audiences, campaigns, sequences), then name.
+ */
+export function diffState(current: readonly Spec[], desired: readonly Spec[]): ResourceChange[] {
+  const key = (r: Spec) => `${r.kind}\u0000${r.name}`;
+  const before = new Map(current.map((r) => [key(r), r]));
+  const after = new Map(desired.map((r) => [key(r), r]));
+  const changes: ResourceChange[] = [];
+
+  for (const [k, next] of after) {
+    const previous = before.get(k);
+    if (!previous) {
+      changes.push({ action: "create", kind: next.kind, name: next.name, fields: fieldChanges(undefined, next.spec) });
+    } else {
+      const fields = fieldChanges(previous.spec, next.spec);
+      if (fields.length > 0) changes.push({ action: "update", kind: next.kind, name: next.name, fields });
+    }
+  }
+  for (const [k, previous] of before) {
+    if (!after.has(k)) changes.push({ action: "delete", kind: previous.kind, name: previous.name, fields: fieldChanges(previous.spec, undefined) });
+  }
+  const order = (kind: ResourceKind) => KIND_ORDER.indexOf(kind);
+  return changes.sort((a, b) => order(a.kind) - order(b.kind) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const KIND_ORDER: readonly ResourceKind[] = ["Project", "Template", "Audience", "Campaign", "Sequence"];
+if (KIND_ORDER.length !== RESOURCE_KINDS.length) throw new Error("KIND_ORDER must list every resource kind");
+
+/** Changed leaves between two JSON values; objects are compared key by key, equal-length arrays item by item. */
+export function fieldChanges(before: unknown, after: unknown, path = ""): FieldChange[] {
+  if (isObject(before) && isObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((k) => fieldChanges(before[k], after[k], path ? `${path}.${k}` : k));
+  }
+  if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
+    return before.flatMap((item, i) => fieldChanges(item, after[i], `${path}[${i}]`));
+  }
+  if (isObject(before) && after === undefined) return Object.keys(before).sort().flatMap((k) => fieldChanges(before[k], undefined, path ? `${path}.${k}` : k));
+  if (before === undefined && isObject(after)) return Object.keys(after).sort().flatMap((k) => fieldChanges(undefined, after[k], path ? `${path}.${k}` : k));
+  if (canonicalJson(before) === canonicalJson(after)) return [];
+  return [{ path, before, after }];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

@@ -1,0 +1,174 @@
+import type pg from "pg";
+import type { AppliedResource, ApplyRecord, ApplyRequest, ApplyResponse, ResourceKind, StateResponse } from "../../schemas/api.js";
+import { ApiError } from "../http/errors.js";
+import { specHash } from "./canonical.js";
+import { diffState, type ResourceChange } from "./diff.js";
+import { STATE_SQL } from "./queries.js";
+
+interface ResourceRow {
+  kind: ResourceKind;
+  name: string;
+  spec: Record<string, unknown>;
+  spec_hash: string;
+  started_at: Date | null;
+}
+
+const toResource = (row: ResourceRow): AppliedResource => ({
+  kind: row.kind,
+  name: row.name,
+  spec: row.spec,
+  hash: row.spec_hash,
+  startedAt: row.started_at?.toISOString() ?? null,
+});
+
+/** The serial the applied state is at. */
+export async function readSerial(db: pg.Pool | pg.PoolClient): Promise<number> {
+  return Number((await db.query<{ serial: string }>(STATE_SQL.serial)).rows[0]?.serial ?? 0);
+}
+
+/** Everything applied, with the serial it is at (`GET /v1/state`). */
+export async function readState(db: pg.Pool | pg.PoolClient): Promise<StateResponse> {
+  const [serial, resources, templates] = await Promise.all([
+    readSerial(db),
+    db.query<ResourceRow>(STATE_SQL.resources),
+    db.query<{ hash: string }>(STATE_SQL.templateHashes),
+  ]);
+  return {
+    serial,
+    resources: resources.rows.map(toResource),
+    templates: templates.rows.map((r) => r.hash),
+  };
+}
+
+/**
+ * Campaigns that have started sending cannot change: their recipients, variants
+ * and content are fixed by what went out. Shared by plan and apply.
+ */
+export function startedCampaignProblems(changes: readonly ResourceChange[], current: readonly AppliedResource[]): string[] {
+  const started = new Set(current.filter((r) => r.kind === "Campaign" && r.startedAt).map((r) => r.name));
+  return changes
+    .filter((c) => c.kind === "Campaign" && c.action !== "create" && started.has(c.name))
+    .map(
+      (c) =>
+        `campaign "${c.name}" has started sending, so it can no longer be ${c.action === "delete" ? "deleted" : "changed"}; ` +
+        `put it back as it was and create a new campaign (a new file with a new name) for the change`,
+    );
+}
+
+/** The compiled HTML a Template resource refers to. */
+function templateHash(resource: { kind: ResourceKind; spec: Record<string, unknown> }): string | undefined {
+  return resource.kind === "Template" && typeof resource.spec["html"] === "string" ? resource.spec["html"] : undefined;
+}
+
+/**
+ * `POST /v1/apply`: make the applied state what the request describes, in one
+ * transaction. The state row is locked first, so concurrent applies queue;
+ * each checks the serial it was planned against and the loser gets a 409.
+ * Nothing changes and the serial stays when the state already matches.
+ */
+export async function applyState(pool: pg.Pool, request: ApplyRequest): Promise<ApplyResponse> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    // 1. Lock the state and check the plan is not stale.
+    const serial = Number((await client.query<{ serial: string }>(STATE_SQL.lockSerial)).rows[0]?.serial ?? 0);
+    if (serial !== request.baseSerial) {
+      throw new ApiError(
+        409,
+        "stale_plan",
+        `the state moved from serial ${request.baseSerial} to ${serial} since this plan was made; run mk plan again and apply the new plan`,
+      );
+    }
+
+    // 2. Work out the change, and refuse what must not change.
+    const current = (await client.query<ResourceRow>(STATE_SQL.resources)).rows.map(toResource);
+    checkUnique(request);
+    const changes = diffState(current, request.resources);
+    const refused = startedCampaignProblems(changes, current);
+    if (refused.length > 0) throw new ApiError(409, "campaign_started", refused.join("; "));
+    const counts = {
+      added: changes.filter((c) => c.action === "create").length,
+      changed: changes.filter((c) => c.action === "update").length,
+      deleted: changes.filter((c) => c.action === "delete").length,
+    };
+    if (changes.length === 0) {
+      await client.query("commit");
+      return { serial, ...counts };
+    }
+
+    // 3. Store new compiled HTML; every template must have its HTML.
+    const needed = new Set(request.resources.map(templateHash).filter((h): h is string => h !== undefined));
+    const sent = request.templates.filter((t) => needed.has(t.hash));
+    await client.query(STATE_SQL.insertTemplates, [sent.map((t) => t.hash), sent.map((t) => t.html)]);
+    const stored = new Set((await client.query<{ hash: string }>(STATE_SQL.storedTemplates, [[...needed]])).rows.map((r) => r.hash));
+    const missing = [...needed].filter((h) => !stored.has(h));
+    if (missing.length > 0) {
+      throw new ApiError(400, "missing_template", `compiled HTML ${missing.slice(0, 3).join(", ")} is neither stored nor in the request; send it in templates`);
+    }
+
+    // 4. Write the resources, move the serial, record the apply.
+    const next = serial + 1;
+    const writes = request.resources.filter((r) => changes.some((c) => c.action !== "delete" && c.kind === r.kind && c.name === r.name));
+    await client.query(STATE_SQL.upsertResources, [
+      writes.map((r) => r.kind),
+      writes.map((r) => r.name),
+      writes.map((r) => JSON.stringify(r.spec)),
+      writes.map((r) => specHash(r.spec)),
+      next,
+    ]);
+    const deletes = changes.filter((c) => c.action === "delete");
+    await client.query(STATE_SQL.deleteResources, [deletes.map((c) => c.kind), deletes.map((c) => c.name)]);
+    await client.query(STATE_SQL.setSerial, [next]);
+    const { commit, author, branch, dirty } = request.source;
+    await client.query(STATE_SQL.recordApply, [next, serial, commit, author, branch, dirty, counts.added, counts.changed, counts.deleted]);
+    await client.query("commit");
+    return { serial: next, ...counts };
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function checkUnique(request: ApplyRequest): void {
+  const seen = new Set<string>();
+  request.resources.forEach((r, i) => {
+    const key = `${r.kind}/${r.name}`;
+    if (seen.has(key)) throw new ApiError(400, "invalid_request", `resources[${i}]: ${key} appears twice`, [{ path: `resources[${i}].name`, message: "appears twice" }]);
+    seen.add(key);
+  });
+  if (request.resources.filter((r) => r.kind === "Project").length > 1) {
+    throw new ApiError(400, "invalid_request", "only one Project resource may be applied", [{ path: "resources", message: "more than one Project" }]);
+  }
+}
+
+interface ApplyRow {
+  serial: string;
+  base_serial: string;
+  applied_at: Date;
+  commit_sha: string | null;
+  author: string | null;
+  branch: string | null;
+  dirty: boolean | null;
+  added: number;
+  changed: number;
+  deleted: number;
+}
+
+/** The newest applies first (`GET /v1/applies`, `mk history`). */
+export async function listApplies(db: pg.Pool, limit: number): Promise<ApplyRecord[]> {
+  const { rows } = await db.query<ApplyRow>(STATE_SQL.applies, [limit]);
+  return rows.map((r) => ({
+    serial: Number(r.serial),
+    baseSerial: Number(r.base_serial),
+    appliedAt: r.applied_at.toISOString(),
+    commit: r.commit_sha,
+    author: r.author,
+    branch: r.branch,
+    dirty: r.dirty,
+    added: r.added,
+    changed: r.changed,
+    deleted: r.deleted,
+  }));
+}

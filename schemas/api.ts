@@ -1,0 +1,142 @@
+import { z } from "zod";
+import { geofence } from "./campaign.js";
+import { timeZone } from "./common.js";
+import { condition } from "./condition.js";
+import { subscriber } from "./subscriber.js";
+
+/**
+ * Payloads of the runtime's HTTP API (`/v1/*`), shared by the runtime, which
+ * validates requests with them, and the CLI, which sends them.
+ */
+
+export const RESOURCE_KINDS = ["Project", "Audience", "Campaign", "Sequence", "Template"] as const;
+export const resourceKind = z.enum(RESOURCE_KINDS);
+export type ResourceKind = z.infer<typeof resourceKind>;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: "must be a SHA-256 hex digest" });
+const jsonObject = z.record(z.string(), z.json());
+
+/** A resource as the repository describes it. */
+export const desiredResource = z.strictObject({
+  kind: resourceKind,
+  name: z.string().min(1).max(300),
+  spec: jsonObject,
+});
+export type DesiredResource = z.infer<typeof desiredResource>;
+
+/** Compiled HTML, stored once by the SHA-256 of its content. */
+export const compiledTemplate = z.strictObject({ hash: sha256, html: z.string() });
+export type CompiledTemplateBody = z.infer<typeof compiledTemplate>;
+
+/** Where an apply came from (simple-git). */
+export const applySource = z.strictObject({
+  commit: z.string().max(64).nullable(),
+  author: z.string().max(300).nullable(),
+  branch: z.string().max(300).nullable(),
+  dirty: z.boolean().nullable(),
+});
+export type ApplySource = z.infer<typeof applySource>;
+
+export const applyRequest = z.strictObject({
+  /** The serial the plan was made against; the apply is refused if it moved. */
+  baseSerial: z.int().min(0),
+  resources: z.array(desiredResource),
+  /** HTML the runtime does not hold yet; every hash a resource names must be here or stored. */
+  templates: z.array(compiledTemplate),
+  source: applySource,
+});
+export type ApplyRequest = z.infer<typeof applyRequest>;
+
+export interface ApplyResponse {
+  serial: number;
+  added: number;
+  changed: number;
+  deleted: number;
+}
+
+/** A resource as the runtime holds it. */
+export interface AppliedResource {
+  kind: ResourceKind;
+  name: string;
+  spec: Record<string, unknown>;
+  hash: string;
+  /** When a campaign started sending (then it can no longer change). */
+  startedAt: string | null;
+}
+
+export interface StateResponse {
+  serial: number;
+  resources: AppliedResource[];
+  /** Hashes of the compiled HTML the runtime holds. */
+  templates: string[];
+}
+
+export interface ApplyRecord {
+  serial: number;
+  baseSerial: number;
+  appliedAt: string;
+  commit: string | null;
+  author: string | null;
+  branch: string | null;
+  dirty: boolean | null;
+  added: number;
+  changed: number;
+  deleted: number;
+}
+
+export const audienceCountRequest = z.strictObject({
+  /** Audience conditions by name (the repository's, which may not be applied yet); null = everyone. */
+  audiences: z.record(z.string(), condition.nullable()),
+  /** The project's time zone, for subscribers without one. */
+  timezone: timeZone,
+  /** Who a campaign would reach: its audience, consent when it is marketing mail, its geofence. */
+  campaigns: z.array(
+    z.strictObject({
+      name: z.string(),
+      audience: z.string(),
+      marketing: z.boolean(),
+      geofence: geofence.optional(),
+    }),
+  ),
+});
+export type AudienceCountRequest = z.infer<typeof audienceCountRequest>;
+
+export interface AudienceCountResponse {
+  audiences: Record<string, number>;
+  campaigns: Record<string, number>;
+}
+
+/**
+ * One subscriber of an import. A field left out keeps what the runtime has;
+ * `consent: null` withdraws consent; `tags` replaces the tags; `attributes`
+ * are merged into the stored ones.
+ */
+export const importedSubscriber = subscriber.extend({
+  tags: z.array(z.string()).optional(),
+  consent: z.enum(["marketing"]).nullable().optional(),
+  attributes: subscriber.shape.attributes.unwrap().optional(),
+});
+export type ImportedSubscriber = z.infer<typeof importedSubscriber>;
+
+/** A batch of the subscribers import, already validated row by row by the CLI. */
+export const subscriberImportRequest = z.strictObject({
+  subscribers: z.array(importedSubscriber).max(10_000),
+});
+export type SubscriberImportRequest = z.infer<typeof subscriberImportRequest>;
+
+export interface SubscriberImportResponse {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+/** Every error the API returns has this shape. */
+export interface ApiErrorBody {
+  error: {
+    code: string;
+    message: string;
+    /** For 400: each failing request field. */
+    fields?: { path: string; message: string }[];
+    requestId?: string;
+  };
+}

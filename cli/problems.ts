@@ -49,6 +49,17 @@ export const PROBLEM_CODES = {
   MK060: { severity: "error", title: "unknown campaign or variant" },
   MK061: { severity: "error", title: "invalid subscriber data file" },
   MK062: { severity: "error", title: "repository has errors" },
+  MK070: { severity: "error", title: "no runtime for the environment (local: mk up is not running)" },
+  MK071: { severity: "error", title: "the environment's token variable is not set" },
+  MK072: { severity: "error", title: "unknown environment" },
+  MK073: { severity: "error", title: "cannot reach the runtime" },
+  MK074: { severity: "error", title: "the runtime refused the token" },
+  MK075: { severity: "error", title: "stale plan: the runtime's state moved" },
+  MK076: { severity: "error", title: "the runtime refused the request" },
+  MK077: { severity: "error", title: "plan error (a change the runtime cannot make)" },
+  MK078: { severity: "error", title: "invalid or tampered plan file" },
+  MK079: { severity: "error", title: "apply needs confirmation" },
+  MK080: { severity: "error", title: "subscribers file cannot be read" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -36,6 +36,9 @@ export function buildRuntime(config: Pick<RuntimeConfig, "DATABASE_URL" | "MK_AP
     },
   });
 
+  // An idle connection the server closed (restart, failover) is replaced on next use, not a crash.
+  pool.on("error", (error) => app.log.warn({ err: error }, "idle database connection closed"));
+
   // 1. Request ids on every response; latency by route.
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);

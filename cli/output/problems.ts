@@ -5,7 +5,7 @@ export interface OutputStyle {
   color: boolean;
 }
 
-function paint(style: OutputStyle, format: Parameters<typeof styleText>[0], text: string): string {
+export function paint(style: OutputStyle, format: Parameters<typeof styleText>[0], text: string): string {
   return style.color ? styleText(format, text) : text;
 }
 

@@ -16,8 +16,8 @@ export interface CompiledTemplate {
   html: string;
   /** Has an <mj-preview> (a preheader of its own). */
   hasPreview: boolean;
-  /** The template and every file it includes. */
-  files: string[];
+  /** The template and every file it includes, with their text. */
+  sources: [file: string, text: string][];
 }
 
 interface TemplateResult {
@@ -71,7 +71,7 @@ export async function checkTemplates(
     const result = results.get(job.template) as TemplateResult;
     problems.push(...output.problems);
     if (output.html !== null) {
-      result.compiled = { template: job.template, html: output.html, hasPreview: output.hasPreview, files: job.texts.map(([file]) => file) };
+      result.compiled = { template: job.template, html: output.html, hasPreview: output.hasPreview, sources: job.texts };
     }
   });
 

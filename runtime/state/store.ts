@@ -2,8 +2,9 @@ import type pg from "pg";
 import type { AppliedResource, ApplyRecord, ApplyRequest, ApplyResponse, ResourceKind, StateResponse } from "../../schemas/api.js";
 import { ApiError } from "../http/errors.js";
 import { specHash } from "./canonical.js";
-import { diffState, type ResourceChange } from "./diff.js";
+import { diffState } from "./diff.js";
 import { STATE_SQL } from "./queries.js";
+import { startedCampaignProblems } from "./rules.js";
 
 interface ResourceRow {
   kind: ResourceKind;
@@ -38,21 +39,6 @@ export async function readState(db: pg.Pool | pg.PoolClient): Promise<StateRespo
     resources: resources.rows.map(toResource),
     templates: templates.rows.map((r) => r.hash),
   };
-}
-
-/**
- * Campaigns that have started sending cannot change: their recipients, variants
- * and content are fixed by what went out. Shared by plan and apply.
- */
-export function startedCampaignProblems(changes: readonly ResourceChange[], current: readonly AppliedResource[]): string[] {
-  const started = new Set(current.filter((r) => r.kind === "Campaign" && r.startedAt).map((r) => r.name));
-  return changes
-    .filter((c) => c.kind === "Campaign" && c.action !== "create" && started.has(c.name))
-    .map(
-      (c) =>
-        `campaign "${c.name}" has started sending, so it can no longer be ${c.action === "delete" ? "deleted" : "changed"}; ` +
-        `put it back as it was and create a new campaign (a new file with a new name) for the change`,
-    );
 }
 
 /** The compiled HTML a Template resource refers to. */

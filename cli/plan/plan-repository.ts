@@ -1,0 +1,30 @@
+import { countBySeverity, type Problem } from "../problems.js";
+import { resolveTarget } from "../environments.js";
+import { gitSource } from "../git.js";
+import { RuntimeClient } from "../runtime-client.js";
+import { validateRepository } from "../validation.js";
+import { makePlan, type Plan } from "./make-plan.js";
+
+export interface PlanOptions {
+  dir: string;
+  env: string;
+  now?: Date;
+  environment?: NodeJS.ProcessEnv;
+}
+
+export type PlanOutcome = { problems: Problem[]; plan?: undefined } | { problems: Problem[]; plan: Plan; client: RuntimeClient };
+
+/**
+ * What `mk plan` and `mk apply` share: validate (stopping on errors, before
+ * anything touches the runtime), find the environment, then plan.
+ */
+export async function planRepository(options: PlanOptions): Promise<PlanOutcome> {
+  const validation = await validateRepository({ dir: options.dir, ...(options.now ? { now: options.now } : {}) });
+  if (countBySeverity(validation.problems).errors > 0 || !validation.repo?.project) return { problems: validation.problems };
+  const { repo } = validation;
+  const project = repo.project!;
+  const target = await resolveTarget(options.env, project.spec, repo.root, options.environment);
+  const client = new RuntimeClient(target);
+  const plan = await makePlan(validation, client, await gitSource(repo.root, options.environment));
+  return { problems: validation.problems, plan, client };
+}

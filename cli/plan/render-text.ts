@@ -1,0 +1,105 @@
+import { createPatch } from "diff";
+import type { Action, FieldChange, ResourceChange } from "../../runtime/state/diff.js";
+import { paint, type OutputStyle } from "../output/problems.js";
+import type { Plan } from "./make-plan.js";
+
+const SYMBOL: Record<Action, string> = { create: "+", update: "~", delete: "-" };
+const COLOR = { create: "green", update: "yellow", delete: "red" } as const;
+const WILL: Record<Action, string> = { create: "will be created", update: "will be updated in place", delete: "will be deleted" };
+/** Lines of MJML diff shown per file; the rest is counted. */
+const MAX_DIFF_LINES = 40;
+
+/** The plan as Terraform prints one: a header per resource, field diffs, one summary line. */
+export function renderPlanText(plan: Plan, style: OutputStyle): string {
+  const out: string[] = [`Planned against "${plan.env}" (${plan.url}) at serial ${plan.baseSerial}.`, ""];
+  if (plan.changes.length === 0) {
+    out.push(paint(style, "green", "No changes. The runtime matches the repository."));
+    return `${out.join("\n")}\n`;
+  }
+  out.push("mk will perform the following actions:", "");
+  for (const change of plan.changes) out.push(...renderChange(change, plan, style), "");
+  for (const error of plan.errors) out.push(paint(style, "red", `Error: ${error}`), "");
+  out.push(summaryLine(plan, style));
+  return `${out.join("\n")}\n`;
+}
+
+export function summaryLine(plan: Pick<Plan, "changes">, style: OutputStyle): string {
+  const count = (action: Action) => plan.changes.filter((c) => c.action === action).length;
+  return `${paint(style, "bold", "Plan:")} ${count("create")} to add, ${count("update")} to change, ${count("delete")} to delete.`;
+}
+
+function renderChange(change: ResourceChange, plan: Plan, style: OutputStyle): string[] {
+  const label = `${change.kind.toLowerCase()} "${change.name}"`;
+  const symbol = paint(style, COLOR[change.action], SYMBOL[change.action]);
+  const lines = [`  ${paint(style, "dim", `# ${label} ${WILL[change.action]}${reachNote(change, plan)}`)}`, `  ${symbol} ${label}`];
+  if (change.action === "delete") return lines;
+  if (change.kind === "Template") return [...lines, ...templateLines(change, style)];
+  for (const field of change.fields) lines.push(fieldLine(field, change.action, style));
+  return lines;
+}
+
+function reachNote(change: ResourceChange, plan: Plan): string {
+  if (change.action === "delete") return "";
+  if (change.kind === "Audience" && plan.audiences[change.name] !== undefined) return ` (${formatCount(plan.audiences[change.name] ?? 0)} subscribers now)`;
+  const reach = change.kind === "Campaign" ? plan.campaigns[change.name] : undefined;
+  if (!reach) return "";
+  const cap = reach.cappedBy ? `, capped by budget.${reach.cappedBy}` : "";
+  return ` (${formatCount(reach.recipients)} recipients, est. ${formatUsd(reach.costMicroUsd)}${cap})`;
+}
+
+function fieldLine(field: FieldChange, action: Action, style: OutputStyle): string {
+  if (action === "create") return `      ${paint(style, "green", "+")} ${field.path} = ${value(field.after)}`;
+  if (field.before === undefined) return `      ${paint(style, "green", "+")} ${field.path} = ${value(field.after)}`;
+  if (field.after === undefined) return `      ${paint(style, "red", "-")} ${field.path} = ${value(field.before)}`;
+  return `      ${paint(style, "yellow", "~")} ${field.path} = ${value(field.before)} -> ${value(field.after)}`;
+}
+
+/** A template's HTML hash, and its MJML files as unified diffs (file names hold dots, so not field paths). */
+function templateLines(change: ResourceChange, style: OutputStyle): string[] {
+  const files = (side: "before" | "after"): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const field of change.fields) {
+      const match = /^files\.(.+)$/.exec(field.path);
+      const text = field[side];
+      if (match?.[1] && typeof text === "string") out[match[1]] = text;
+    }
+    return out;
+  };
+  const lines: string[] = [];
+  const html = change.fields.find((f) => f.path === "html");
+  if (html) lines.push(fieldLine({ ...html, before: short(html.before), after: short(html.after) }, change.action, style));
+  const before = files("before");
+  const after = files("after");
+  for (const file of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
+    if (change.action === "create") {
+      lines.push(`      ${paint(style, "green", "+")} ${file}`);
+      continue;
+    }
+    const patch = createPatch(file, before[file] ?? "", after[file] ?? "", "", "", { context: 1 }).split("\n").slice(4).filter((l) => l !== "");
+    lines.push(`      ${paint(style, "yellow", "~")} ${file}`);
+    for (const line of patch.slice(0, MAX_DIFF_LINES)) {
+      const color = line.startsWith("+") ? "green" : line.startsWith("-") ? "red" : "dim";
+      lines.push(`          ${paint(style, color, line)}`);
+    }
+    if (patch.length > MAX_DIFF_LINES) lines.push(`          ${paint(style, "dim", `… ${patch.length - MAX_DIFF_LINES} more lines`)}`);
+  }
+  return lines;
+}
+
+function short(hash: unknown): unknown {
+  return typeof hash === "string" ? hash.slice(0, 12) : hash;
+}
+
+function value(v: unknown): string {
+  const text = JSON.stringify(v) ?? "null";
+  return text.length > 100 ? `${text.slice(0, 97)}…` : text;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+export function formatUsd(microUsd: number): string {
+  const cents = Math.round(microUsd / 10_000);
+  return `$${Math.floor(cents / 100).toLocaleString("en-US")}.${String(cents % 100).padStart(2, "0")}`;
+}

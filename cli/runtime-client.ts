@@ -1,0 +1,76 @@
+import type {
+  ApiErrorBody,
+  ApplyRecord,
+  ApplyRequest,
+  ApplyResponse,
+  AudienceCountRequest,
+  AudienceCountResponse,
+  ImportedSubscriber,
+  StateResponse,
+  SubscriberImportResponse,
+} from "../schemas/api.js";
+import type { Target } from "./environments.js";
+import { MkError } from "./errors.js";
+
+/**
+ * The runtime's HTTP API as the CLI uses it. Failures become MkErrors that
+ * say what to do: start the runtime, fix the token, plan again.
+ */
+export class RuntimeClient {
+  constructor(readonly target: Target) {}
+
+  health(): Promise<{ status: string; serial: number }> {
+    return this.request("GET", "/healthz");
+  }
+
+  state(): Promise<StateResponse> {
+    return this.request("GET", "/v1/state");
+  }
+
+  apply(body: ApplyRequest): Promise<ApplyResponse> {
+    return this.request("POST", "/v1/apply", body);
+  }
+
+  applies(limit: number): Promise<ApplyRecord[]> {
+    return this.request("GET", `/v1/applies?limit=${limit}`);
+  }
+
+  countAudiences(body: AudienceCountRequest): Promise<AudienceCountResponse> {
+    return this.request("POST", "/v1/audiences/count", body);
+  }
+
+  importSubscribers(subscribers: ImportedSubscriber[]): Promise<SubscriberImportResponse> {
+    return this.request("POST", "/v1/subscribers/import", { subscribers });
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { url, token, env } = this.target;
+    let response: Response;
+    try {
+      response = await fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      const hint = env === "local" ? "; is mk up still running?" : "; check the environment's url in mk.yaml";
+      throw new MkError("MK073", `cannot reach the runtime of "${env}" at ${url} (${cause})${hint}`);
+    }
+    const text = await response.text();
+    if (response.ok) return JSON.parse(text) as T;
+
+    let error: ApiErrorBody["error"] | undefined;
+    try {
+      error = (JSON.parse(text) as ApiErrorBody).error;
+    } catch {
+      error = undefined;
+    }
+    const message = error?.message ?? `HTTP ${response.status}`;
+    const id = error?.requestId ? ` (request ${error.requestId})` : "";
+    if (response.status === 401) throw new MkError("MK074", `the runtime of "${env}" refused the API token; check it (${env === "local" ? "MK_API_TOKEN or .mk/api-token" : "the tokenEnv variable"})`);
+    if (error?.code === "stale_plan") throw new MkError("MK075", message);
+    if (error?.code === "campaign_started") throw new MkError("MK077", message);
+    throw new MkError("MK076", `the runtime of "${env}" answered ${response.status}: ${message}${id}`);
+  }
+}

@@ -17,7 +17,10 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (error instanceof MkError) {
-      return super.catch(new Errors.CLIError(`${error.code} ${error.message}`, { exit: 1 }));
+      // One line, unwrapped, so scripts and CI logs can match on the code.
+      process.stderr.write(`Error: ${error.code} ${error.message}\n`);
+      process.exitCode = 1;
+      return;
     }
     if (error instanceof Errors.CLIError || error instanceof Errors.ExitError || process.env["MK_DEBUG"]) {
       return super.catch(error);

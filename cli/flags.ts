@@ -7,3 +7,6 @@ export const envFlag = Flags.string({
   summary: `Environment from mk.yaml, or "${LOCAL_ENV}" for the runtime mk up started.`,
   default: LOCAL_ENV,
 });
+
+/** `--cache`: reuse compiled templates whose files did not change. */
+export const cacheFlag = Flags.boolean({ summary: "Keep compiled templates in .mk/cache/ and recompile only those whose files changed." });

@@ -1,6 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { LOCAL_ENV } from "../environments.js";
+import { cacheFlag } from "../flags.js";
 import { formatProblem, formatSummary } from "../output/problems.js";
 import { applyCompleteLine, applyPlanFile, confirmApply } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
@@ -31,6 +32,7 @@ Exit codes:
   static override flags = {
     env: Flags.string({ char: "e", summary: `Environment from mk.yaml, or "${LOCAL_ENV}" for the runtime mk up started (default: local, or the plan file's).` }),
     "auto-approve": Flags.boolean({ summary: "Apply without asking for confirmation (for CI)." }),
+    cache: cacheFlag,
     json: Flags.boolean({ summary: "Print { serial, added, changed, deleted } as one JSON document." }),
   };
 
@@ -47,7 +49,7 @@ Exit codes:
     }
 
     // 2. Otherwise plan now, show it, and stop on problems or when nothing changes.
-    const outcome = await planRepository({ dir: flags.dir, env: flags.env ?? LOCAL_ENV });
+    const outcome = await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV });
     const style = { color: Boolean(process.stdout.isTTY) };
     if (!outcome.plan) {
       for (const p of outcome.problems) this.log(formatProblem(p, style));

@@ -1,6 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { envFlag } from "../flags.js";
+import { cacheFlag, envFlag } from "../flags.js";
 import { formatProblem, formatSummary } from "../output/problems.js";
 import { planJson } from "../plan/plan-json.js";
 import { writePlanFile } from "../plan/plan-file.js";
@@ -28,13 +28,14 @@ Exit codes:
     env: envFlag,
     out: Flags.file({ summary: "Write the plan to this file for mk apply (it carries the desired state, serial, commit and a checksum)." }),
     "detailed-exitcode": Flags.boolean({ summary: "Exit 0 when there are no changes, 2 when there are, 1 on error." }),
+    cache: cacheFlag,
     json: Flags.boolean({ summary: "Print the plan as one JSON document." }),
   };
 
   async run(): Promise<void> {
     // 1. Validate and plan; problems stop it before the runtime is asked anything.
     const { flags } = await this.parse(Plan);
-    const outcome = await planRepository({ dir: flags.dir, env: flags.env });
+    const outcome = await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env });
     const style = { color: Boolean(process.stdout.isTTY) };
     if (!outcome.plan) {
       for (const p of outcome.problems) this.log(formatProblem(p, style));

@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
+import { cacheFlag } from "../flags.js";
 import { formatProblem, formatSummary, problemJson } from "../output/problems.js";
 import { countBySeverity } from "../problems.js";
 import { validateRepository } from "../validation.js";
@@ -20,7 +21,7 @@ Exit codes:
 
   static override flags = {
     json: Flags.boolean({ summary: "Print the problems as one JSON array (file, line, col, severity, code, message)." }),
-    cache: Flags.boolean({ summary: "Keep compiled templates in .mk/cache/ and recompile only those whose files changed." }),
+    cache: cacheFlag,
   };
 
   async run(): Promise<void> {

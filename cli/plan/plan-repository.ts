@@ -8,6 +8,8 @@ import { makePlan, type Plan } from "./make-plan.js";
 export interface PlanOptions {
   dir: string;
   env: string;
+  /** Reuse compiled templates from .mk/cache/ (mk validate --cache). */
+  cache?: boolean;
   now?: Date;
   environment?: NodeJS.ProcessEnv;
 }
@@ -19,7 +21,7 @@ export type PlanOutcome = { problems: Problem[]; plan?: undefined } | { problems
  * anything touches the runtime), find the environment, then plan.
  */
 export async function planRepository(options: PlanOptions): Promise<PlanOutcome> {
-  const validation = await validateRepository({ dir: options.dir, ...(options.now ? { now: options.now } : {}) });
+  const validation = await validateRepository({ dir: options.dir, cache: options.cache ?? false, ...(options.now ? { now: options.now } : {}) });
   if (countBySeverity(validation.problems).errors > 0 || !validation.repo?.project) return { problems: validation.problems };
   const { repo } = validation;
   const project = repo.project!;

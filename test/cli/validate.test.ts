@@ -97,7 +97,7 @@ describe("validateRepository", () => {
             assert.match(p.code, /^MK\d{3}$/);
           }
         }),
-        { numRuns: 150 },
+        { numRuns: 300 },
       );
     } finally {
       await repo.remove();

@@ -5,6 +5,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { simpleGit } from "simple-git";
 import { startLocalRuntime, type LocalRuntime } from "../../cli/local/up.js";
+import { RuntimeClient } from "../../cli/runtime-client.js";
 import { REPO_ROOT, runMk, STACK_LINE } from "../helpers/run-mk.js";
 
 /**
@@ -128,6 +129,20 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     const status = await mk("status");
     assert.match(status.stdout, /^Serial {7}3$/m);
     assert.match(status.stdout, /^Health {7}ok$/m);
+  });
+
+  it("shows drift (another branch applied something else) as a change back to the repository", async () => {
+    const client = new RuntimeClient({ env: "local", url: local.url, token: local.token });
+    const state = await client.state();
+    const resources = state.resources.map(({ kind, name, spec }) =>
+      kind === "Campaign" && name === "trial-winback" ? { kind, name, spec: { ...spec, subject: "Changed on another branch" } } : { kind, name, spec },
+    );
+    await client.apply({ baseSerial: state.serial, resources, templates: [], source: { commit: null, author: null, branch: "other", dirty: null } });
+    const run = await mk("plan", "--detailed-exitcode");
+    assert.equal(run.code, 2);
+    assert.match(run.stdout, /~ subject = "Changed on another branch" -> "Your desk misses you"/);
+    assert.match(run.stdout, /Plan: 0 to add, 1 to change, 0 to delete\./);
+    assert.equal((await mk("apply", "--auto-approve")).code, 0);
   });
 
   it("says which token is wrong, without a stack trace", async () => {

@@ -81,21 +81,26 @@ export async function makePlan(validation: Validation, client: RuntimeClient, so
   };
 }
 
-/** Recipients after the budget caps, and what they cost at the provider's price per 1,000. */
+/**
+ * Recipients after the budget caps, and what they cost at the provider's
+ * price per 1,000. Prices become whole micro-dollars first, so the division
+ * that decides how many recipients maxUsd buys is exact.
+ */
 export function campaignReach(audience: number, pricePer1000Usd: number, budget?: { maxRecipients?: number | undefined; maxUsd?: number | undefined }): CampaignReach {
+  const microPer1000 = Math.round(pricePer1000Usd * 1_000_000);
   let recipients = audience;
   let cappedBy: CampaignReach["cappedBy"];
   if (budget?.maxRecipients !== undefined && recipients > budget.maxRecipients) {
     recipients = budget.maxRecipients;
     cappedBy = "maxRecipients";
   }
-  if (budget?.maxUsd !== undefined && pricePer1000Usd > 0) {
-    const affordable = Math.floor((budget.maxUsd * 1000) / pricePer1000Usd);
+  if (budget?.maxUsd !== undefined && microPer1000 > 0) {
+    const affordable = Math.floor((Math.round(budget.maxUsd * 1_000_000) * 1000) / microPer1000);
     if (recipients > affordable) {
       recipients = affordable;
       cappedBy = "maxUsd";
     }
   }
-  const costMicroUsd = Math.round(recipients * pricePer1000Usd * 1000);
+  const costMicroUsd = Math.round((recipients * microPer1000) / 1000);
   return { recipients, costMicroUsd, ...(cappedBy ? { cappedBy } : {}) };
 }

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { campaignReach, type Plan } from "../../../cli/plan/make-plan.js";
+import { formatUsd, renderPlanText } from "../../../cli/plan/render-text.js";
+import { diffState, fieldChanges } from "../../../runtime/state/diff.js";
+
+const NO_COLOR = { color: false };
+
+describe("diffState", () => {
+  it("orders creates, updates and deletes by kind, then name, with field-level changes", () => {
+    const current = [
+      { kind: "Campaign" as const, name: "b", spec: { subject: "Old", budget: { maxRecipients: 10 } } },
+      { kind: "Campaign" as const, name: "gone", spec: { subject: "Bye" } },
+      { kind: "Audience" as const, name: "same", spec: { where: { consent: "marketing" } } },
+    ];
+    const desired = [
+      { kind: "Campaign" as const, name: "b", spec: { subject: "New", budget: { maxRecipients: 10, maxUsd: 5 } } },
+      { kind: "Audience" as const, name: "same", spec: { where: { consent: "marketing" } } },
+      { kind: "Audience" as const, name: "new", spec: { where: { tag: "x" } } },
+      { kind: "Project" as const, name: "p", spec: { currency: "USD" } },
+    ];
+    const changes = diffState(current, desired);
+    assert.deepEqual(
+      changes.map((c) => `${c.action} ${c.kind}/${c.name}`),
+      ["create Project/p", "create Audience/new", "update Campaign/b", "delete Campaign/gone"],
+    );
+    assert.deepEqual(changes[2]?.fields, [
+      { path: "budget.maxUsd", before: undefined, after: 5 },
+      { path: "subject", before: "Old", after: "New" },
+    ]);
+  });
+
+  it("compares arrays item by item when their length is the same, as a whole otherwise", () => {
+    assert.deepEqual(fieldChanges({ v: [{ w: 50 }, { w: 50 }] }, { v: [{ w: 60 }, { w: 40 }] }), [
+      { path: "v[0].w", before: 50, after: 60 },
+      { path: "v[1].w", before: 50, after: 40 },
+    ]);
+    assert.deepEqual(fieldChanges({ v: [1] }, { v: [1, 2] }), [{ path: "v", before: [1], after: [1, 2] }]);
+    assert.deepEqual(fieldChanges({ a: { b: 1 } }, { a: { b: 1 } }), []);
+  });
+});
+
+describe("campaignReach", () => {
+  it("caps by maxRecipients and by what maxUsd buys, and prices in micro-dollars", () => {
+    assert.deepEqual(campaignReach(12_000, 0.1), { recipients: 12_000, costMicroUsd: 1_200_000 });
+    assert.deepEqual(campaignReach(12_000, 0.1, { maxRecipients: 5000 }), { recipients: 5000, costMicroUsd: 500_000, cappedBy: "maxRecipients" });
+    assert.deepEqual(campaignReach(12_000, 0.1, { maxRecipients: 5000, maxUsd: 0.25 }), { recipients: 2500, costMicroUsd: 250_000, cappedBy: "maxUsd" });
+    assert.deepEqual(campaignReach(10_000, 0.3, { maxUsd: 0.9 }), { recipients: 3000, costMicroUsd: 900_000, cappedBy: "maxUsd" }, "0.9 / 0.3 is 3 exactly");
+    assert.equal(formatUsd(1_234_567_890), "$1,234.57");
+    assert.equal(formatUsd(4_999), "$0.00");
+  });
+});
+
+describe("renderPlanText", () => {
+  const base = {
+    env: "prod",
+    url: "https://mk.example",
+    baseSerial: 7,
+    errors: [],
+    audiences: { lapsed: 1200 },
+    campaigns: { winback: { recipients: 1200, costMicroUsd: 120_000 } },
+    request: { baseSerial: 7, resources: [], templates: [], source: { commit: null, author: null, branch: null, dirty: null } },
+  };
+
+  it("prints the Terraform grammar: headers, symbols, field diffs, MJML diffs, the summary", () => {
+    const plan: Plan = {
+      ...base,
+      changes: diffState(
+        [
+          { kind: "Template", name: "templates/a.mjml", spec: { html: "a".repeat(64), files: { "templates/a.mjml": "<mjml>\n  <mj-text>Hi</mj-text>\n</mjml>\n" } } },
+          { kind: "Campaign", name: "winback", spec: { subject: "Old" } },
+          { kind: "Sequence", name: "old", spec: { steps: [] } },
+        ],
+        [
+          { kind: "Template", name: "templates/a.mjml", spec: { html: "b".repeat(64), files: { "templates/a.mjml": "<mjml>\n  <mj-text>Hello</mj-text>\n</mjml>\n" } } },
+          { kind: "Audience", name: "lapsed", spec: { where: { consent: "marketing" } } },
+          { kind: "Campaign", name: "winback", spec: { subject: "New" } },
+        ],
+      ),
+    };
+    assert.equal(
+      renderPlanText(plan, NO_COLOR),
+      `Planned against "prod" (https://mk.example) at serial 7.
+
+mk will perform the following actions:
+
+  # template "templates/a.mjml" will be updated in place
+  ~ template "templates/a.mjml"
+      ~ html = "aaaaaaaaaaaa" -> "bbbbbbbbbbbb"
+      ~ templates/a.mjml
+          @@ -1,3 +1,3 @@
+           <mjml>
+          -  <mj-text>Hi</mj-text>
+          +  <mj-text>Hello</mj-text>
+           </mjml>
+
+  # audience "lapsed" will be created (1,200 subscribers now)
+  + audience "lapsed"
+      + where.consent = "marketing"
+
+  # campaign "winback" will be updated in place (1,200 recipients, est. $0.12)
+  ~ campaign "winback"
+      ~ subject = "Old" -> "New"
+
+  # sequence "old" will be deleted
+  - sequence "old"
+
+Plan: 1 to add, 2 to change, 1 to delete.
+`,
+    );
+  });
+
+  it("says so in a sentence when nothing changes, and lists plan errors", () => {
+    assert.equal(renderPlanText({ ...base, changes: [] }, NO_COLOR), 'Planned against "prod" (https://mk.example) at serial 7.\n\nNo changes. The runtime matches the repository.\n');
+    const withError = renderPlanText({ ...base, changes: diffState([{ kind: "Campaign", name: "winback", spec: { subject: "Old" } }], []), errors: ['campaign "winback" has started sending'] }, NO_COLOR);
+    assert.match(withError, /\nError: campaign "winback" has started sending\n\nPlan: 0 to add, 0 to change, 1 to delete\.\n$/);
+  });
+});

@@ -58,7 +58,7 @@ export interface ApplyResponse {
 export interface AppliedResource {
   kind: ResourceKind;
   name: string;
-  spec: Record<string, unknown>;
+  spec: DesiredResource["spec"];
   hash: string;
   /** When a campaign started sending (then it can no longer change). */
   startedAt: string | null;

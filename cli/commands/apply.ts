@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { LOCAL_ENV } from "../environments.js";
 import { cacheFlag } from "../flags.js";
-import { formatProblem, formatSummary } from "../output/problems.js";
+import { formatProblems } from "../output/problems.js";
 import { applyCompleteLine, applyPlanFile, confirmApply } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
@@ -52,11 +52,11 @@ Exit codes:
     const outcome = await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV });
     const style = { color: Boolean(process.stdout.isTTY) };
     if (!outcome.plan) {
-      for (const p of outcome.problems) this.log(formatProblem(p, style));
-      this.log(formatSummary(outcome.problems, style));
+      this.log(formatProblems(outcome.problems, style));
       process.exitCode = 1;
       return;
     }
+    if (outcome.problems.length > 0) this.logToStderr(formatProblems(outcome.problems, { color: Boolean(process.stderr.isTTY) }));
     const { plan, client } = outcome;
     if (!flags.json) process.stdout.write(renderPlanText(plan, style));
     if (plan.errors.length > 0) {

@@ -1,7 +1,7 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { cacheFlag, envFlag } from "../flags.js";
-import { formatProblem, formatSummary } from "../output/problems.js";
+import { formatProblems } from "../output/problems.js";
 import { planJson } from "../plan/plan-json.js";
 import { writePlanFile } from "../plan/plan-file.js";
 import { planRepository } from "../plan/plan-repository.js";
@@ -38,11 +38,11 @@ Exit codes:
     const outcome = await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env });
     const style = { color: Boolean(process.stdout.isTTY) };
     if (!outcome.plan) {
-      for (const p of outcome.problems) this.log(formatProblem(p, style));
-      this.log(formatSummary(outcome.problems, style));
+      this.log(formatProblems(outcome.problems, style));
       process.exitCode = 1;
       return;
     }
+    if (outcome.problems.length > 0) this.logToStderr(formatProblems(outcome.problems, { color: Boolean(process.stderr.isTTY) }));
     const { plan } = outcome;
 
     // 2. Print it, and write the plan file.

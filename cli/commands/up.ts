@@ -2,7 +2,7 @@ import path from "node:path";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { DATA_DIR, LOCAL_ENV } from "../environments.js";
-import { formatProblem, formatSummary } from "../output/problems.js";
+import { formatProblems } from "../output/problems.js";
 import { applyCompleteLine } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
@@ -57,8 +57,7 @@ Exit codes:
     const outcome = await planRepository({ dir, env: LOCAL_ENV });
     const style = { color: Boolean(process.stdout.isTTY) };
     if (!outcome.plan) {
-      for (const p of outcome.problems) this.log(formatProblem(p, style));
-      this.log(formatSummary(outcome.problems, style));
+      this.log(formatProblems(outcome.problems, style));
       this.log(`Not applied: ${dir} has errors. The runtime keeps running.`);
       return;
     }

@@ -1,7 +1,7 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { cacheFlag } from "../flags.js";
-import { formatProblem, formatSummary, problemJson } from "../output/problems.js";
+import { formatProblems, problemJson } from "../output/problems.js";
 import { countBySeverity } from "../problems.js";
 import { validateRepository } from "../validation.js";
 
@@ -34,8 +34,7 @@ Exit codes:
       this.printJson(problems.map(problemJson));
     } else {
       const style = { color: Boolean(process.stdout.isTTY) };
-      for (const p of problems) this.log(formatProblem(p, style));
-      this.log(formatSummary(problems, style));
+      this.log(formatProblems(problems, style));
     }
 
     // 3. Exit 1 on any error.

@@ -22,6 +22,11 @@ export function formatSummary(problems: readonly Problem[], style: OutputStyle):
   return warnings > 0 ? paint(style, "yellow", `⚠ ${text}`) : paint(style, "green", `✔ ${text}`);
 }
 
+/** Every problem on its line, then the summary line. */
+export function formatProblems(problems: readonly Problem[], style: OutputStyle): string {
+  return [...problems.map((p) => formatProblem(p, style)), formatSummary(problems, style)].join("\n");
+}
+
 /** The documented `--json` shape of one problem (FORMAT.md). */
 export function problemJson(p: Problem): Problem {
   return { file: p.file, line: p.line, col: p.col, severity: p.severity, code: p.code, message: p.message };

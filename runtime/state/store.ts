@@ -9,7 +9,7 @@ import { startedCampaignProblems } from "./rules.js";
 interface ResourceRow {
   kind: ResourceKind;
   name: string;
-  spec: Record<string, unknown>;
+  spec: AppliedResource["spec"];
   spec_hash: string;
   started_at: Date | null;
 }

@@ -60,6 +60,8 @@ export const PROBLEM_CODES = {
   MK078: { severity: "error", title: "invalid or tampered plan file" },
   MK079: { severity: "error", title: "apply needs confirmation" },
   MK080: { severity: "error", title: "subscribers file cannot be read" },
+  MK081: { severity: "error", title: "GitHub context missing (token, repository or pull request)" },
+  MK082: { severity: "error", title: "GitHub refused the request" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -1,8 +1,11 @@
+import { appendFile, writeFile } from "node:fs/promises";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { cacheFlag, envFlag } from "../flags.js";
 import { formatProblems } from "../output/problems.js";
+import { pullRequestTarget, upsertPlanComment } from "../github.js";
 import { planJson } from "../plan/plan-json.js";
+import { renderPlanMarkdown } from "../plan/render-markdown.js";
 import { writePlanFile } from "../plan/plan-file.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
@@ -30,6 +33,8 @@ Exit codes:
     "detailed-exitcode": Flags.boolean({ summary: "Exit 0 when there are no changes, 2 when there are, 1 on error." }),
     cache: cacheFlag,
     json: Flags.boolean({ summary: "Print the plan as one JSON document." }),
+    markdown: Flags.file({ summary: "Also write the plan as Markdown to this file (for a pull-request comment)." }),
+    "github-comment": Flags.boolean({ summary: "Post the plan as the pull request's sticky comment (see mk github comment)." }),
   };
 
   async run(): Promise<void> {
@@ -53,7 +58,17 @@ Exit codes:
       this.logToStderr(`Saved the plan to ${flags.out}; apply it with: mk apply ${flags.out}`);
     }
 
-    // 3. Exit like terraform plan -detailed-exitcode.
+    // 3. Markdown: a file, the job summary in GitHub Actions, the pull-request comment.
+    const markdown = renderPlanMarkdown(plan, plan.request.source.commit);
+    if (flags.markdown) await writeFile(flags.markdown, markdown);
+    const summary = process.env["GITHUB_STEP_SUMMARY"];
+    if (summary) await appendFile(summary, markdown);
+    if (flags["github-comment"]) {
+      const { action, url } = await upsertPlanComment(await pullRequestTarget(process.env), markdown);
+      this.logToStderr(`${action === "created" ? "Created" : "Updated"} the plan comment: ${url}`);
+    }
+
+    // 4. Exit like terraform plan -detailed-exitcode.
     if (plan.errors.length > 0) process.exitCode = 1;
     else if (flags["detailed-exitcode"] && plan.changes.length > 0) process.exitCode = 2;
   }

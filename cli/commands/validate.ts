@@ -1,6 +1,7 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { cacheFlag } from "../flags.js";
+import { githubAnnotations } from "../output/annotations.js";
 import { formatProblems, problemJson } from "../output/problems.js";
 import { countBySeverity } from "../problems.js";
 import { validateRepository } from "../validation.js";
@@ -10,7 +11,7 @@ export default class Validate extends BaseCommand {
 
   static override description = `Reads mk.yaml, audiences/, campaigns/, sequences/ and the templates they use; reports every problem at once as
   path:line:col  error|warning  MKnnn  message
-followed by a summary line. Templates are compiled with MJML and checked for handlebars errors, unknown variables
+followed by a summary line (in GitHub Actions, also as ::error/::warning annotations). Templates are compiled with MJML and checked for handlebars errors, unknown variables
 and deliverability problems (unsubscribe link, postal address, size, alt text, links, preheader, subject length).
 
 Exit codes:
@@ -27,7 +28,7 @@ Exit codes:
   async run(): Promise<void> {
     // 1. Validate the repository: every file, every reference, every template.
     const { flags } = await this.parse(Validate);
-    const { problems } = await validateRepository({ dir: flags.dir, cache: flags.cache });
+    const { problems, repo } = await validateRepository({ dir: flags.dir, cache: flags.cache });
 
     // 2. Print the problems, then the summary (JSON: the array alone).
     if (flags.json) {
@@ -35,6 +36,10 @@ Exit codes:
     } else {
       const style = { color: Boolean(process.stdout.isTTY) };
       this.log(formatProblems(problems, style));
+      // In GitHub Actions, the same problems as annotations on the pull request's lines.
+      if (process.env["GITHUB_ACTIONS"] === "true" && repo) {
+        for (const line of githubAnnotations(problems, repo.root, process.env["GITHUB_WORKSPACE"] ?? process.cwd())) this.log(line);
+      }
     }
 
     // 3. Exit 1 on any error.

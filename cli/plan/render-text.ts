@@ -28,7 +28,8 @@ export function summaryLine(plan: Pick<Plan, "changes">, style: OutputStyle): st
   return `${paint(style, "bold", "Plan:")} ${count("create")} to add, ${count("update")} to change, ${count("delete")} to delete.`;
 }
 
-function renderChange(change: ResourceChange, plan: Plan, style: OutputStyle): string[] {
+/** One resource's header, symbol line and field or file diffs. */
+export function renderChange(change: ResourceChange, plan: Plan, style: OutputStyle): string[] {
   const label = `${change.kind.toLowerCase()} "${change.name}"`;
   const symbol = paint(style, COLOR[change.action], SYMBOL[change.action]);
   const lines = [`  ${paint(style, "dim", `# ${label} ${WILL[change.action]}${reachNote(change, plan)}`)}`, `  ${symbol} ${label}`];

@@ -145,6 +145,19 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     assert.equal((await mk("apply", "--auto-approve")).code, 0);
   });
 
+  it("writes the plan as Markdown, and to the job summary in GitHub Actions", async () => {
+    await edit("campaigns/trial-winback.yaml", "maxRecipients: 4000", "maxRecipients: 3000");
+    const summary = path.join(repo, "summary.md");
+    const file = path.join(repo, "plan.md");
+    const run = await runMk(["plan", "--dir", repo, "--markdown", file], { env: { GITHUB_STEP_SUMMARY: summary } });
+    assert.equal(run.code, 0, run.stderr);
+    const markdown = await readFile(file, "utf8");
+    assert.equal(await readFile(summary, "utf8"), markdown);
+    assert.match(markdown, /^<!-- mk-plan -->\n### mk plan for `local`\n\n\*\*Plan: 0 to add, 1 to change, 0 to delete\.\*\* Planned at `[0-9a-f]{7}` against serial \d+\./);
+    assert.match(markdown, /\| ✏️ update \| campaign `trial-winback` \| 0 recipients \| \$0\.00 \|/);
+    assert.match(markdown, /<details><summary>✏️ update campaign <code>trial-winback<\/code><\/summary>\n\n```diff\n[^]*~ budget\.maxRecipients = 4000 -> 3000\n```/);
+  });
+
   it("says which token is wrong, without a stack trace", async () => {
     const run = await runMk(["plan", "--dir", repo], { env: { MK_API_TOKEN: "x".repeat(40) } });
     assert.equal(run.code, 1);

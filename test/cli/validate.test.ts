@@ -130,6 +130,23 @@ describe("mk validate (the binary)", () => {
     }
   });
 
+  it("in GitHub Actions, adds each problem as an annotation on its line, relative to the checkout", async () => {
+    const dir = path.join(REPO_ROOT, "test/fixtures/invalid/many-problems");
+    const run = await runMk(["validate", "--dir", dir], { env: { GITHUB_ACTIONS: "true", GITHUB_WORKSPACE: REPO_ROOT } });
+    assert.equal(run.code, 1);
+    const annotations = run.stdout.split("\n").filter((l) => l.startsWith("::"));
+    assert.deepEqual(annotations.map((l) => l.slice(0, l.indexOf("::", 2))), [
+      "::error file=test/fixtures/invalid/many-problems/audiences/thailand.yaml,line=6,col=27,title=MK025",
+      "::error file=test/fixtures/invalid/many-problems/campaigns/goodbye.yaml,line=5,col=11,title=MK022",
+      "::error file=test/fixtures/invalid/many-problems/campaigns/hello.yaml,line=6,col=11,title=MK021",
+      "::error file=test/fixtures/invalid/many-problems/campaigns/welcome.yaml,line=7,col=1,title=MK011",
+      "::error file=test/fixtures/invalid/many-problems/templates/hello.mjml,line=1,col=1,title=MK050",
+    ]);
+    assert.match(annotations[2] ?? "", /::audience "thailnd" does not exist; did you mean "thailand"\?$/);
+    const warning = await runMk(["validate", "--dir", path.join(REPO_ROOT, "test/fixtures/invalid/http-link")], { env: { GITHUB_ACTIONS: "true", GITHUB_WORKSPACE: REPO_ROOT } });
+    assert.match(warning.stdout, /^::warning file=test\/fixtures\/invalid\/http-link\/templates\/hello\.mjml,line=5,col=9,title=MK054::/m);
+  });
+
   it("rejects an unknown flag with a usage message, not a stack trace", async () => {
     const run = await runMk(["validate", "--frobnicate"]);
     assert.notEqual(run.code, 0);

@@ -62,6 +62,8 @@ export const PROBLEM_CODES = {
   MK080: { severity: "error", title: "subscribers file cannot be read" },
   MK081: { severity: "error", title: "GitHub context missing (token, repository or pull request)" },
   MK082: { severity: "error", title: "GitHub refused the request" },
+  MK083: { severity: "error", title: "mk init would overwrite existing files" },
+  MK084: { severity: "error", title: "mk init cannot write the folder" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { validateWorkflow } from "@action-validator/core";
+import { parse } from "yaml";
+import { SCAFFOLD_DIR } from "../../cli/init/scaffold.js";
+import { REPO_ROOT } from "../helpers/run-mk.js";
+
+interface Step {
+  run?: string;
+  uses?: string;
+  env?: Record<string, string>;
+}
+interface Job {
+  if?: string;
+  needs?: string;
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  jobs: Record<string, Job>;
+}
+
+const PROJECT_WORKFLOWS = path.join(REPO_ROOT, ".github", "workflows");
+const SCAFFOLD_WORKFLOWS = path.join(SCAFFOLD_DIR, ".github", "workflows");
+
+function workflowsIn(dir: string): Array<{ file: string; source: string }> {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(".yml"))
+    .map((name) => ({ file: path.join(dir, name), source: readFileSync(path.join(dir, name), "utf8") }));
+}
+
+function load(dir: string, name: string): Workflow {
+  return parse(readFileSync(path.join(dir, name), "utf8")) as Workflow;
+}
+
+function allSteps(workflow: Workflow): Step[] {
+  return Object.values(workflow.jobs).flatMap((job) => job.steps);
+}
+
+describe("GitHub workflows", () => {
+  test("every workflow, the project's and the ones mk init writes, passes action-validator", () => {
+    const workflows = [...workflowsIn(PROJECT_WORKFLOWS), ...workflowsIn(SCAFFOLD_WORKFLOWS)];
+    assert.equal(workflows.length, 7);
+    for (const { file, source } of workflows) {
+      assert.deepEqual(validateWorkflow(source).errors, [], path.relative(REPO_ROOT, file));
+    }
+  });
+
+  test("the linter catches a broken workflow, so a pass means something", () => {
+    const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n";
+    assert.ok(validateWorkflow(broken).errors.length > 0);
+  });
+
+  for (const dir of [SCAFFOLD_WORKFLOWS, PROJECT_WORKFLOWS]) {
+    const where = dir === SCAFFOLD_WORKFLOWS ? "mk init's" : "the reusable";
+
+    test(`${where} plan workflow: validate for everyone, plan and comment only for same-repository pull requests`, () => {
+      const plan = load(dir, "mk-plan.yml");
+      assert.deepEqual(plan.permissions, { contents: "read" });
+      assert.equal(plan.jobs["validate"]?.permissions, undefined, "validate gets only the workflow's read permission");
+      const job = plan.jobs["plan"]!;
+      assert.equal(job.needs, "validate");
+      assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository");
+      assert.deepEqual(job.permissions, { contents: "read", "pull-requests": "write" });
+      assert.ok(job.steps.some((step) => step.run?.includes("mk plan --env") && step.run.includes("--github-comment")));
+    });
+
+    test(`${where} apply workflow never overlaps itself and applies without a prompt`, () => {
+      const apply = load(dir, "mk-apply.yml");
+      assert.equal(apply.concurrency?.["cancel-in-progress"], false);
+      assert.match(apply.concurrency?.group ?? "", /^mk-apply-/);
+      assert.ok(allSteps(apply).some((step) => step.run?.includes("mk apply --env") && step.run.includes("--auto-approve")));
+    });
+
+    test(`${where} send workflow runs mk send --due`, () => {
+      const send = load(dir, "mk-send.yml");
+      assert.ok(allSteps(send).some((step) => step.run?.includes("mk send --due")));
+    });
+
+    test(`${where} workflows pass secrets only through env:, never into a command line`, () => {
+      for (const { file, source } of workflowsIn(dir).filter(({ file }) => path.basename(file).startsWith("mk-"))) {
+        const workflow = parse(source) as Workflow;
+        for (const step of allSteps(workflow)) {
+          assert.doesNotMatch(step.run ?? "", /\$\{\{\s*(secrets|github\.token)/, `${path.basename(file)}: ${step.run}`);
+        }
+        assert.match(source, /secrets\./, `${path.basename(file)} uses a secret`);
+      }
+    });
+  }
+
+  test("mk init's workflows run on their own triggers; the project's are reusable", () => {
+    assert.deepEqual(Object.keys(load(SCAFFOLD_WORKFLOWS, "mk-plan.yml").on), ["pull_request"]);
+    assert.deepEqual(load(SCAFFOLD_WORKFLOWS, "mk-apply.yml").on, { push: { branches: ["main"] } });
+    assert.deepEqual(load(SCAFFOLD_WORKFLOWS, "mk-send.yml").on, { schedule: [{ cron: "*/15 * * * *" }], workflow_dispatch: null });
+    for (const name of ["mk-plan.yml", "mk-apply.yml", "mk-send.yml"]) {
+      const call = load(PROJECT_WORKFLOWS, name).on["workflow_call"] as { inputs: Record<string, unknown>; secrets: Record<string, { required: boolean }> };
+      assert.deepEqual(Object.keys(call.inputs).sort(), ["environment", "node-version", "token-env", "working-directory"]);
+      assert.equal(call.secrets["mk-token"]?.required, true);
+    }
+  });
+
+  test("the project's CI runs Node 20, 22 and 24 with a Redis service", () => {
+    const ci = load(PROJECT_WORKFLOWS, "ci.yml") as Workflow & { jobs: { test: Job & { strategy: { matrix: { node: number[] } }; services: Record<string, { image: string }> } } };
+    assert.deepEqual(ci.jobs.test.strategy.matrix.node, [20, 22, 24]);
+    assert.match(ci.jobs.test.services["redis"]?.image ?? "", /^redis:/);
+  });
+});

@@ -21,6 +21,8 @@ export const LOCAL_ENV = "local";
 export const DATA_DIR = ".mk";
 export const LOCAL_RUNTIME_FILE = "runtime.json";
 export const LOCAL_TOKEN_FILE = "api-token";
+/** The local runtime's MK_SIGNING_SECRET (unsubscribe and tracking links), generated once. */
+export const LOCAL_SIGNING_SECRET_FILE = "signing-secret";
 
 /**
  * The URL and token of an environment: `local` is the runtime `mk up` started

@@ -64,6 +64,7 @@ export const PROBLEM_CODES = {
   MK082: { severity: "error", title: "GitHub refused the request" },
   MK083: { severity: "error", title: "mk init would overwrite existing files" },
   MK084: { severity: "error", title: "mk init cannot write the folder" },
+  MK085: { severity: "error", title: "mk send needs --due or a campaign name" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -5,7 +5,13 @@ import type {
   ApplyResponse,
   AudienceCountRequest,
   AudienceCountResponse,
+  AmbiguousSend,
   ImportedSubscriber,
+  OutboxMessage,
+  OutboxSummary,
+  SendDueResponse,
+  SendProgress,
+  SendStartResponse,
   StateResponse,
   SubscriberImportResponse,
 } from "../schemas/api.js";
@@ -43,6 +49,30 @@ export class RuntimeClient {
     return this.request("POST", "/v1/subscribers/import", { subscribers });
   }
 
+  sendDue(): Promise<SendDueResponse> {
+    return this.request("POST", "/v1/sends/due", {});
+  }
+
+  startCampaign(campaign: string): Promise<SendStartResponse> {
+    return this.request("POST", "/v1/sends/start", { campaign });
+  }
+
+  sendProgress(campaign?: string): Promise<SendProgress[]> {
+    return this.request("GET", `/v1/sends${query({ campaign })}`);
+  }
+
+  ambiguousSends(campaign?: string): Promise<AmbiguousSend[]> {
+    return this.request("GET", `/v1/sends/ambiguous${query({ campaign })}`);
+  }
+
+  outbox(options: { campaign?: string | undefined; limit: number }): Promise<OutboxSummary[]> {
+    return this.request("GET", `/v1/outbox${query({ campaign: options.campaign, limit: String(options.limit) })}`);
+  }
+
+  outboxMessage(sendId: string): Promise<OutboxMessage> {
+    return this.request("GET", `/v1/outbox/${encodeURIComponent(sendId)}`);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { url, token, env } = this.target;
     let response: Response;
@@ -73,4 +103,10 @@ export class RuntimeClient {
     if (error?.code === "campaign_started") throw new MkError("MK077", message);
     throw new MkError("MK076", `the runtime of "${env}" answered ${response.status}: ${message}${id}`);
   }
+}
+
+/** `?a=1&b=2` of the parameters that are set; "" when none is. */
+function query(parameters: Record<string, string | undefined>): string {
+  const set = Object.entries(parameters).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return set.length === 0 ? "" : `?${new URLSearchParams(set).toString()}`;
 }

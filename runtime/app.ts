@@ -8,11 +8,16 @@ import { bearerAuth } from "./http/auth.js";
 import { ApiError, parseBody } from "./http/errors.js";
 import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
+import { registerPublicLinks } from "./public/links.js";
+import { registerSendRoutes } from "./sending/routes.js";
+import { createSending, type Sending } from "./sending/service.js";
 import { upsertSubscribers } from "./subscribers/upsert.js";
 
 export interface Runtime {
   app: FastifyInstance;
   pool: pg.Pool;
+  /** The send workers (MK_WORKERS of them; they start when the app is ready). */
+  sending: Sending;
   /** Stop serving and close the database pool. */
   close: () => Promise<void>;
 }
@@ -24,7 +29,7 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
  * The runtime's HTTP service. The database must already be migrated (see
  * server.ts and mk up). Tests build it in-process and listen on port 0.
  */
-export function buildRuntime(config: Pick<RuntimeConfig, "DATABASE_URL" | "MK_API_TOKEN" | "LOG_LEVEL">): Runtime {
+export function buildRuntime(config: RuntimeConfig): Runtime {
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "mk-runtime" });
   const metrics = createMetrics(pool);
   const app = Fastify({
@@ -77,7 +82,13 @@ export function buildRuntime(config: Pick<RuntimeConfig, "DATABASE_URL" | "MK_AP
   });
   app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  // 4. The API: bearer token on everything under /v1.
+  // 4. Sending, and the signed links inside sent emails.
+  const sending = createSending(config, pool, metrics.registry, app.log);
+  app.addHook("onReady", async () => sending.start());
+  app.addHook("onClose", async () => sending.stop());
+  registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer });
+
+  // 5. The API: bearer token on everything under /v1.
   app.register(
     async (v1) => {
       v1.addHook("onRequest", bearerAuth(config.MK_API_TOKEN));
@@ -101,6 +112,7 @@ export function buildRuntime(config: Pick<RuntimeConfig, "DATABASE_URL" | "MK_AP
       });
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
       v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
+      registerSendRoutes(v1, { pool, transport: sending.transport });
     },
     { prefix: "/v1" },
   );
@@ -108,6 +120,7 @@ export function buildRuntime(config: Pick<RuntimeConfig, "DATABASE_URL" | "MK_AP
   return {
     app,
     pool,
+    sending,
     close: async () => {
       await app.close();
       await pool.end();

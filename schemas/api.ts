@@ -2,6 +2,7 @@ import { z } from "zod";
 import { geofence } from "./campaign.js";
 import { timeZone } from "./common.js";
 import { condition } from "./condition.js";
+import { project } from "./project.js";
 import { subscriber } from "./subscriber.js";
 
 /**
@@ -140,3 +141,56 @@ export interface ApiErrorBody {
     requestId?: string;
   };
 }
+
+/** `POST /v1/sends/start`: start one campaign now (`mk send <campaign>`). */
+export const sendStartRequest = z.strictObject({ campaign: z.string().min(1) });
+
+export interface SendDueResponse {
+  started: { campaign: string; recipients: number }[];
+  refused: { campaign: string; reason: string }[];
+  waiting: { campaign: string; startsAt: string }[];
+}
+
+export interface SendStartResponse {
+  campaign: string;
+  recipients: number;
+  alreadyStarted: boolean;
+}
+
+/** A ledger row whose outcome is unknown (`GET /v1/sends/ambiguous`, `mk send reconcile`). */
+export interface AmbiguousSend {
+  id: string;
+  campaign: string;
+  email: string;
+  attempts: number;
+  transport: string | null;
+  lastError: string | null;
+  since: string;
+}
+
+/** Ledger rows by status, per campaign (`GET /v1/sends`). */
+export interface SendProgress {
+  campaign: string;
+  startedAt: string;
+  recipients: number;
+  statuses: Record<string, number>;
+}
+
+export interface OutboxSummary {
+  sendId: string;
+  campaign: string;
+  to: string;
+  subject: string;
+  createdAt: string;
+}
+
+export interface OutboxMessage extends OutboxSummary {
+  from: string;
+  html: string;
+  text: string;
+  headers: Record<string, string>;
+}
+
+/** The Project resource as the runtime stores it: mk.yaml without apiVersion, kind and environments; defaults filled in on read. */
+export const storedProject = project.omit({ apiVersion: true, kind: true, environments: true, name: true }).extend({ name: z.string() });
+export type StoredProject = z.infer<typeof storedProject>;

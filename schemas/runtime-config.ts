@@ -25,7 +25,31 @@ export const runtimeConfig = z.object({
     .max(65535, { error: "must be between 0 and 65535" })
     .default(4400),
   HOST: z.string().default("0.0.0.0"),
+  MK_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: "must be the runtime's public base URL, such as https://mk.example.com (unsubscribe and tracking links point there)" })
+    .transform((url) => url.replace(/\/+$/, ""))
+    .optional(),
+  MK_TRANSPORT: z
+    .enum(["outbox", "ses", "smtp"], { error: "must be outbox, ses or smtp" })
+    .default("outbox")
+    .meta({ description: "Where mail goes. outbox keeps it in the database (mk up); it also takes campaigns of projects set to ses or smtp." }),
+  AWS_REGION: z.string().min(1).optional(),
+  MK_SES_ENDPOINT: z.url({ error: "must be a URL" }).optional(),
+  MK_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/\S+$/, { error: "must be an SMTP URL such as smtp://user:password@smtp.example.com:587" })
+    .optional(),
+  MK_UNSUBSCRIBE_MAILTO: z.email({ error: "must be an email address" }).optional(),
+  MK_WORKERS: z.coerce.number({ error: "must be a number" }).int().min(0, { error: "must be 0 or more" }).max(64).default(2),
+  MK_LEASE_SECONDS: z.coerce.number({ error: "must be a number" }).int().min(5, { error: "must be at least 5" }).max(3600).default(120),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+}).superRefine((config, context) => {
+  if (config.MK_TRANSPORT === "ses" && !config.AWS_REGION) {
+    context.addIssue({ code: "custom", path: ["AWS_REGION"], message: "is required when MK_TRANSPORT is ses: the SES region, such as eu-west-1" });
+  }
+  if (config.MK_TRANSPORT === "smtp" && !config.MK_SMTP_URL) {
+    context.addIssue({ code: "custom", path: ["MK_SMTP_URL"], message: "is required when MK_TRANSPORT is smtp: smtp://user:password@host:587" });
+  }
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfig>;

@@ -1,9 +1,11 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildRuntime } from "../../runtime/app.js";
+import { ConfigError, loadConfig } from "../../runtime/config.js";
+import type { RuntimeConfig } from "../../schemas/runtime-config.js";
 import { secretFile, startEmbeddedPostgres } from "../../runtime/db/embedded.js";
 import { migrate } from "../../runtime/db/migrate.js";
-import { LOCAL_RUNTIME_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
+import { LOCAL_RUNTIME_FILE, LOCAL_SIGNING_SECRET_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
 import { MkError } from "../errors.js";
 
 export interface LocalRuntime {
@@ -38,9 +40,27 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
   const tokenSource = environment["MK_API_TOKEN"] ? "MK_API_TOKEN" : tokenFile;
   if (token.length < 32) throw new MkError("MK076", "MK_API_TOKEN must be at least 32 characters (openssl rand -base64 32)");
 
-  // 2. PostgreSQL, migrated.
+  // 2. PostgreSQL, migrated; the runtime sends into the outbox (nothing leaves this machine).
+  const signingSecret = environment["MK_SIGNING_SECRET"] || (await secretFile(path.join(dataDir, LOCAL_SIGNING_SECRET_FILE)));
   const database = await startEmbeddedPostgres(dataDir);
-  const runtime = buildRuntime({ DATABASE_URL: database.url, MK_API_TOKEN: token, LOG_LEVEL: environment["LOG_LEVEL"] === undefined ? "warn" : (environment["LOG_LEVEL"] as "info") });
+  let config: RuntimeConfig;
+  try {
+    config = loadConfig({
+      DATABASE_URL: database.url,
+      MK_API_TOKEN: token,
+      MK_SIGNING_SECRET: signingSecret,
+      MK_TRANSPORT: "outbox",
+      PORT: String(options.port),
+      MK_PUBLIC_URL: `http://${options.host ?? "127.0.0.1"}:${options.port}`,
+      LOG_LEVEL: environment["LOG_LEVEL"] ?? "warn",
+      ...(environment["REDIS_URL"] ? { REDIS_URL: environment["REDIS_URL"] } : {}),
+      ...(environment["MK_WORKERS"] ? { MK_WORKERS: environment["MK_WORKERS"] } : {}),
+    });
+  } catch (error) {
+    await database.stop();
+    throw new MkError("MK076", error instanceof ConfigError ? error.problems.join("; ") : (error as Error).message);
+  }
+  const runtime = buildRuntime(config);
   try {
     await migrate(database.url);
     // 3. The runtime, and where to find it.

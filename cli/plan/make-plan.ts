@@ -3,16 +3,9 @@ import { diffState, type ResourceChange } from "../../runtime/state/diff.js";
 import { startedCampaignProblems } from "../../runtime/state/rules.js";
 import type { RuntimeClient } from "../runtime-client.js";
 import type { Validation } from "../validation.js";
+import { campaignReach, type CampaignReach } from "../../runtime/sending/budget.js";
 import { desiredState } from "./desired-state.js";
 
-export interface CampaignReach {
-  /** Subscribers the campaign would reach now, after consent, geofence and budget. */
-  recipients: number;
-  /** Estimated provider cost in micro-dollars (millionths of a USD). */
-  costMicroUsd: number;
-  /** Which budget cap cut the audience, if one did. */
-  cappedBy?: "maxRecipients" | "maxUsd";
-}
 
 /** Everything `mk plan` found out: what would change, and what it would mean. */
 export interface Plan {
@@ -79,28 +72,4 @@ export async function makePlan(validation: Validation, client: RuntimeClient, so
       source,
     },
   };
-}
-
-/**
- * Recipients after the budget caps, and what they cost at the provider's
- * price per 1,000. Prices become whole micro-dollars first, so the division
- * that decides how many recipients maxUsd buys is exact.
- */
-export function campaignReach(audience: number, pricePer1000Usd: number, budget?: { maxRecipients?: number | undefined; maxUsd?: number | undefined }): CampaignReach {
-  const microPer1000 = Math.round(pricePer1000Usd * 1_000_000);
-  let recipients = audience;
-  let cappedBy: CampaignReach["cappedBy"];
-  if (budget?.maxRecipients !== undefined && recipients > budget.maxRecipients) {
-    recipients = budget.maxRecipients;
-    cappedBy = "maxRecipients";
-  }
-  if (budget?.maxUsd !== undefined && microPer1000 > 0) {
-    const affordable = Math.floor((Math.round(budget.maxUsd * 1_000_000) * 1000) / microPer1000);
-    if (recipients > affordable) {
-      recipients = affordable;
-      cappedBy = "maxUsd";
-    }
-  }
-  const costMicroUsd = Math.round((recipients * microPer1000) / 1000);
-  return { recipients, costMicroUsd, ...(cappedBy ? { cappedBy } : {}) };
 }

@@ -34,9 +34,9 @@ export async function countAudiences(db: pg.Pool, request: AudienceCountRequest)
   return result;
 }
 
-/** Who a campaign reaches: its audience, consent for marketing mail, and its geofence. */
+/** Who a campaign reaches: its audience, consent for marketing mail, its geofence, and nobody suppressed. */
 export function recipientsFilter(compiler: ConditionCompiler, audience: string, marketing: boolean, geofence: Geofence | undefined): string {
-  const parts = [compiler.compile({ audience })];
+  const parts = [compiler.compile({ audience }), "not exists (select 1 from suppressions x where x.email = s.email)"];
   if (marketing) parts.push("s.consent = 'marketing'");
   if (geofence?.countries) parts.push(compiler.listOrValue("s.country", geofence.countries));
   if (geofence?.timezones) parts.push(compiler.compile({ timezone: geofence.timezones }));

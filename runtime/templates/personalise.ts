@@ -1,5 +1,6 @@
 import Handlebars from "handlebars";
 import { convert } from "html-to-text";
+import { TRACKED_LINK_HELPER } from "../sending/tracked-links.js";
 import { HELPERS } from "./helpers.js";
 
 /** What a template sees when it is personalised for one recipient (FORMAT.md, "templates"). */
@@ -10,6 +11,8 @@ export interface MessageContext {
   project: { name: string; postalAddress?: string | undefined; locale?: string; timezone?: string };
   unsubscribeUrl: string;
   viewInBrowserUrl: string;
+  /** The recipient's URL for a campaign's tracked link N (see runtime/sending/tracked-links.ts). */
+  trackedLink?: (index: number) => string;
 }
 
 export interface PersonalisedMessage {
@@ -20,6 +23,11 @@ export interface PersonalisedMessage {
 
 const handlebars = Handlebars.create();
 for (const [name, helper] of Object.entries(HELPERS)) handlebars.registerHelper(name, helper as Handlebars.HelperDelegate);
+// Not one of HELPERS: templates never write it; the runtime puts it in place of tracked links.
+handlebars.registerHelper(TRACKED_LINK_HELPER, (index: number, options: Handlebars.HelperOptions) => {
+  const root = options.data.root as MessageContext;
+  return root.trackedLink ? root.trackedLink(index) : "";
+});
 
 /**
  * A compiled message: the subject and the HTML compiled once, rendered for

@@ -1,8 +1,17 @@
 import type { AddressInfo } from "node:net";
 import { buildRuntime, type Runtime } from "../../runtime/app.js";
+import { loadConfig } from "../../runtime/config.js";
+import { freePort } from "../../runtime/db/embedded.js";
+import type { RuntimeConfig } from "../../schemas/runtime-config.js";
 import { freshDatabase } from "./database.js";
 
 export const TOKEN = "test-token-0123456789-0123456789-abcdef";
+export const SIGNING_SECRET = "test-signing-secret-0123456789-0123456789";
+
+/** A runtime configuration for tests: no send workers unless asked for. */
+export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): RuntimeConfig {
+  return loadConfig({ DATABASE_URL: databaseUrl, MK_API_TOKEN: TOKEN, MK_SIGNING_SECRET: SIGNING_SECRET, LOG_LEVEL: "silent", MK_WORKERS: "0", ...overrides });
+}
 
 export interface TestRuntime extends Runtime {
   url: string;
@@ -12,10 +21,11 @@ export interface TestRuntime extends Runtime {
 }
 
 /** A runtime on a fresh database, listening on a random loopback port. */
-export async function startRuntime(): Promise<TestRuntime> {
-  const databaseUrl = await freshDatabase();
-  const runtime = buildRuntime({ DATABASE_URL: databaseUrl, MK_API_TOKEN: TOKEN, LOG_LEVEL: "silent" });
-  await runtime.app.listen({ port: 0, host: "127.0.0.1" });
+export async function startRuntime(overrides: Record<string, string> = {}, databaseUrl?: string): Promise<TestRuntime> {
+  databaseUrl ??= await freshDatabase();
+  const port = await freePort();
+  const runtime = buildRuntime(testConfig(databaseUrl, { PORT: String(port), ...overrides }));
+  await runtime.app.listen({ port, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(runtime.app.server.address() as AddressInfo).port}`;
   const api: TestRuntime["api"] = async (path, init = {}) => {
     const token = init.token === undefined ? TOKEN : init.token;

@@ -4,7 +4,7 @@ import pg from "pg";
 import { buildRuntime } from "../../runtime/app.js";
 import { specHash, sha256 } from "../../runtime/state/canonical.js";
 import { stopDatabase } from "../helpers/database.js";
-import { startRuntime, TOKEN, type TestRuntime } from "../helpers/runtime.js";
+import { startRuntime, testConfig, TOKEN, type TestRuntime } from "../helpers/runtime.js";
 
 const SOURCE = { commit: "abc123", author: "Mai <mai@example.com>", branch: "main", dirty: false };
 const html = "<html><body>Hi {{subscriber.firstName}}</body></html>";
@@ -35,7 +35,7 @@ describe("the runtime's HTTP API", () => {
   });
 
   it("says 503 on /healthz when the database is gone", async () => {
-    const broken = buildRuntime({ DATABASE_URL: "postgres://nobody:nothing@127.0.0.1:1/none", MK_API_TOKEN: TOKEN, LOG_LEVEL: "silent" });
+    const broken = buildRuntime(testConfig("postgres://nobody:nothing@127.0.0.1:1/none"));
     try {
       const response = await broken.app.inject({ method: "GET", url: "/healthz" });
       assert.equal(response.statusCode, 503);
@@ -47,7 +47,7 @@ describe("the runtime's HTTP API", () => {
 
   it("answers 401 on every /v1 route without the right token, and never echoes it", async () => {
     const routes: { method: string; url: string }[] = [];
-    const probe = buildRuntime({ DATABASE_URL: rt.databaseUrl, MK_API_TOKEN: TOKEN, LOG_LEVEL: "silent" });
+    const probe = buildRuntime(testConfig(rt.databaseUrl));
     probe.app.addHook("onRoute", (route) => {
       for (const method of [route.method].flat()) if (route.url.startsWith("/v1/") && method !== "HEAD") routes.push({ method, url: route.url });
     });

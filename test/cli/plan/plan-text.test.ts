@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { campaignReach, type Plan } from "../../../cli/plan/make-plan.js";
+import type { Plan } from "../../../cli/plan/make-plan.js";
+import { campaignReach } from "../../../runtime/sending/budget.js";
 import { formatUsd, renderPlanText } from "../../../cli/plan/render-text.js";
 import { diffState, fieldChanges } from "../../../runtime/state/diff.js";
 

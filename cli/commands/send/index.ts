@@ -1,0 +1,53 @@
+import { Args, Flags } from "@oclif/core";
+import { BaseCommand } from "../../base-command.js";
+import { connect } from "../../connect.js";
+import { MkError } from "../../errors.js";
+import { envFlag } from "../../flags.js";
+
+export default class Send extends BaseCommand {
+  static override summary = "Start campaigns: every scheduled one whose time has come (--due), or one by name now.";
+
+  static override description = `The runtime writes one ledger row per recipient (audience, consent, suppressions, geofence, budget, A/B
+variant) and its workers send them, each recipient once, at the scheduled time in their own time zone when the
+schedule says timezone: recipient. Running it again, or twice at once, starts nothing twice.
+
+Exit codes:
+  0  done (also when nothing was due)
+  1  the runtime cannot be reached or refused`;
+
+  static override examples = ["<%= config.bin %> send --due --env prod", "<%= config.bin %> send welcome"];
+
+  static override args = {
+    campaign: Args.string({ description: "A campaign to start now (its schedule, if any, is ignored)." }),
+  };
+
+  static override flags = {
+    env: envFlag,
+    due: Flags.boolean({ summary: "Start every scheduled campaign whose time has come." }),
+    json: Flags.boolean({ summary: "Print the runtime's answer as one JSON document." }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Send);
+    if (flags.due === (args.campaign !== undefined)) throw new MkError("MK085", "give either --due or a campaign name");
+    const client = await connect(flags.dir, flags.env);
+
+    if (args.campaign !== undefined) {
+      const result = await client.startCampaign(args.campaign);
+      if (flags.json) return this.printJson(result);
+      this.log(
+        result.alreadyStarted
+          ? `Campaign "${result.campaign}" had already started (${result.recipients.toLocaleString("en")} recipients); nothing new was sent.`
+          : `Started "${result.campaign}": ${result.recipients.toLocaleString("en")} recipients queued on ${client.target.env}.`,
+      );
+      return;
+    }
+
+    const result = await client.sendDue();
+    if (flags.json) return this.printJson(result);
+    for (const s of result.started) this.log(`Started "${s.campaign}": ${s.recipients.toLocaleString("en")} recipients queued.`);
+    for (const r of result.refused) process.stderr.write(`Warning: not started "${r.campaign}": ${r.reason}\n`);
+    if (result.started.length === 0) this.log(`No campaign is due on ${client.target.env}.`);
+    for (const w of result.waiting) this.log(`Waiting: "${w.campaign}" starts at ${w.startsAt}.`);
+  }
+}

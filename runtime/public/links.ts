@@ -1,0 +1,113 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type pg from "pg";
+import { verifyLinkToken, type LinkKind } from "../sending/link-tokens.js";
+import { toRecipient, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
+import { SEND_SQL } from "../sending/queries.js";
+import type { SendSnapshot } from "../sending/snapshot.js";
+
+interface SendRow {
+  id: string;
+  campaign: string;
+  subscriber_id: string;
+  email: string;
+  variant: string | null;
+  timezone: string;
+  snapshot: SendSnapshot;
+}
+
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
+  return reply
+    .status(status)
+    .type("text/html; charset=utf-8")
+    .header("cache-control", "no-store")
+    .header("referrer-policy", "no-referrer")
+    .header("x-robots-tag", "noindex")
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+        `<title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}` +
+        `button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid #444;background:#222;color:#fff;cursor:pointer}</style></head>` +
+        `<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
+    );
+}
+
+const INVALID = "This link is not valid. It may have been copied incompletely; please use the link in the email.";
+
+/**
+ * The links inside sent emails: no bearer token, a signed token instead
+ * (runtime/sending/link-tokens.ts). Forged, altered or expired tokens get a
+ * 400 page and change nothing.
+ *   GET  /u/:token  a page that asks to confirm (link scanners fetch GETs; they must not unsubscribe anyone)
+ *   POST /u/:token  unsubscribe: RFC 8058 one-click from the mailbox provider, or the page's button
+ *   GET  /c/:token  a tracked click: records it, redirects to the campaign's stored link N (never anywhere else)
+ *   GET  /v/:token  the email in the browser
+ */
+export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool; signingSecret: string; composer: MessageComposer }): void {
+  const { pool } = deps;
+  const lookup = async (text: string, kind: LinkKind) => {
+    const token = verifyLinkToken(deps.signingSecret, text, kind);
+    if (!token) return undefined;
+    const row = (await pool.query<SendRow>(SEND_SQL.sendForToken, [token.sendId])).rows[0];
+    return row ? { token, row } : undefined;
+  };
+
+  app.register(async (scope) => {
+    // RFC 8058 allows either form encoding; the token, not the body, says who unsubscribes.
+    scope.addContentTypeParser("*", { parseAs: "string", bodyLimit: 4096 }, (_request, body, done) => done(null, body));
+
+    scope.get<{ Params: { token: string } }>("/u/:token", async (request, reply) => {
+      const found = await lookup(request.params.token, "unsubscribe");
+      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      return page(
+        reply,
+        200,
+        "Unsubscribe",
+        `<p>Stop all email from ${escapeHtml(found.row.snapshot.project.name)} to <strong>${escapeHtml(found.row.email)}</strong>?</p>` +
+          `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+      );
+    });
+
+    scope.post<{ Params: { token: string } }>("/u/:token", async (request, reply) => {
+      const found = await lookup(request.params.token, "unsubscribe");
+      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      const { row } = found;
+      const client = await pool.connect();
+      try {
+        await client.query("begin");
+        const { rowCount } = await client.query(SEND_SQL.suppress, [row.email, "unsubscribe", `campaign:${row.campaign}`]);
+        await client.query(SEND_SQL.withdrawConsent, [row.subscriber_id]);
+        if (rowCount) await client.query(SEND_SQL.recordEvent, [row.subscriber_id, "unsubscribe", row.id, JSON.stringify({ campaign: row.campaign })]);
+        await client.query("commit");
+      } catch (error) {
+        await client.query("rollback");
+        throw error;
+      } finally {
+        client.release();
+      }
+      return page(reply, 200, "You are unsubscribed", `<p>${escapeHtml(row.email)} will get no more email from ${escapeHtml(row.snapshot.project.name)}.</p>`);
+    });
+
+    scope.get<{ Params: { token: string } }>("/c/:token", async (request, reply) => {
+      const found = await lookup(request.params.token, "click");
+      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      const { row, token } = found;
+      const variant = row.snapshot.variants.find((v) => v.name === row.variant) ?? row.snapshot.variants[0];
+      const target = variant?.links[token.linkIndex];
+      if (!target) return page(reply, 404, "Link not found", "<p>This email has no such link.</p>");
+      await pool.query(SEND_SQL.recordEvent, [row.subscriber_id, "click", row.id, JSON.stringify({ campaign: row.campaign, link: token.linkIndex, url: target })]);
+      return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(target, 302);
+    });
+
+    scope.get<{ Params: { token: string } }>("/v/:token", async (request, reply) => {
+      const found = await lookup(request.params.token, "view");
+      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      const { row } = found;
+      const s = (await pool.query<SubscriberRow>(SEND_SQL.subscriber, [row.subscriber_id])).rows[0];
+      if (!s) return page(reply, 404, "Not found", "<p>This email is no longer available.</p>");
+      const message = await deps.composer.compose(row.snapshot, toRecipient(row, s));
+      return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").header("x-robots-tag", "noindex").send(message.html);
+    });
+  });
+}

@@ -1,0 +1,110 @@
+/** Named SQL for starting campaigns and working the send ledger; parameters only. */
+export const SEND_SQL = {
+  lockState: "select serial from state for update",
+  project: "select spec from resources where kind = 'Project'",
+  audiences: "select name, spec from resources where kind = 'Audience'",
+  unstartedCampaigns: "select name, spec from resources where kind = 'Campaign' and started_at is null order by name",
+  campaign: "select name, spec, started_at from resources where kind = 'Campaign' and name = $1",
+  templates: `
+    select r.name, t.hash, t.html from resources r
+    join compiled_templates t on t.hash = r.spec->>'html'
+    where r.kind = 'Template' and r.name = any($1::text[])`,
+  storeTemplate: "insert into compiled_templates (hash, html) values ($1, $2) on conflict (hash) do nothing",
+  recordStart: "insert into campaign_sends (campaign, started_serial, snapshot, recipients) values ($1, $2, $3, 0)",
+  markStarted: "update resources set started_at = now() where kind = 'Campaign' and name = $1",
+  setRecipients: "update campaign_sends set recipients = $2 where campaign = $1",
+  zones: "select distinct coalesce(timezone, $1) as zone from subscribers",
+  snapshots: "select campaign, snapshot from campaign_sends where campaign = any($1::text[])",
+  compiledHtml: "select html from compiled_templates where hash = $1",
+
+  /** Rows whose lease ran out: never handed over → queued again; handed over → ambiguous. */
+  requeueExpired: `
+    update sends set status = 'queued', lease_until = null, leased_by = null, updated_at = now()
+    where status = 'claimed' and lease_until < now()`,
+  expireSending: `
+    update sends set status = 'ambiguous', lease_until = null,
+      last_error = 'the lease ran out while the message was with the transport; not resent', updated_at = now()
+    where status = 'sending' and lease_until < now()
+    returning id`,
+  claim: `
+    with due as (
+      select id from sends
+      where status = 'queued' and due_at <= now()
+      order by due_at
+      limit $1
+      for update skip locked
+    )
+    update sends s set status = 'claimed', lease_until = now() + make_interval(secs => $2), leased_by = $3, updated_at = now()
+    from due where s.id = due.id
+    returning s.id, s.campaign, s.subscriber_id, s.email, s.variant, s.timezone, s.attempts, s.due_at`,
+  subscribers: `
+    select id, email, first_name, last_name, country, timezone, locale, tags, consent, attributes
+    from subscribers where id = any($1::bigint[])`,
+  suppressed: "select email from suppressions where email = any($1::text[])",
+  markSuppressed: `
+    update sends set status = 'suppressed', lease_until = null, updated_at = now()
+    where id = any($1::uuid[]) and status = 'claimed' and leased_by = $2`,
+  reschedule: `
+    update sends s set status = 'queued', due_at = r.due_at, lease_until = null, leased_by = null, updated_at = now()
+    from unnest($1::uuid[], $2::timestamptz[]) as r (id, due_at)
+    where s.id = r.id and s.status = 'claimed' and s.leased_by = $3`,
+  /** Before a transport call: from here on, a lost lease means "ambiguous", never "resend". */
+  markSending: `
+    update sends set status = 'sending', attempts = attempts + 1, transport = $3, updated_at = now()
+    where id = any($1::uuid[]) and status = 'claimed' and leased_by = $2
+    returning id`,
+  markSent: `
+    update sends s set status = 'sent', provider_message_id = r.message_id, sent_at = now(), lease_until = null, last_error = null, updated_at = now()
+    from unnest($1::uuid[], $2::text[]) as r (id, message_id)
+    where s.id = r.id and s.status = $3 and s.leased_by = $4
+    returning s.id`,
+  markRetry: `
+    update sends s set status = 'queued', due_at = r.due_at, last_error = r.error, lease_until = null, leased_by = null, updated_at = now()
+    from unnest($1::uuid[], $2::timestamptz[], $3::text[]) as r (id, due_at, error)
+    where s.id = r.id and s.status = 'sending' and s.leased_by = $4`,
+  /** The transport never got it (circuit open): queued again without counting an attempt. */
+  markNotAttempted: `
+    update sends s set status = 'queued', due_at = $2, attempts = attempts - 1, lease_until = null, leased_by = null, updated_at = now()
+    where s.id = any($1::uuid[]) and s.status = 'sending' and s.leased_by = $3`,
+  markFailed: `
+    update sends s set status = 'failed', last_error = r.error, lease_until = null, updated_at = now()
+    from unnest($1::uuid[], $2::text[]) as r (id, error)
+    where s.id = r.id and s.status = 'sending' and s.leased_by = $3`,
+  markAmbiguous: `
+    update sends s set status = 'ambiguous', last_error = r.error, lease_until = null, updated_at = now()
+    from unnest($1::uuid[], $2::text[]) as r (id, error)
+    where s.id = r.id and s.status = 'sending' and s.leased_by = $3`,
+  insertOutbox: `
+    insert into outbox (send_id, campaign, recipient, sender, subject, html, text, headers)
+    select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])`,
+
+  ambiguous: `
+    select id, campaign, email, attempts, transport, last_error, updated_at from sends
+    where status = 'ambiguous' and ($1::text is null or campaign = $1) order by updated_at limit $2`,
+  progress: `
+    select c.campaign, c.started_at, c.recipients, coalesce(jsonb_object_agg(s.status, s.n) filter (where s.status is not null), '{}') as statuses
+    from campaign_sends c
+    left join (select campaign, status, count(*)::int as n from sends group by campaign, status) s on s.campaign = c.campaign
+    where $1::text is null or c.campaign = $1
+    group by c.campaign, c.started_at, c.recipients
+    order by c.started_at desc`,
+  outboxList: `
+    select send_id, campaign, recipient, subject, created_at from outbox
+    where $1::text is null or campaign = $1 order by created_at desc, send_id limit $2`,
+  outboxMessage: "select send_id, campaign, recipient, sender, subject, html, text, headers, created_at from outbox where send_id = $1",
+  queueStats: `
+    select count(*) filter (where status = 'queued' and due_at <= now()) as due,
+      coalesce(extract(epoch from now() - min(due_at) filter (where status = 'queued' and due_at <= now())), 0) as lag_seconds
+    from sends`,
+  suppress: `
+    insert into suppressions (email, reason, source) values ($1, $2, $3)
+    on conflict (email) do nothing`,
+  withdrawConsent: "update subscribers set consent = null, updated_at = now() where id = $1",
+  recordEvent: "insert into events (subscriber_id, name, occurred_at, send_id, data) values ($1, $2, now(), $3, $4)",
+  subscriber: `
+    select id, email, first_name, last_name, country, timezone, locale, tags, consent, attributes
+    from subscribers where id = $1`,
+  sendForToken: `
+    select s.id, s.campaign, s.subscriber_id, s.email, s.variant, s.timezone, c.snapshot
+    from sends s join campaign_sends c on c.campaign = s.campaign where s.id = $1`,
+} as const;

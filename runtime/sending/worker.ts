@@ -1,0 +1,273 @@
+import { randomUUID } from "node:crypto";
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from "cockatiel";
+import { DateTime } from "luxon";
+import type pg from "pg";
+import { toRecipient, type MessageComposer, type SubscriberRow } from "./compose.js";
+import type { SendMetrics } from "./metrics.js";
+import { SEND_SQL } from "./queries.js";
+import { sleep, type SendRateLimiter } from "./rate-limit.js";
+import { nextInWindow, parseWindow } from "./schedule.js";
+import type { SendSnapshot } from "./snapshot.js";
+import { TransportError, type OutgoingMessage, type RemoteTransport, type Transport } from "./transports/transport.js";
+
+export interface WorkerLog {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface WorkerOptions {
+  pool: pg.Pool;
+  transport: Transport;
+  limiter: SendRateLimiter;
+  composer: MessageComposer;
+  metrics: SendMetrics;
+  log: WorkerLog;
+  /** Most rows claimed at once. */
+  batchSize?: number;
+  /** Transport calls in flight at once (remote transports). */
+  concurrency?: number;
+  /** How long a claim holds; a worker that dies frees its rows after this. */
+  leaseSeconds?: number;
+  /** Wait between polls when nothing is due. */
+  idleMs?: number;
+  /** Attempts before a retryable failure becomes final. */
+  maxAttempts?: number;
+}
+
+/** Backoff for attempt n (1-based): full jitter, uniformly 0 … min(60 s, 1 s × 2^(n−1)). */
+export function backoffMs(attempt: number, random = Math.random): number {
+  return Math.floor(random() * Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1)));
+}
+
+interface ClaimedRow {
+  id: string;
+  campaign: string;
+  subscriber_id: string;
+  email: string;
+  variant: string | null;
+  timezone: string;
+  attempts: number;
+}
+
+
+type Outcome =
+  | { id: string; result: "sent"; messageId: string }
+  | { id: string; result: "retry" | "reject" | "unknown" | "not-attempted"; error: string; retryAfterMs?: number | undefined };
+
+/**
+ * Works the send ledger: claims due rows (FOR UPDATE SKIP LOCKED, with a
+ * lease), personalises them, takes rate-limit tokens, hands them to the
+ * transport and settles each row. Any number of workers in any number of
+ * replicas can run against one database: a row is only ever claimed by one,
+ * and a row handed to a transport is never handed over again by a worker
+ * that lost track of it: its lease runs out into "ambiguous".
+ */
+export class SendWorker {
+  readonly id = `worker-${randomUUID().slice(0, 8)}`;
+  private readonly snapshots = new Map<string, SendSnapshot>();
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly leaseSeconds: number;
+  private readonly idleMs: number;
+  private readonly maxAttempts: number;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private lastSweep = 0;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.batchSize = options.batchSize ?? 200;
+    this.concurrency = options.concurrency ?? 16;
+    this.leaseSeconds = options.leaseSeconds ?? 120;
+    this.idleMs = options.idleMs ?? 500;
+    this.maxAttempts = options.maxAttempts ?? 8;
+    const transport = options.transport.name;
+    this.breaker = circuitBreaker(
+      handleWhen((error) => error instanceof TransportError && error.kind === "retry"),
+      { halfOpenAfter: 15_000, breaker: new ConsecutiveBreaker(10) },
+    );
+    this.breaker.onBreak(() => {
+      options.metrics.breakerOpen.set({ transport }, 1);
+      options.log.warn({ transport }, "circuit breaker open: the transport keeps failing; pausing sends to it for 15 s");
+    });
+    this.breaker.onReset(() => {
+      options.metrics.breakerOpen.set({ transport }, 0);
+      options.log.info({ transport }, "circuit breaker closed: the transport answers again");
+    });
+    options.metrics.breakerOpen.set({ transport }, 0);
+  }
+
+  /** Work until stop(). */
+  start(): void {
+    this.loop ??= (async () => {
+      while (!this.stopping.signal.aborted) {
+        try {
+          const worked = await this.runOnce();
+          if (worked === 0) await sleep(this.idleMs, this.stopping.signal);
+        } catch (error) {
+          if (this.stopping.signal.aborted) break;
+          this.options.log.error({ err: error, worker: this.id }, "send worker batch failed; retrying");
+          await sleep(1000, this.stopping.signal);
+        }
+      }
+    })();
+  }
+
+  /** Finish the batch in hand, then stop. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+  }
+
+  /** One batch: returns how many rows it settled (0 when nothing was due). */
+  async runOnce(): Promise<number> {
+    const { pool } = this.options;
+    await this.sweepExpiredLeases();
+    const granted = await this.options.limiter.take(this.batchSize, this.stopping.signal);
+    const claimed = (await pool.query<ClaimedRow>(SEND_SQL.claim, [granted, this.leaseSeconds, this.id])).rows;
+    if (claimed.length === 0) return 0;
+
+    const snapshots = await this.snapshotsFor(claimed.map((r) => r.campaign));
+    const subscribers = new Map(
+      (await pool.query<SubscriberRow>(SEND_SQL.subscribers, [claimed.map((r) => r.subscriber_id)])).rows.map((s) => [s.id, s]),
+    );
+    const suppressed = new Set((await pool.query<{ email: string }>(SEND_SQL.suppressed, [claimed.map((r) => r.email)])).rows.map((r) => r.email));
+
+    // 1. Rows that may not go now: suppressed since the start, or outside their delivery window.
+    const now = DateTime.utc();
+    const later: { id: string; at: Date }[] = [];
+    const dropped: string[] = [];
+    const ready: ClaimedRow[] = [];
+    for (const row of claimed) {
+      if (suppressed.has(row.email) || !subscribers.has(row.subscriber_id)) {
+        dropped.push(row.id);
+        continue;
+      }
+      const next = nextInWindow(now, row.timezone, parseWindow(snapshots.get(row.campaign)!.window));
+      if (next > now) later.push({ id: row.id, at: next.toJSDate() });
+      else ready.push(row);
+    }
+    if (dropped.length > 0) {
+      await pool.query(SEND_SQL.markSuppressed, [dropped, this.id]);
+      this.options.metrics.sends.inc({ status: "suppressed", transport: this.options.transport.name }, dropped.length);
+    }
+    if (later.length > 0) await pool.query(SEND_SQL.reschedule, [later.map((l) => l.id), later.map((l) => l.at), this.id]);
+
+    // 2. Personalise.
+    const messages: { row: ClaimedRow; message: OutgoingMessage }[] = [];
+    for (const row of ready) {
+      const recipient = toRecipient(row, subscribers.get(row.subscriber_id)!);
+      messages.push({ row, message: await this.options.composer.compose(snapshots.get(row.campaign)!, recipient) });
+    }
+
+    // 3. Hand over and settle.
+    if (messages.length > 0) {
+      if (this.options.transport.kind === "database") await this.storeInDatabase(messages.map((m) => m.message));
+      else await this.sendRemote(this.options.transport, messages);
+    }
+    return claimed.length;
+  }
+
+  /** The outbox: messages and "sent" in one transaction, only for rows this worker still holds. */
+  private async storeInDatabase(messages: OutgoingMessage[]): Promise<void> {
+    const transport = this.options.transport;
+    if (transport.kind !== "database") return;
+    const client = await this.options.pool.connect();
+    const started = performance.now();
+    try {
+      await client.query("begin");
+      const held = new Set(
+        (await client.query<{ id: string }>(SEND_SQL.markSent, [messages.map((m) => m.sendId), messages.map((m) => `outbox:${m.sendId}`), "claimed", this.id])).rows.map((r) => r.id),
+      );
+      await transport.store(client, messages.filter((m) => held.has(m.sendId)));
+      await client.query("commit");
+      this.options.metrics.sends.inc({ status: "sent", transport: transport.name }, held.size);
+      this.options.metrics.sendDuration.observe({ transport: transport.name }, (performance.now() - started) / 1000);
+    } catch (error) {
+      await client.query("rollback");
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async sendRemote(transport: RemoteTransport, messages: { row: ClaimedRow; message: OutgoingMessage }[]): Promise<void> {
+    const { pool, metrics } = this.options;
+    // From here on a lost lease means "ambiguous": the provider may have the message.
+    const held = new Set((await pool.query<{ id: string }>(SEND_SQL.markSending, [messages.map((m) => m.row.id), this.id, transport.name])).rows.map((r) => r.id));
+    const outcomes: Outcome[] = [];
+    const queue = messages.filter((m) => held.has(m.row.id));
+    const next = async (): Promise<void> => {
+      for (let item = queue.shift(); item; item = queue.shift()) outcomes.push(await this.attempt(transport, item.message));
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, next));
+
+    const attempts = new Map(messages.map((m) => [m.row.id, m.row.attempts + 1]));
+    const sent = outcomes.filter((o): o is Extract<Outcome, { result: "sent" }> => o.result === "sent");
+    const failed = outcomes.filter((o): o is Exclude<Outcome, { result: "sent" }> => o.result !== "sent");
+    const retry = failed.filter((o) => o.result === "retry" && attempts.get(o.id)! < this.maxAttempts);
+    const reject = failed.filter((o) => o.result === "reject" || (o.result === "retry" && attempts.get(o.id)! >= this.maxAttempts));
+    const unknown = failed.filter((o) => o.result === "unknown");
+    const notAttempted = failed.filter((o) => o.result === "not-attempted");
+
+    if (sent.length > 0) await pool.query(SEND_SQL.markSent, [sent.map((o) => o.id), sent.map((o) => o.messageId), "sending", this.id]);
+    if (retry.length > 0) {
+      const due = retry.map((o) => new Date(Date.now() + Math.max(o.retryAfterMs ?? 0, backoffMs(attempts.get(o.id)!))));
+      await pool.query(SEND_SQL.markRetry, [retry.map((o) => o.id), due, retry.map((o) => o.error), this.id]);
+      metrics.retries.inc({ transport: transport.name, reason: "transient" }, retry.length);
+    }
+    if (reject.length > 0) {
+      const reasons = reject.map((o) => (o.result === "retry" ? `gave up after ${this.maxAttempts} attempts: ${o.error}` : o.error));
+      await pool.query(SEND_SQL.markFailed, [reject.map((o) => o.id), reasons, this.id]);
+    }
+    if (unknown.length > 0) {
+      await pool.query(SEND_SQL.markAmbiguous, [unknown.map((o) => o.id), unknown.map((o) => o.error), this.id]);
+      this.options.log.warn({ transport: transport.name, count: unknown.length, first: unknown[0]!.error }, "transport outcome unknown: rows left ambiguous, not resent");
+    }
+    if (notAttempted.length > 0) {
+      await pool.query(SEND_SQL.markNotAttempted, [notAttempted.map((o) => o.id), new Date(Date.now() + 15_000), this.id]);
+      metrics.retries.inc({ transport: transport.name, reason: "circuit_open" }, notAttempted.length);
+    }
+    for (const [status, list] of [["sent", sent], ["failed", reject], ["ambiguous", unknown]] as const) {
+      if (list.length > 0) metrics.sends.inc({ status, transport: transport.name }, list.length);
+    }
+  }
+
+  private async attempt(transport: RemoteTransport, message: OutgoingMessage): Promise<Outcome> {
+    const started = performance.now();
+    try {
+      const messageId = await this.breaker.execute(() => transport.send(message));
+      this.options.metrics.sendDuration.observe({ transport: transport.name }, (performance.now() - started) / 1000);
+      return { id: message.sendId, result: "sent", messageId };
+    } catch (error) {
+      if (isBrokenCircuitError(error) || this.breaker.state === CircuitState.Isolated) {
+        return { id: message.sendId, result: "not-attempted", error: "circuit open" };
+      }
+      if (error instanceof TransportError) return { id: message.sendId, result: error.kind, error: error.message, retryAfterMs: error.retryAfterMs };
+      return { id: message.sendId, result: "unknown", error: (error as Error).message };
+    }
+  }
+
+  /** Free rows whose worker died: unsent ones go back to the queue, handed-over ones become ambiguous. */
+  private async sweepExpiredLeases(): Promise<void> {
+    if (Date.now() - this.lastSweep < 1000) return;
+    this.lastSweep = Date.now();
+    const { pool } = this.options;
+    await pool.query(SEND_SQL.requeueExpired);
+    const { rowCount } = await pool.query(SEND_SQL.expireSending);
+    if (rowCount) {
+      this.options.metrics.sends.inc({ status: "ambiguous", transport: this.options.transport.name }, rowCount);
+      this.options.log.warn({ count: rowCount }, "leases ran out while sending: rows left ambiguous until a provider event settles them (mk send reconcile)");
+    }
+  }
+
+  private async snapshotsFor(campaigns: string[]): Promise<Map<string, SendSnapshot>> {
+    const missing = [...new Set(campaigns)].filter((c) => !this.snapshots.has(c));
+    if (missing.length > 0) {
+      const { rows } = await this.options.pool.query<{ campaign: string; snapshot: SendSnapshot }>(SEND_SQL.snapshots, [missing]);
+      for (const row of rows) this.snapshots.set(row.campaign, row.snapshot);
+    }
+    return this.snapshots;
+  }
+}

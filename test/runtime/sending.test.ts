@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { stopDatabase } from "../helpers/database.js";
+import { startRuntime, type TestRuntime } from "../helpers/runtime.js";
+import { addSubscribers, applyCampaigns, query } from "../helpers/sending.js";
+
+after(() => stopDatabase());
+
+describe("starting and sending a campaign through the outbox", () => {
+  let rt: TestRuntime;
+  before(async () => {
+    rt = await startRuntime({ MK_WORKERS: "2" });
+    await addSubscribers(rt.databaseUrl, 50);
+    await addSubscribers(rt.databaseUrl, 0);
+    await query(rt.databaseUrl, "insert into subscribers (email, first_name) values ('no-consent@example.test', 'Nope')");
+    await query(rt.databaseUrl, "insert into suppressions (email, reason) values ('s7@example.test', 'bounce')");
+    await applyCampaigns(rt, [
+      { name: "launch", variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50, subject: "B for {{subscriber.firstName}}" }] },
+      { name: "later", schedule: { at: "2099-01-01T09:00:00", timezone: "recipient" } },
+      { name: "capped", budget: { maxRecipients: 10 } },
+    ]);
+  });
+  after(() => rt.close());
+
+  it("writes one ledger row per eligible subscriber: consent, suppressions, variants by hash", async () => {
+    const started = await rt.api("/v1/sends/start", { body: { campaign: "launch" } });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.deepEqual(started.body, { campaign: "launch", recipients: 49, alreadyStarted: false });
+    const rows = await query<{ variant: string; n: number }>(rt.databaseUrl, "select variant, count(*)::int as n from sends where campaign = 'launch' group by variant order by variant");
+    assert.deepEqual(rows.map((r) => r.variant), ["a", "b"]);
+    assert.equal(rows[0]!.n + rows[1]!.n, 49);
+    const excluded = await query(rt.databaseUrl, "select 1 from sends where email in ('s7@example.test', 'no-consent@example.test')");
+    assert.equal(excluded.length, 0);
+
+    const again = await rt.api("/v1/sends/start", { body: { campaign: "launch" } });
+    assert.deepEqual(again.body, { campaign: "launch", recipients: 49, alreadyStarted: true });
+    assert.equal((await query(rt.databaseUrl, "select 1 from sends where campaign = 'launch'")).length, 49);
+  });
+
+  it("caps a campaign at its budget", async () => {
+    assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "capped" } })).body.recipients, 10);
+  });
+
+  it("starts only what is due, and nothing twice when called concurrently", async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => rt.api("/v1/sends/due", { body: {} })));
+    for (const r of results) assert.equal(r.status, 200);
+    assert.deepEqual(results.flatMap((r) => r.body.started), [], "launch and capped started already; later is in 2099");
+    assert.deepEqual(results[0]!.body.waiting.map((w: { campaign: string }) => w.campaign), ["later"]);
+  });
+
+  it("workers send every row once, personalised, with unsubscribe headers and tracked links", async () => {
+    await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0);
+    const outbox = await query<{ send_id: string; campaign: string; recipient: string; subject: string; html: string; text: string; headers: Record<string, string> }>(
+      rt.databaseUrl,
+      "select o.*, s.variant from outbox o join sends s on s.id = o.send_id order by recipient",
+    );
+    assert.equal(outbox.length, 59);
+    assert.equal(new Set(outbox.map((m) => `${m.campaign}/${m.recipient}`)).size, 59);
+    const b = outbox.find((m) => (m as unknown as { variant: string }).variant === "b")!;
+    assert.match(b.subject, /^B for Name\d+$/);
+    assert.match(b.headers["List-Unsubscribe"]!, new RegExp(`^<${rt.url}/u/[\\w-]{54}>, <mailto:unsubscribe@nomaddesk\\.example\\?subject=unsubscribe%20${b.send_id}>$`));
+    assert.equal(b.headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    assert.doesNotMatch(b.html, /nomaddesk\.example\/offer/, "the offer link is tracked");
+    assert.match(b.html, /href="mailto:help@nomaddesk\.example"/, "mailto links are left alone");
+    assert.match(b.text, /^Hi Name\d+$/m);
+
+    // The tracked link leads to the stored URL, UTM added, and records a click.
+    const click = /href="([^"]*\/c\/[\w-]+)"/.exec(b.html)![1]!;
+    const redirect = await fetch(click, { redirect: "manual" });
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.get("location"), "https://nomaddesk.example/offer?ref=mail&utm_source=mk&utm_medium=email&utm_campaign=launch");
+
+    // The view-in-browser link shows the same email.
+    const unsubscribeUrl = /<([^>]+)>/.exec(b.headers["List-Unsubscribe"]!)![1]!;
+    // A GET only asks; the one-click POST unsubscribes, once.
+    const ask = await fetch(unsubscribeUrl);
+    assert.equal(ask.status, 200);
+    assert.match(await ask.text(), /<form method="post">/);
+    assert.equal((await query(rt.databaseUrl, "select 1 from suppressions where email = $1", [b.recipient])).length, 0);
+    for (let i = 0; i < 2; i++) {
+      const post = await fetch(unsubscribeUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+      assert.equal(post.status, 200);
+    }
+    assert.deepEqual(await query(rt.databaseUrl, "select reason from suppressions where email = $1", [b.recipient]), [{ reason: "unsubscribe" }]);
+    assert.deepEqual(await query(rt.databaseUrl, "select consent from subscribers where email = $1", [b.recipient]), [{ consent: null }]);
+    const events = await query<{ name: string }>(rt.databaseUrl, "select name from events where send_id = $1 order by name", [b.send_id]);
+    assert.deepEqual(events.map((e) => e.name), ["click", "unsubscribe"]);
+  });
+
+  it("refuses forged and truncated link tokens without side effects", async () => {
+    const before = await query(rt.databaseUrl, "select count(*)::int as n from events");
+    for (const path of ["/u/AAAA", `/u/${"A".repeat(54)}`, `/c/${"A".repeat(54)}`, "/v/x"]) {
+      assert.equal((await fetch(rt.url + path)).status, 400, path);
+    }
+    assert.equal((await fetch(`${rt.url}/u/${"A".repeat(54)}`, { method: "POST", body: "List-Unsubscribe=One-Click" })).status, 400);
+    assert.deepEqual(await query(rt.databaseUrl, "select count(*)::int as n from events"), before);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -11,7 +11,7 @@ const HAS_OFFSET = /(Z|[+-]\d{2}:\d{2})$/;
  * is that instant for everyone. Without one it is the wall-clock time in
  * `zone` (recipient schedules) or in the schedule's own zone, DST included:
  * an hour the clocks skip (02:30 on a spring-forward night) moves forward by
- * the gap, and an hour that happens twice is the first of the two.
+ * the gap, and an hour that happens twice is the second (standard-time) one.
  */
 export function scheduledInstant(schedule: Schedule, zone: string, projectZone: string): DateTime {
   if (HAS_OFFSET.test(schedule.at)) return DateTime.fromISO(schedule.at, { setZone: true });

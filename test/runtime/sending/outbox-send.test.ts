@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { stopDatabase } from "../helpers/database.js";
-import { startRuntime, type TestRuntime } from "../helpers/runtime.js";
-import { addSubscribers, applyCampaigns, query } from "../helpers/sending.js";
+import { stopDatabase } from "../../helpers/database.js";
+import fc from "fast-check";
+import { signLinkToken } from "../../../runtime/sending/link-tokens.js";
+import { SIGNING_SECRET, startRuntime, type TestRuntime } from "../../helpers/runtime.js";
+import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
 after(() => stopDatabase());
 
@@ -70,7 +72,6 @@ describe("starting and sending a campaign through the outbox", () => {
     assert.equal(redirect.status, 302);
     assert.equal(redirect.headers.get("location"), "https://nomaddesk.example/offer?ref=mail&utm_source=mk&utm_medium=email&utm_campaign=launch");
 
-    // The view-in-browser link shows the same email.
     const unsubscribeUrl = /<([^>]+)>/.exec(b.headers["List-Unsubscribe"]!)![1]!;
     // A GET only asks; the one-click POST unsubscribes, once.
     const ask = await fetch(unsubscribeUrl);
@@ -85,6 +86,19 @@ describe("starting and sending a campaign through the outbox", () => {
     assert.deepEqual(await query(rt.databaseUrl, "select consent from subscribers where email = $1", [b.recipient]), [{ consent: null }]);
     const events = await query<{ name: string }>(rt.databaseUrl, "select name from events where send_id = $1 order by name", [b.send_id]);
     assert.deepEqual(events.map((e) => e.name), ["click", "unsubscribe"]);
+  });
+
+  it("a click token for any link index redirects to that stored link or to nothing, never elsewhere", async () => {
+    const [send] = await query<{ id: string }>(rt.databaseUrl, "select id from sends where campaign = 'launch' limit 1");
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 65_535 }), async (linkIndex) => {
+        const token = signLinkToken(SIGNING_SECRET, { kind: "click", sendId: send!.id, linkIndex });
+        const response = await fetch(`${rt.url}/c/${token}`, { redirect: "manual" });
+        if (linkIndex === 0) assert.equal(response.headers.get("location")?.startsWith("https://nomaddesk.example/offer?"), true);
+        else assert.equal(response.status, 404);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it("refuses forged and truncated link tokens without side effects", async () => {

@@ -1,6 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from "rate-limiter-flexible";
 
 /** What workers ask before handing messages to a transport: how many may go now. */
 export interface SendRateLimiter {
@@ -18,66 +17,98 @@ export interface RateLimitLog {
 /** With Redis down, each instance sends at this share of the rate: safe for up to this many replicas. */
 export const FALLBACK_SHARE = 4;
 
-/** A rate as whole points per window: 14/s is 14 per 1 s, 0.5/s is 1 per 2 s. */
-function window(perSecond: number): { points: number; duration: number } {
-  return perSecond >= 1 ? { points: Math.floor(perSecond), duration: 1 } : { points: 1, duration: Math.round(1 / perSecond) };
+/**
+ * A token bucket as GCRA (the generic cell rate algorithm, as in redis-cell):
+ * one stored number, the "theoretical arrival time" of the next token. Tokens
+ * arrive every `interval` ms; at most `burst` may be taken at once. Any
+ * second therefore carries at most rate + burst sends, and burst is a tenth
+ * of the rate. Returns the tokens granted (≥ 1), or minus the ms to wait.
+ */
+const GCRA_LUA = `
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local available = math.floor((now + burst * interval - tat) / interval)
+if available < 1 then return -math.ceil(tat + interval - burst * interval - now) end
+local granted = math.min(wanted, available)
+tat = tat + granted * interval
+redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
+return granted
+`;
+
+function bucket(perSecond: number): { interval: number; burst: number } {
+  return { interval: 1000 / perSecond, burst: Math.max(1, Math.floor(perSecond / 10)) };
+}
+
+/** The same GCRA in process memory. */
+function memoryBucket(perSecond: number): (wanted: number) => number {
+  const { interval, burst } = bucket(perSecond);
+  let tat = 0;
+  return (wanted) => {
+    const now = Date.now();
+    tat = Math.max(tat, now);
+    const available = Math.floor((now + burst * interval - tat) / interval);
+    if (available < 1) return -Math.ceil(tat + interval - burst * interval - now);
+    const granted = Math.min(wanted, available);
+    tat += granted * interval;
+    return granted;
+  };
 }
 
 /**
- * `sending.maxPerSecond` shared by every worker of every replica: a window
- * counter in Redis (rate-limiter-flexible). Without REDIS_URL, an in-process
- * limiter (single instance only, and the log says so). When Redis stops
- * answering, each instance falls back to 1/FALLBACK_SHARE of the rate in
- * process, and goes back to the shared limit when Redis returns.
+ * `sending.maxPerSecond` shared by every worker of every replica through one
+ * Redis key. Without REDIS_URL, an in-process bucket (single instance only,
+ * and the log says so). When Redis stops answering, each instance falls back
+ * to 1/FALLBACK_SHARE of the rate in process, and goes back to the shared
+ * bucket as soon as Redis answers again.
  */
 export function createRateLimiter(options: { perSecond: number; redisUrl?: string | undefined; log: RateLimitLog }): SendRateLimiter {
-  const { points, duration } = window(options.perSecond);
+  const local = memoryBucket(options.perSecond);
   if (!options.redisUrl) {
     options.log.info({ perSecond: options.perSecond }, "send rate limit is in-process: correct for a single runtime instance only (set REDIS_URL to share it)");
-    return limiterFrom(new RateLimiterMemory({ points, duration }), points, false, async () => {});
+    return limiter(async (wanted) => local(wanted), false, async () => {});
   }
-  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  const fallback = memoryBucket(options.perSecond / FALLBACK_SHARE);
+  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false });
+  redis.defineCommand("mkTakeTokens", { numberOfKeys: 1, lua: GCRA_LUA });
+  const { interval, burst } = bucket(options.perSecond);
   let down = false;
-  redis.on("error", (error: Error) => {
-    if (down) return;
-    down = true;
-    options.log.warn({ err: error.message, fallbackPerSecond: options.perSecond / FALLBACK_SHARE }, "Redis unavailable: sending at a conservative in-process rate until it returns");
-  });
-  redis.on("ready", () => {
-    if (!down) return;
-    down = false;
-    options.log.info({}, "Redis is back: the shared send rate limit applies again");
-  });
-  const limiter = new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: "mk:send-rate",
-    points,
-    duration,
-    insuranceLimiter: new RateLimiterMemory({ points: Math.max(1, Math.floor(points / FALLBACK_SHARE)), duration }),
-  });
-  return limiterFrom(limiter, points, true, async () => {
+  redis.on("error", () => {});
+  const take = async (wanted: number): Promise<number> => {
+    try {
+      const result = Number(await (redis as unknown as { mkTakeTokens: (...args: unknown[]) => Promise<number> }).mkTakeTokens("mk:send-rate", interval, burst, wanted));
+      if (down) {
+        down = false;
+        options.log.info({}, "Redis answers again: the shared send rate limit applies again");
+      }
+      return result;
+    } catch (error) {
+      if (!down) {
+        down = true;
+        options.log.warn({ err: (error as Error).message, fallbackPerSecond: options.perSecond / FALLBACK_SHARE }, "Redis unavailable: sending at a conservative in-process rate until it returns");
+      }
+      return fallback(wanted);
+    }
+  };
+  return limiter(take, true, async () => {
     redis.disconnect();
   });
 }
 
-function limiterFrom(limiter: RateLimiterAbstract, points: number, shared: boolean, close: () => Promise<void>): SendRateLimiter {
-  const key = "sends";
+function limiter(take: (wanted: number) => Promise<number>, shared: boolean, close: () => Promise<void>): SendRateLimiter {
   return {
     shared,
     close,
     async take(wanted, signal) {
       for (;;) {
         signal?.throwIfAborted();
-        const state = await limiter.get(key);
-        const left = state ? state.remainingPoints : points;
-        const ask = Math.max(1, Math.min(wanted, left, points));
-        try {
-          await limiter.consume(key, ask);
-          return ask;
-        } catch (rejection) {
-          if (rejection instanceof Error) throw rejection;
-          await sleep((rejection as RateLimiterRes).msBeforeNext || 10, signal);
-        }
+        const granted = await take(Math.max(1, wanted));
+        if (granted > 0) return granted;
+        await sleep(-granted, signal);
       }
     },
   };

@@ -38,8 +38,9 @@ function projectRateLimiter(pool: pg.Pool, redisUrl: string | undefined, log: Ra
   let checkedAt = 0;
   const limiter = async (): Promise<SendRateLimiter> => {
     if (current && Date.now() - checkedAt < 5000) return current.limiter;
-    checkedAt = Date.now();
     const spec = (await pool.query<{ spec: { sending?: { maxPerSecond?: number } } }>(SEND_SQL.project)).rows[0]?.spec;
+    // Nothing is applied yet (so nothing to send): ask again next time instead of keeping the default.
+    if (spec) checkedAt = Date.now();
     const perSecond = spec?.sending?.maxPerSecond ?? 14;
     if (current?.perSecond !== perSecond) {
       await current?.limiter.close();

@@ -32,8 +32,8 @@ local burst = tonumber(ARGV[2])
 local wanted = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local available = math.floor((now + burst * interval - tat) / interval)
-if available < 1 then return -math.ceil(tat + interval - burst * interval - now) end
+local available = math.floor((now - tat) / interval + burst + 1e-9)
+if available < 1 then return -math.max(1, math.ceil(tat + interval - burst * interval - now)) end
 local granted = math.min(wanted, available)
 tat = tat + granted * interval
 redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
@@ -51,8 +51,9 @@ function memoryBucket(perSecond: number): (wanted: number) => number {
   return (wanted) => {
     const now = Date.now();
     tat = Math.max(tat, now);
-    const available = Math.floor((now + burst * interval - tat) / interval);
-    if (available < 1) return -Math.ceil(tat + interval - burst * interval - now);
+    // (now − tat) is small, so the division is exact enough; the epsilon absorbs float rounding.
+    const available = Math.floor((now - tat) / interval + burst + 1e-9);
+    if (available < 1) return -Math.max(1, Math.ceil(tat + interval - burst * interval - now));
     const granted = Math.min(wanted, available);
     tat += granted * interval;
     return granted;

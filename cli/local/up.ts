@@ -3,7 +3,7 @@ import path from "node:path";
 import { buildRuntime } from "../../runtime/app.js";
 import { ConfigError, loadConfig } from "../../runtime/config.js";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
-import { secretFile, startEmbeddedPostgres } from "../../runtime/db/embedded.js";
+import { freePort, secretFile, startEmbeddedPostgres } from "../../runtime/db/embedded.js";
 import { migrate } from "../../runtime/db/migrate.js";
 import { LOCAL_RUNTIME_FILE, LOCAL_SIGNING_SECRET_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
 import { MkError } from "../errors.js";
@@ -41,6 +41,8 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
   if (token.length < 32) throw new MkError("MK076", "MK_API_TOKEN must be at least 32 characters (openssl rand -base64 32)");
 
   // 2. PostgreSQL, migrated; the runtime sends into the outbox (nothing leaves this machine).
+  // The port is fixed before the runtime starts: links in the emails it sends carry it.
+  const port = options.port === 0 ? await freePort() : options.port;
   const signingSecret = environment["MK_SIGNING_SECRET"] || (await secretFile(path.join(dataDir, LOCAL_SIGNING_SECRET_FILE)));
   const database = await startEmbeddedPostgres(dataDir);
   let config: RuntimeConfig;
@@ -50,8 +52,8 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
       MK_API_TOKEN: token,
       MK_SIGNING_SECRET: signingSecret,
       MK_TRANSPORT: "outbox",
-      PORT: String(options.port),
-      MK_PUBLIC_URL: `http://${options.host ?? "127.0.0.1"}:${options.port}`,
+      PORT: String(port),
+      MK_PUBLIC_URL: `http://${options.host ?? "127.0.0.1"}:${port}`,
       LOG_LEVEL: environment["LOG_LEVEL"] ?? "warn",
       ...(environment["REDIS_URL"] ? { REDIS_URL: environment["REDIS_URL"] } : {}),
       ...(environment["MK_WORKERS"] ? { MK_WORKERS: environment["MK_WORKERS"] } : {}),
@@ -64,15 +66,13 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
   try {
     await migrate(database.url);
     // 3. The runtime, and where to find it.
-    await runtime.app.listen({ port: options.port, host: options.host ?? "127.0.0.1" });
+    await runtime.app.listen({ port, host: options.host ?? "127.0.0.1" });
   } catch (error) {
     await runtime.close().catch(() => undefined);
     await database.stop();
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw new MkError("MK076", `port ${options.port} is in use; pass another with --port (or stop the other mk up)`);
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw new MkError("MK076", `port ${port} is in use; pass another with --port (or stop the other mk up)`);
     throw error;
   }
-  const address = runtime.app.server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
   const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
   const runtimeFile = path.join(dataDir, LOCAL_RUNTIME_FILE);
   const info: LocalRuntimeFile = { url, pid: process.pid, startedAt: new Date().toISOString() };

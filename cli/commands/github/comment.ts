@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { MkError } from "../../errors.js";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { pullRequestTarget, upsertPlanComment } from "../../github.js";
@@ -18,13 +19,15 @@ Exit codes:
 
   static override flags = {
     pr: Flags.integer({ summary: "Pull-request number (default: from GITHUB_EVENT_PATH).", min: 1 }),
-    "body-file": Flags.file({ summary: "Markdown file with the comment (mk plan --markdown writes one).", required: true, exists: true }),
+    "body-file": Flags.file({ summary: "Markdown file with the comment (mk plan --markdown writes one).", required: true }),
   };
 
   async run(): Promise<void> {
     // 1. Read the body and find the pull request.
     const { flags } = await this.parse(GithubComment);
-    const body = await readFile(flags["body-file"], "utf8");
+    const body = await readFile(flags["body-file"], "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new MkError("MK081", `cannot read --body-file ${flags["body-file"]} (${error.code ?? error.message})`);
+    });
     const target = await pullRequestTarget(process.env, flags.pr);
 
     // 2. Create or update the comment.

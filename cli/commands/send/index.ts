@@ -29,7 +29,7 @@ Exit codes:
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Send);
-    if (flags.due === (args.campaign !== undefined)) throw new MkError("MK085", "give either --due or a campaign name");
+    if (Boolean(flags.due) === (args.campaign !== undefined)) throw new MkError("MK085", "give either --due or a campaign name");
     const client = await connect(flags.dir, flags.env);
 
     if (args.campaign !== undefined) {

@@ -27,7 +27,7 @@ Exit codes:
   static override examples = ["<%= config.bin %> subscribers import people.csv", "<%= config.bin %> subscribers import people.csv --env prod --json"];
 
   static override args = {
-    file: Args.file({ description: "The CSV file.", required: true, exists: true }),
+    file: Args.file({ description: "The CSV file.", required: true }),
   };
 
   static override flags = {

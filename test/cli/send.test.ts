@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { initRepository } from "../../cli/init/scaffold.js";
+import { startLocalRuntime, type LocalRuntime } from "../../cli/local/up.js";
+import { runMk, STACK_LINE } from "../helpers/run-mk.js";
+
+/**
+ * mk init's repository on mk up's runtime, sent with the real binary: the
+ * welcome campaign has no schedule, so `mk send welcome` starts it; the
+ * outbox transport keeps what was sent.
+ */
+let repo: string;
+let local: LocalRuntime;
+const mk = (...args: string[]) => runMk([...args, "--dir", repo]);
+
+before(async () => {
+  const base = await mkdtemp(path.join(tmpdir(), "mk-send-"));
+  await chmod(base, 0o755);
+  repo = path.join(base, "campaigns");
+  initRepository(repo, { force: false });
+  local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0 });
+  const apply = await mk("apply", "--auto-approve");
+  assert.equal(apply.code, 0, apply.stderr);
+  const people = ["email,firstName,consent", ...Array.from({ length: 5 }, (_, i) => `Friend${i}@Example.test,Friend${i},marketing`), "nobody@example.test,No,"];
+  await writeFile(path.join(repo, "people.csv"), `${people.join("\n")}\n`);
+  const imported = await mk("subscribers", "import", path.join(repo, "people.csv"));
+  assert.equal(imported.code, 0, imported.stderr + imported.stdout);
+});
+
+after(async () => {
+  await local.stop();
+  await rm(path.dirname(repo), { recursive: true, force: true });
+});
+
+describe("mk send, mk outbox", () => {
+  it("says when nothing is due: the welcome campaign has no schedule", async () => {
+    const run = await mk("send", "--due");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'No campaign is due on local.\n');
+  });
+
+  it("starts a campaign by name once; again, and in parallel, it starts nothing twice", async () => {
+    const first = await mk("send", "welcome");
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, 'Started "welcome": 5 recipients queued on local.\n');
+    const again = await Promise.all([mk("send", "welcome"), mk("send", "welcome"), mk("send", "--due"), mk("send", "--due")]);
+    for (const run of again.slice(0, 2)) assert.equal(run.stdout, 'Campaign "welcome" had already started (5 recipients); nothing new was sent.\n');
+    for (const run of again.slice(2)) assert.equal(run.stdout, "No campaign is due on local.\n");
+  });
+
+  it("lists and shows what the outbox transport kept, one message per recipient", async () => {
+    let list: { sendId: string; to: string; subject: string }[] = [];
+    for (let i = 0; i < 100 && list.length < 5; i++) {
+      list = JSON.parse((await mk("outbox", "list", "--json")).stdout);
+      if (list.length < 5) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.deepEqual(list.map((m) => m.to).sort(), ["friend0@example.test", "friend1@example.test", "friend2@example.test", "friend3@example.test", "friend4@example.test"]);
+    const message = list.find((m) => m.to === "friend3@example.test")!;
+    assert.equal(message.subject, "Welcome, Friend3");
+
+    const show = await mk("outbox", "show", message.sendId);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^To: friend3@example\.test$/m);
+    assert.match(show.stdout, /^List-Unsubscribe: <http:\/\/127\.0\.0\.1:\d+\/u\/[\w-]{54}>, <mailto:unsubscribe@example\.com\?subject=unsubscribe%20[0-9a-f-]{36}>$/m);
+    assert.match(show.stdout, /^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
+    assert.match(show.stdout, /Hi Friend3/);
+
+    const table = await mk("outbox", "list", "--limit", "2");
+    assert.equal(table.stdout.match(/friend\d@example\.test/g)?.length, 2, "two rows");
+  });
+
+  it("reconcile reports no ambiguous sends for the outbox; errors are one line", async () => {
+    const reconcile = await mk("send", "reconcile");
+    assert.deepEqual([reconcile.code, reconcile.stdout], [0, "No ambiguous sends on local.\n"]);
+
+    const neither = await mk("send");
+    assert.equal(neither.code, 1);
+    assert.equal(neither.stderr, "Error: MK085 give either --due or a campaign name\n");
+    const unknown = await mk("send", "nope");
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /^Error: MK076 .*no campaign "nope" is applied; run mk apply first/);
+    assert.doesNotMatch(unknown.stderr, STACK_LINE);
+    const missing = await mk("outbox", "show", "00000000-0000-4000-8000-000000000000");
+    assert.match(missing.stderr, /^Error: MK076 .*no outbox message/);
+  });
+});

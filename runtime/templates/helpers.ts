@@ -12,6 +12,21 @@ interface RootContext {
 
 const DATE_STYLES = new Set(["full", "long", "medium", "short"]);
 
+/**
+ * Intl formatters by their options: making one costs far more than using it,
+ * and a send renders the same few for every recipient.
+ */
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat>(key: string, make: () => T): T {
+  let formatter = formatters.get(key) as T | undefined;
+  if (!formatter) {
+    if (formatters.size >= 1000) formatters.clear();
+    formatter = make();
+    formatters.set(key, formatter);
+  }
+  return formatter;
+}
+
 function rootOf(options: HelperOptions): RootContext {
   return (options.data?.root ?? {}) as RootContext;
 }
@@ -29,10 +44,10 @@ function formatDate(value: unknown, ...rest: unknown[]): string {
   if (Number.isNaN(date.getTime())) return "";
   const root = rootOf(options);
   const timeZone = (options.hash["timezone"] as string | undefined) ?? root.subscriber?.timezone ?? root.project?.timezone;
-  return new Intl.DateTimeFormat(localeOf(options), {
-    dateStyle: style as Intl.DateTimeFormatOptions["dateStyle"],
-    ...(timeZone ? { timeZone } : {}),
-  }).format(date);
+  const locale = localeOf(options);
+  return cached(`date|${locale}|${style}|${timeZone ?? ""}`, () =>
+    new Intl.DateTimeFormat(locale, { dateStyle: style as Intl.DateTimeFormatOptions["dateStyle"], ...(timeZone ? { timeZone } : {}) }),
+  ).format(date);
 }
 
 /**
@@ -42,7 +57,8 @@ function formatDate(value: unknown, ...rest: unknown[]): string {
 function formatMoney(minor: unknown, currency: unknown, options: HelperOptions): string {
   if (typeof currency !== "string") return "";
   const units = typeof minor === "bigint" ? minor : BigInt(Math.trunc(Number(minor)));
-  const format = new Intl.NumberFormat(localeOf(options), { style: "currency", currency });
+  const locale = localeOf(options);
+  const format = cached(`money|${locale}|${currency}`, () => new Intl.NumberFormat(locale, { style: "currency", currency }));
   const exponent = format.resolvedOptions().maximumFractionDigits ?? 2;
   const negative = units < 0n;
   const digits = (negative ? -units : units).toString().padStart(exponent + 1, "0");

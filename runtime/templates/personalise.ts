@@ -1,5 +1,5 @@
 import Handlebars from "handlebars";
-import { convert } from "html-to-text";
+import { compile } from "html-to-text";
 import { TRACKED_LINK_HELPER } from "../sending/tracked-links.js";
 import { HELPERS } from "./helpers.js";
 
@@ -35,13 +35,41 @@ handlebars.registerHelper(TRACKED_LINK_HELPER, (index: number, options: Handleba
  */
 export function compileMessage(source: { subject: string; html: string; preheader?: string | undefined }): (context: MessageContext) => PersonalisedMessage {
   const subject = handlebars.compile(source.subject, { noEscape: true, strict: false });
-  const html = handlebars.compile(source.preheader ? withPreheader(source.html, source.preheader) : source.html, { strict: false });
+  const htmlSource = source.preheader ? withPreheader(source.html, source.preheader) : source.html;
+  const html = handlebars.compile(htmlSource, { strict: false });
+  const text = compileTextPart(htmlSource);
   return (context) => {
     const renderedSubject = subject(context, { allowProtoPropertiesByDefault: false });
-    const campaign = { ...context.campaign, subject: renderedSubject };
-    const renderedHtml = html({ ...context, campaign });
-    return { subject: renderedSubject, html: renderedHtml, text: htmlToText(renderedHtml) };
+    const full = { ...context, campaign: { ...context.campaign, subject: renderedSubject } };
+    const renderedHtml = html(full);
+    return { subject: renderedSubject, html: renderedHtml, text: text ? text(full) : htmlToText(renderedHtml) };
   };
+}
+
+const EXPRESSION = /\{\{\{?[\s\S]*?\}?\}\}/g;
+const PLACEHOLDER = /mkx(\d+)x/gi;
+const BLOCK = /^\{\{\s*[#/^]|^\{\{\s*else\b/;
+
+/**
+ * The plain-text part as a template of its own: the HTML template turned into
+ * text once, its expressions kept (as placeholders while converting), so each
+ * recipient costs a handlebars render instead of an HTML-to-text conversion.
+ * Undefined when that is not safe (a block expression that the text loses,
+ * say in an attribute): then each message is converted after rendering.
+ */
+function compileTextPart(htmlSource: string): ((context: MessageContext) => string) | undefined {
+  const expressions: string[] = [];
+  const marked = htmlSource.replace(EXPRESSION, (expression) => `mkx${expressions.push(expression) - 1}x`);
+  const converted = htmlToText(marked);
+  const kept = new Set([...converted.matchAll(PLACEHOLDER)].map((m) => Number(m[1])));
+  if (expressions.some((expression, i) => BLOCK.test(expression) && !kept.has(i))) return undefined;
+  const source = converted.replace(PLACEHOLDER, (_, i: string) => expressions[Number(i)]!);
+  try {
+    handlebars.precompile(source);
+  } catch {
+    return undefined;
+  }
+  return handlebars.compile(source, { noEscape: true, strict: false });
 }
 
 /**
@@ -67,15 +95,18 @@ function escapeOutsideExpressions(text: string): string {
     .join("");
 }
 
+/** html-to-text compiled once: compiling its options costs more than converting a message. */
+const toText = compile({
+  wordwrap: 78,
+  selectors: [
+    { selector: "div.mk-preheader", format: "skip" },
+    { selector: 'div[style*="display:none"]', format: "skip" },
+    { selector: "img", format: "skip" },
+    { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
+    { selector: "head", format: "skip" },
+  ],
+});
+
 export function htmlToText(html: string): string {
-  return convert(html, {
-    wordwrap: 78,
-    selectors: [
-      { selector: "div.mk-preheader", format: "skip" },
-      { selector: 'div[style*="display:none"]', format: "skip" },
-      { selector: "img", format: "skip" },
-      { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
-      { selector: "head", format: "skip" },
-    ],
-  });
+  return toText(html);
 }

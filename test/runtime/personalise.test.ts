@@ -66,6 +66,27 @@ describe("compileMessage", () => {
   });
 });
 
+describe("the plain-text part", () => {
+  const templates = [
+    '<html><body><h1>Hi {{subscriber.firstName}}</h1><p>{{#if campaign.data.vip}}VIP <b>{{campaign.data.code}}</b>{{else}}Welcome{{/if}}</p><a href="https://x.example/{{subscriber.email}}">Your page</a></body></html>',
+    '<html><body><p class="{{#if campaign.data.vip}}vip{{/if}}">Hello {{default subscriber.firstName "there"}}, this line is long enough that it will have to wrap somewhere along the way.</p></body></html>',
+    "<html><body><table><tr><td>{{formatMoney 129900 \"THB\"}}</td><td>{{campaign.name}}</td></tr></table><p>{{{campaign.data.raw}}}</p></body></html>",
+  ];
+  const subscriber = fc.record({ email: fc.emailAddress(), firstName: fc.string({ maxLength: 20 }).filter((t) => !/[<>&{}\[\]]/.test(t) && t.trim() === t) });
+  const data = fc.record({ vip: fc.boolean(), code: fc.stringMatching(/^[A-Z0-9]{0,8}$/), raw: fc.constant("plain") });
+
+  it("is the same words as converting each rendered message, for any recipient", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...templates), subscriber, data, (html, s, campaignData) => {
+        const message = compileMessage({ subject: "s", html })({ ...context(s), campaign: { name: "launch", subject: "s", data: campaignData } });
+        const words = (text: string) => text.toLowerCase().split(/\s+/).filter(Boolean);
+        assert.deepEqual(words(message.text), words(htmlToText(message.html)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe("withPreheader", () => {
   it("puts the hidden preheader first in the body and keeps it out of the text part", () => {
     const html = withPreheader('<html><body class="x"><p>Body</p></body></html>', "Save <20%> & more {{subscriber.firstName}}");

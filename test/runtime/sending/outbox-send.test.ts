@@ -86,6 +86,12 @@ describe("starting and sending a campaign through the outbox", () => {
     assert.deepEqual(await query(rt.databaseUrl, "select consent from subscribers where email = $1", [b.recipient]), [{ consent: null }]);
     const events = await query<{ name: string }>(rt.databaseUrl, "select name from events where send_id = $1 order by name", [b.send_id]);
     assert.deepEqual(events.map((e) => e.name), ["click", "unsubscribe"]);
+
+    const metrics = (await rt.api("/metrics", { token: null })).body as string;
+    assert.match(metrics, /^mk_sends_total\{status="sent",transport="outbox"\} 59$/m);
+    assert.match(metrics, /^mk_send_queue_depth 0$/m);
+    assert.match(metrics, /^mk_send_queue_lag_seconds 0$/m);
+    assert.match(metrics, /^mk_transport_circuit_open\{transport="outbox"\} 0$/m);
   });
 
   it("a click token for any link index redirects to that stored link or to nothing, never elsewhere", async () => {

@@ -12,6 +12,8 @@ process.env["AWS_EC2_METADATA_DISABLED"] = "true";
 
 const RECIPIENTS = 150;
 
+after(() => stopDatabase());
+
 describe("sending through SES v2 (the real client, a local endpoint)", () => {
   const ses = new FakeSes({ throttleShare: 0.3, errorShare: 0.05, maxFailuresPerMessage: 3 });
   let rt: TestRuntime;
@@ -25,7 +27,6 @@ describe("sending through SES v2 (the real client, a local endpoint)", () => {
   after(async () => {
     await rt.close();
     await ses.stop();
-    await stopDatabase();
   });
 
   it("sends every message exactly once through throttling and 5xx, backing off between attempts", { timeout: 120_000 }, async (t) => {
@@ -78,5 +79,30 @@ describe("sending through SES v2 (the real client, a local endpoint)", () => {
     assert.match(raw, /^List-Unsubscribe-Post: List-Unsubscribe=One-Click/m);
     assert.match(raw, new RegExp(`^X-Mk-Send-Id: ${call.sendId}`, "mi"), "header names are case-insensitive");
     assert.match(raw, /^Content-Type: multipart\/alternative/m);
+  });
+});
+
+describe("a provider that keeps failing", () => {
+  it("opens the circuit breaker: calls stop, the metric says so, rows wait without spending attempts", { timeout: 60_000 }, async () => {
+    const ses = new FakeSes({ throttleShare: 0, errorShare: 1, maxFailuresPerMessage: 1000 });
+    await ses.start();
+    const rt = await startRuntime({ MK_WORKERS: "1", MK_TRANSPORT: "ses", AWS_REGION: "eu-west-1", MK_SES_ENDPOINT: ses.url });
+    try {
+      await addSubscribers(rt.databaseUrl, 40);
+      await applyCampaigns(rt, [{ name: "outage" }], { provider: "ses" });
+      await rt.api("/v1/sends/start", { body: { campaign: "outage" } });
+      const deadline = Date.now() + 20_000;
+      const open = async () => /^mk_transport_circuit_open\{transport="ses"\} 1$/m.test((await rt.api("/metrics", { token: null })).body as string);
+      while (!(await open()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.ok(await open(), "the breaker opened");
+      const callsWhenOpen = ses.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      assert.ok(ses.calls.length - callsWhenOpen <= 16, `at most the calls already in flight went out (${ses.calls.length - callsWhenOpen})`);
+      const [row] = await query<{ failed: number; max_attempts: number }>(rt.databaseUrl, "select count(*) filter (where status = 'failed')::int as failed, max(attempts)::int as max_attempts from sends");
+      assert.deepEqual(row, { failed: 0, max_attempts: 1 }, "nothing failed for good; held-back rows kept their attempts");
+    } finally {
+      await rt.close();
+      await ses.stop();
+    }
   });
 });

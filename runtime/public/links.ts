@@ -1,17 +1,11 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type pg from "pg";
 import { verifyLinkToken, type LinkKind } from "../sending/link-tokens.js";
-import { toRecipient, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
+import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
 import { SEND_SQL } from "../sending/queries.js";
 import type { SendSnapshot } from "../sending/snapshot.js";
 
-interface SendRow {
-  id: string;
-  campaign: string;
-  subscriber_id: string;
-  email: string;
-  variant: string | null;
-  timezone: string;
+interface SendRow extends LedgerRow {
   snapshot: SendSnapshot;
 }
 

@@ -20,6 +20,16 @@ export interface Recipient {
   };
 }
 
+/** A sends row as the worker's claim and the public links read it. */
+export interface LedgerRow {
+  id: string;
+  campaign: string;
+  subscriber_id: string;
+  email: string;
+  variant: string | null;
+  timezone: string;
+}
+
 /** A subscribers row as SEND_SQL.subscribers and SEND_SQL.subscriber return it. */
 export interface SubscriberRow {
   id: string;

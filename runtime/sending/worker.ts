@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from "cockatiel";
 import { DateTime } from "luxon";
 import type pg from "pg";
-import { toRecipient, type MessageComposer, type SubscriberRow } from "./compose.js";
+import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "./compose.js";
 import type { SendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
 import { sleep, type SendRateLimiter } from "./rate-limit.js";
@@ -40,13 +40,7 @@ export function backoffMs(attempt: number, random = Math.random): number {
   return Math.floor(random() * Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1)));
 }
 
-interface ClaimedRow {
-  id: string;
-  campaign: string;
-  subscriber_id: string;
-  email: string;
-  variant: string | null;
-  timezone: string;
+interface ClaimedRow extends LedgerRow {
   attempts: number;
 }
 

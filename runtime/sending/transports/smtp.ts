@@ -1,4 +1,5 @@
 import nodemailer from "nodemailer";
+import { mailOptions } from "./mime.js";
 import { TransportError, type OutgoingMessage, type RemoteTransport } from "./transport.js";
 
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNECTION", "EDNS"]);
@@ -15,15 +16,7 @@ export function smtpTransport(url: string, options: { maxConnections?: number } 
     kind: "remote",
     async send(message: OutgoingMessage): Promise<string> {
       try {
-        const info = await transporter.sendMail({
-          from: message.from,
-          to: message.to,
-          ...(message.replyTo ? { replyTo: message.replyTo } : {}),
-          subject: message.subject,
-          text: message.text,
-          html: message.html,
-          headers: message.headers,
-        });
+        const info = await transporter.sendMail(mailOptions(message));
         return String(info.messageId);
       } catch (error) {
         const { responseCode, code, message: text } = error as { responseCode?: number; code?: string; message: string };

@@ -15,18 +15,29 @@ async function sentAt(databaseUrl: string): Promise<number[]> {
   return rows.map((r) => r.t);
 }
 
+/** A campaign applied to a fresh database, then two runtimes with send workers on it and one Redis. */
+async function twoRuntimes(campaign: string, recipients: number) {
+  const redis = await startRedis();
+  const databaseUrl = await freshDatabase();
+  await addSubscribers(databaseUrl, recipients);
+  const admin = await startRuntime({}, databaseUrl);
+  await applyCampaigns(admin, [{ name: campaign }], { maxPerSecond: RATE });
+  await admin.close();
+  const settings = { MK_WORKERS: "2", REDIS_URL: redis.url };
+  const a = await startRuntime(settings, databaseUrl);
+  const b = await startRuntime(settings, databaseUrl);
+  const close = async () => {
+    await a.close();
+    await b.close();
+    await redis.stop();
+  };
+  return { redis, databaseUrl, a, b, close };
+}
+
 describe("two runtimes, one PostgreSQL, one Redis", () => {
   it(`share sending.maxPerSecond (${RATE}/s) and never send a message twice`, { timeout: 120_000 }, async (t) => {
-    const redis = await startRedis();
-    const databaseUrl = await freshDatabase();
     const recipients = RATE * 6;
-    await addSubscribers(databaseUrl, recipients);
-    const admin = await startRuntime({}, databaseUrl);
-    await applyCampaigns(admin, [{ name: "shared" }], { maxPerSecond: RATE });
-    await admin.close();
-    const settings = { MK_WORKERS: "2", REDIS_URL: redis.url };
-    const a = await startRuntime(settings, databaseUrl);
-    const b = await startRuntime(settings, databaseUrl);
+    const { databaseUrl, a, b, close } = await twoRuntimes("shared", recipients);
     try {
       await Promise.all([a.api("/v1/sends/start", { body: { campaign: "shared" } }), b.api("/v1/sends/start", { body: { campaign: "shared" } })]);
 
@@ -52,9 +63,7 @@ describe("two runtimes, one PostgreSQL, one Redis", () => {
       assert.deepEqual({ rows: counts!.rows, recipients: counts!.recipients }, { rows: recipients, recipients });
       assert.ok(counts!.workers >= 3, `workers of both runtimes took part (${counts!.workers})`);
     } finally {
-      await a.close();
-      await b.close();
-      await redis.stop();
+      await close();
     }
   });
 
@@ -62,16 +71,8 @@ describe("two runtimes, one PostgreSQL, one Redis", () => {
     timeout: 120_000,
     skip: process.env["MK_TEST_REDIS_URL"] ? "Redis is CI's service container here; the test needs to stop and start its own" : false,
   }, async (t) => {
-    const redis = await startRedis();
-    const databaseUrl = await freshDatabase();
     const recipients = 240;
-    await addSubscribers(databaseUrl, recipients);
-    const admin = await startRuntime({}, databaseUrl);
-    await applyCampaigns(admin, [{ name: "outage" }], { maxPerSecond: RATE });
-    await admin.close();
-    const settings = { MK_WORKERS: "2", REDIS_URL: redis.url };
-    const a = await startRuntime(settings, databaseUrl);
-    const b = await startRuntime(settings, databaseUrl);
+    const { redis, databaseUrl, a, close } = await twoRuntimes("outage", recipients);
     try {
       await a.api("/v1/sends/start", { body: { campaign: "outage" } });
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -89,9 +90,7 @@ describe("two runtimes, one PostgreSQL, one Redis", () => {
       const [counts] = await query<{ rows: number; recipients: number }>(databaseUrl, "select count(*)::int as rows, count(distinct recipient)::int as recipients from outbox");
       assert.deepEqual(counts, { rows: recipients, recipients });
     } finally {
-      await a.close();
-      await b.close();
-      await redis.stop();
+      await close();
     }
   });
 });

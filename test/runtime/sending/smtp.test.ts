@@ -44,7 +44,7 @@ describe("sending through SMTP (nodemailer's pool, a local SMTP server)", () => 
   });
   after(async () => {
     await rt.close();
-    await new Promise((resolve) => server.close(resolve));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     await stopDatabase();
   });
 

@@ -10,14 +10,12 @@ import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
 import { registerPublicLinks } from "./public/links.js";
 import { registerSendRoutes } from "./sending/routes.js";
-import { createSending, type Sending } from "./sending/service.js";
+import { createSending } from "./sending/service.js";
 import { upsertSubscribers } from "./subscribers/upsert.js";
 
 export interface Runtime {
   app: FastifyInstance;
   pool: pg.Pool;
-  /** The send workers (MK_WORKERS of them; they start when the app is ready). */
-  sending: Sending;
   /** Stop serving and close the database pool. */
   close: () => Promise<void>;
 }
@@ -42,7 +40,7 @@ export function buildRuntime(config: RuntimeConfig): Runtime {
   });
 
   // An idle connection the server closed (restart, failover) is replaced on next use, not a crash.
-  pool.on("error", (error) => app.log.warn({ err: error }, "idle database connection closed"));
+  pool.on("error", (error) => app.log.warn({ code: (error as { code?: string }).code, reason: error.message }, "idle database connection closed"));
 
   // 1. Request ids on every response; latency by route.
   app.addHook("onRequest", async (request, reply) => {
@@ -120,7 +118,6 @@ export function buildRuntime(config: RuntimeConfig): Runtime {
   return {
     app,
     pool,
-    sending,
     close: async () => {
       await app.close();
       await pool.end();

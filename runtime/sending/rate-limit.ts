@@ -5,7 +5,6 @@ import { Redis } from "ioredis";
 export interface SendRateLimiter {
   /** Wait until at least one message may go; grants between 1 and `wanted`. */
   take(wanted: number, signal?: AbortSignal): Promise<number>;
-  readonly shared: boolean;
   close(): Promise<void>;
 }
 
@@ -71,7 +70,7 @@ export function createRateLimiter(options: { perSecond: number; redisUrl?: strin
   const local = memoryBucket(options.perSecond);
   if (!options.redisUrl) {
     options.log.info({ perSecond: options.perSecond }, "send rate limit is in-process: correct for a single runtime instance only (set REDIS_URL to share it)");
-    return limiter(async (wanted) => local(wanted), false, async () => {});
+    return limiter(async (wanted) => local(wanted), async () => {});
   }
   const fallback = memoryBucket(options.perSecond / FALLBACK_SHARE);
   const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false });
@@ -95,14 +94,13 @@ export function createRateLimiter(options: { perSecond: number; redisUrl?: strin
       return fallback(wanted);
     }
   };
-  return limiter(take, true, async () => {
+  return limiter(take, async () => {
     redis.disconnect();
   });
 }
 
-function limiter(take: (wanted: number) => Promise<number>, shared: boolean, close: () => Promise<void>): SendRateLimiter {
+function limiter(take: (wanted: number) => Promise<number>, close: () => Promise<void>): SendRateLimiter {
   return {
-    shared,
     close,
     async take(wanted, signal) {
       for (;;) {

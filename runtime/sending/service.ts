@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { Registry } from "prom-client";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
 import { MessageComposer } from "./compose.js";
-import { createSendMetrics, type SendMetrics } from "./metrics.js";
+import { createSendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
 import { createRateLimiter, type RateLimitLog, type SendRateLimiter } from "./rate-limit.js";
 import { outboxTransport } from "./transports/outbox.js";
@@ -19,9 +19,6 @@ export type SendingConfig = Pick<
 export interface Sending {
   transport: Transport;
   composer: MessageComposer;
-  metrics: SendMetrics;
-  workers: SendWorker[];
-  publicUrl: string;
   start(): void;
   stop(): Promise<void>;
 }
@@ -49,7 +46,6 @@ function projectRateLimiter(pool: pg.Pool, redisUrl: string | undefined, log: Ra
     return current.limiter;
   };
   return {
-    shared: redisUrl !== undefined,
     take: async (wanted, signal) => (await limiter()).take(wanted, signal),
     close: async () => current?.limiter.close(),
   };
@@ -76,9 +72,6 @@ export function createSending(config: SendingConfig, pool: pg.Pool, registry: Re
   return {
     transport,
     composer,
-    metrics,
-    workers,
-    publicUrl,
     start: () => workers.forEach((w) => w.start()),
     stop: async () => {
       await Promise.all(workers.map((w) => w.stop()));

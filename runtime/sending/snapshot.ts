@@ -31,6 +31,5 @@ export interface SendSnapshot {
   project: { name: string; postalAddress?: string | undefined; locale: string; timezone: string };
   provider: ProjectSpec["sending"]["provider"];
   configurationSet?: string | undefined;
-  maxPerSecond: number;
   variants: SnapshotVariant[];
 }

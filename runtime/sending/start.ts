@@ -188,7 +188,6 @@ async function snapshotCampaign(client: pg.PoolClient, project: ProjectSpec, nam
     project: { name: project.name, postalAddress: project.defaults.postalAddress, locale: project.defaults.locale, timezone: project.defaults.timezone },
     provider: project.sending.provider,
     configurationSet: project.sending.configurationSet,
-    maxPerSecond: project.sending.maxPerSecond,
     variants: snapshotVariants,
   };
 }

@@ -101,7 +101,7 @@ export class SendWorker {
           if (worked === 0) await sleep(this.idleMs, this.stopping.signal);
         } catch (error) {
           if (this.stopping.signal.aborted) break;
-          this.options.log.error({ err: error, worker: this.id }, "send worker batch failed; retrying");
+          this.options.log.error({ worker: this.id, code: (error as { code?: string }).code, reason: (error as Error).message }, "send worker batch failed; retrying");
           await sleep(1000, this.stopping.signal);
         }
       }

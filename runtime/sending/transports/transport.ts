@@ -36,7 +36,7 @@ export class TransportError extends Error {
   }
 }
 
-/** A transport that calls a provider: SES v2 or SMTP. */
+/** A transport that calls a provider: SES v2 or SMTP ("null" is the benchmarks' zero-latency one). */
 export interface RemoteTransport {
   readonly name: "ses" | "smtp" | "null";
   readonly kind: "remote";

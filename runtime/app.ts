@@ -8,6 +8,7 @@ import { bearerAuth } from "./http/auth.js";
 import { ApiError, parseBody } from "./http/errors.js";
 import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
+import { registerEventRoutes } from "./events/routes.js";
 import { registerPublicLinks } from "./public/links.js";
 import { registerSendRoutes } from "./sending/routes.js";
 import { createSending } from "./sending/service.js";
@@ -111,6 +112,7 @@ export function buildRuntime(config: RuntimeConfig): Runtime {
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
       v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
       registerSendRoutes(v1, { pool, transport: sending.transport });
+      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT });
     },
     { prefix: "/v1" },
   );

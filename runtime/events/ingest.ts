@@ -1,0 +1,120 @@
+import type pg from "pg";
+import { event as eventSchema, type IngestEvent } from "../../schemas/event.js";
+import { fieldPath } from "../http/errors.js";
+import { EVENT_SQL } from "./queries.js";
+
+export type EventOutcome = { index: number; status: "accepted" | "duplicate" } | { index: number; status: "rejected"; reason: string };
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  results: EventOutcome[];
+}
+
+interface Valid {
+  index: number;
+  event: IngestEvent;
+}
+
+/** The first problems of an invalid event as one line: `amount.currency: … ; occurredAt: …`. */
+function reasonOf(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => `${fieldPath(issue.path) || "(event)"}: ${issue.message}`)
+    .join("; ");
+}
+
+/**
+ * Store a batch of events (`POST /v1/events`). Each is checked on its own:
+ * an invalid one goes to the dead-letter table with its reason and exactly
+ * what was sent, and never costs its neighbours. A key already stored, or
+ * earlier in the same batch, is a duplicate, whatever its occurredAt. Keys,
+ * events and dead letters commit together.
+ */
+export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[]): Promise<IngestResult> {
+  const outcomes: EventOutcome[] = new Array(raw.length);
+  const dead: { index: number; key: string | null; reason: string }[] = [];
+
+  // 1. Validate each event on its own.
+  const valid: Valid[] = [];
+  raw.forEach((item, index) => {
+    const parsed = eventSchema.safeParse(item);
+    if (parsed.success) valid.push({ index, event: parsed.data });
+    else dead.push({ index, key: keyOf(item), reason: reasonOf(parsed.error.issues) });
+  });
+
+  // 2. Whose events they are: subscribers by email or id.
+  const emails = valid.flatMap((v) => ("email" in v.event.subscriber ? [v.event.subscriber.email.trim().toLowerCase()] : []));
+  const ids = valid.flatMap((v) => ("id" in v.event.subscriber ? [v.event.subscriber.id] : []));
+  const { rows } = emails.length + ids.length > 0 ? await pool.query<{ id: string; email: string; country: string | null }>(EVENT_SQL.subscribers, [emails, ids]) : { rows: [] };
+  const byEmail = new Map(rows.map((r) => [r.email, r]));
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  const known: { valid: Valid; subscriber: { id: string; country: string | null } }[] = [];
+  for (const v of valid) {
+    const who = v.event.subscriber;
+    const subscriber = "email" in who ? byEmail.get(who.email.trim().toLowerCase()) : byId.get(who.id);
+    if (subscriber) known.push({ valid: v, subscriber });
+    else dead.push({ index: v.index, key: v.event.idempotencyKey, reason: `subscriber: no subscriber ${"email" in who ? `with email ${who.email}` : `with id ${who.id}`}` });
+  }
+
+  // 3. The first of each key in the batch is a candidate; later ones are duplicates.
+  const first = new Map<string, (typeof known)[number]>();
+  for (const item of known) {
+    const key = item.valid.event.idempotencyKey;
+    if (first.has(key)) outcomes[item.valid.index] = { index: item.valid.index, status: "duplicate" };
+    else first.set(key, item);
+  }
+
+  // 4. One transaction: claim the keys, store the events whose key was new, dead-letter the rest.
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const fresh = new Set((await client.query<{ idempotency_key: string }>(EVENT_SQL.claimKeys, [[...first.keys()].sort()])).rows.map((r) => r.idempotency_key));
+    const store = [...first.values()].filter((item) => fresh.has(item.valid.event.idempotencyKey));
+    if (store.length > 0) {
+      const e = store.map((item) => item.valid.event);
+      await client.query(EVENT_SQL.insertEvents, [
+        e.map((x) => x.idempotencyKey),
+        store.map((item) => item.subscriber.id),
+        e.map((x) => x.type),
+        e.map((x) => x.occurredAt),
+        e.map((x) => JSON.stringify(x.properties ?? {})),
+        e.map((x) => x.amount?.value ?? null),
+        e.map((x) => x.amount?.currency ?? null),
+        store.map((item) => item.valid.event.country ?? item.subscriber.country),
+        e.map((x) => x.ip ?? null),
+        e.map((x) => (x.utm ? JSON.stringify(x.utm) : null)),
+        e.map((x) => x.sendId ?? null),
+      ]);
+    }
+    if (dead.length > 0) {
+      dead.sort((a, b) => a.index - b.index);
+      await client.query(EVENT_SQL.deadLetter, [dead.map((d) => d.key), dead.map((d) => d.reason), dead.map((d) => JSON.stringify(raw[d.index]) ?? "null")]);
+    }
+    await client.query("commit");
+    for (const item of first.values()) {
+      const index = item.valid.index;
+      outcomes[index] = { index, status: fresh.has(item.valid.event.idempotencyKey) ? "accepted" : "duplicate" };
+    }
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    client.release();
+  }
+  for (const d of dead) outcomes[d.index] = { index: d.index, status: "rejected", reason: d.reason };
+
+  return {
+    accepted: outcomes.filter((o) => o.status === "accepted").length,
+    duplicates: outcomes.filter((o) => o.status === "duplicate").length,
+    rejected: dead.length,
+    results: outcomes,
+  };
+}
+
+/** The idempotency key of an event that failed validation, when it has a usable one. */
+function keyOf(item: unknown): string | null {
+  const key = (item as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+  return typeof key === "string" && key.length <= 200 && !key.includes("\u0000") ? key : null;
+}

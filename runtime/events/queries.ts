@@ -1,0 +1,17 @@
+/** Named SQL for event ingestion; parameters only. */
+export const EVENT_SQL = {
+  subscribers: "select id, email, country from subscribers where email = any($1::text[]) or id = any($2::bigint[])",
+  /** Keys in a fixed order, so concurrent overlapping batches wait for each other instead of deadlocking. */
+  claimKeys: `
+    insert into event_keys (idempotency_key)
+    select key from unnest($1::text[]) as k (key) order by key
+    on conflict (idempotency_key) do nothing
+    returning idempotency_key`,
+  insertEvents: `
+    insert into events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id)
+    select * from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[], $7::text[], $8::text[], $9::inet[], $10::jsonb[], $11::uuid[])`,
+  deadLetter: `
+    insert into event_dead_letters (idempotency_key, reason, payload)
+    select * from unnest($1::text[], $2::text[], $3::text[])`,
+  deadLetterCount: "select count(*)::int as n from event_dead_letters where replayed_at is null",
+} as const;

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from "fastify";
+import type pg from "pg";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { ApiError } from "../http/errors.js";
+import { ingestEvents } from "./ingest.js";
+import { EVENT_SQL } from "./queries.js";
+
+/** Bytes a batch may take: the batch limit at a generous 8 KB per event, at least 1 MB. */
+function bodyLimitFor(batchLimit: number): number {
+  return Math.max(1024 * 1024, batchLimit * 8 * 1024);
+}
+
+/** `POST /v1/events` under /v1 (bearer token already checked), and its metrics. */
+export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; registry: Registry; batchLimit: number }): void {
+  const { pool, batchLimit } = deps;
+  const ingested = new Counter({ name: "mk_events_ingested_total", help: "Events received, by outcome", labelNames: ["result"] as const, registers: [deps.registry] });
+  new Gauge({
+    name: "mk_events_dead_letter_size",
+    help: "Events in the dead-letter table not yet replayed",
+    registers: [deps.registry],
+    async collect() {
+      this.set((await pool.query<{ n: number }>(EVENT_SQL.deadLetterCount)).rows[0]?.n ?? 0);
+    },
+  });
+
+  v1.post("/events", { bodyLimit: bodyLimitFor(batchLimit) }, async (request) => {
+    const body = request.body as { events?: unknown } | null;
+    if (typeof body !== "object" || body === null || !Array.isArray(body.events)) {
+      throw new ApiError(400, "invalid_request", 'the body must be { "events": [ … ] }', [{ path: "events", message: "must be an array of events" }]);
+    }
+    if (body.events.length > batchLimit) {
+      throw new ApiError(413, "batch_too_large", `a batch holds at most ${batchLimit} events; this one has ${body.events.length}. Split it.`, [
+        { path: "events", message: `at most ${batchLimit}` },
+      ]);
+    }
+    const result = await ingestEvents(pool, body.events);
+    ingested.inc({ result: "accepted" }, result.accepted);
+    ingested.inc({ result: "duplicate" }, result.duplicates);
+    ingested.inc({ result: "rejected" }, result.rejected);
+    return result;
+  });
+}

@@ -6,6 +6,8 @@ import type {
   AudienceCountRequest,
   AudienceCountResponse,
   AmbiguousSend,
+  DeadLetter,
+  DeadLetterReplay,
   ImportedSubscriber,
   OutboxMessage,
   OutboxSummary,
@@ -71,6 +73,14 @@ export class RuntimeClient {
 
   outboxMessage(sendId: string): Promise<OutboxMessage> {
     return this.request("GET", `/v1/outbox/${encodeURIComponent(sendId)}`);
+  }
+
+  deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.request("GET", `/v1/events/dead-letters${query({ limit: String(limit) })}`);
+  }
+
+  replayDeadLetters(ids?: number[]): Promise<DeadLetterReplay> {
+    return this.request("POST", "/v1/events/dead-letters/replay", ids ? { ids } : {});
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {

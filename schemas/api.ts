@@ -194,3 +194,23 @@ export interface OutboxMessage extends OutboxSummary {
 /** The Project resource as the runtime stores it: mk.yaml without apiVersion, kind and environments; defaults filled in on read. */
 export const storedProject = project.omit({ apiVersion: true, kind: true, environments: true, name: true }).extend({ name: z.string() });
 export type StoredProject = z.infer<typeof storedProject>;
+
+/** An event that failed validation (`GET /v1/events/dead-letters`). */
+export interface DeadLetter {
+  id: number;
+  idempotencyKey: string | null;
+  reason: string;
+  receivedAt: string;
+  /** Exactly what was sent. */
+  payload: unknown;
+}
+
+/** `POST /v1/events/dead-letters/replay`: which to replay (default: every pending one, oldest first). */
+export const deadLetterReplayRequest = z.strictObject({ ids: z.array(z.int().positive()).max(10_000).optional() });
+
+export interface DeadLetterReplay {
+  replayed: number;
+  accepted: number;
+  duplicates: number;
+  stillRejected: { id: number; reason: string }[];
+}

@@ -30,9 +30,10 @@ function reasonOf(issues: readonly { path: readonly PropertyKey[]; message: stri
  * an invalid one goes to the dead-letter table with its reason and exactly
  * what was sent, and never costs its neighbours. A key already stored, or
  * earlier in the same batch, is a duplicate, whatever its occurredAt. Keys,
- * events and dead letters commit together.
+ * events and dead letters commit together. A replay of dead letters passes
+ * deadLetter: false: its rejections stay on their own rows.
  */
-export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[]): Promise<IngestResult> {
+export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], options: { deadLetter: boolean } = { deadLetter: true }): Promise<IngestResult> {
   const outcomes: EventOutcome[] = new Array(raw.length);
   const dead: { index: number; key: string | null; reason: string }[] = [];
 
@@ -88,7 +89,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[]): Prom
         e.map((x) => x.sendId ?? null),
       ]);
     }
-    if (dead.length > 0) {
+    if (options.deadLetter && dead.length > 0) {
       dead.sort((a, b) => a.index - b.index);
       await client.query(EVENT_SQL.deadLetter, [dead.map((d) => d.key), dead.map((d) => d.reason), dead.map((d) => JSON.stringify(raw[d.index]) ?? "null")]);
     }

@@ -13,5 +13,13 @@ export const EVENT_SQL = {
   deadLetter: `
     insert into event_dead_letters (idempotency_key, reason, payload)
     select * from unnest($1::text[], $2::text[], $3::text[])`,
+  deadLetters: `
+    select id, idempotency_key, reason, payload, received_at from event_dead_letters
+    where replayed_at is null and ($1::bigint[] is null or id = any($1::bigint[]))
+    order by id limit $2`,
+  markReplayed: "update event_dead_letters set replayed_at = now() where id = any($1::bigint[])",
+  updateReasons: `
+    update event_dead_letters d set reason = r.reason
+    from unnest($1::bigint[], $2::text[]) as r (id, reason) where d.id = r.id`,
   deadLetterCount: "select count(*)::int as n from event_dead_letters where replayed_at is null",
 } as const;

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { ApiError } from "../http/errors.js";
+import { deadLetterReplayRequest } from "../../schemas/api.js";
+import { ApiError, parseBody } from "../http/errors.js";
+import { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
 import { ingestEvents } from "./ingest.js";
 import { EVENT_SQL } from "./queries.js";
 
@@ -38,5 +40,18 @@ export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; 
     ingested.inc({ result: "duplicate" }, result.duplicates);
     ingested.inc({ result: "rejected" }, result.rejected);
     return result;
+  });
+
+  v1.get<{ Querystring: Record<string, string | undefined> }>("/events/dead-letters", async (request) => {
+    const limit = Number(request.query["limit"] ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new ApiError(400, "invalid_request", "limit must be a whole number from 1 to 10000", [{ path: "limit", message: "1 to 10000" }]);
+    }
+    return listDeadLetters(pool, limit);
+  });
+
+  v1.post("/events/dead-letters/replay", async (request) => {
+    const { ids } = parseBody(deadLetterReplayRequest, request.body ?? {});
+    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit });
   });
 }

@@ -72,6 +72,18 @@ describe("mk send, mk outbox", () => {
     assert.equal(table.stdout.match(/friend\d@example\.test/g)?.length, 2, "two rows");
   });
 
+  it("lists and replays rejected events", async () => {
+    assert.equal((await mk("events", "dead-letter", "list")).stdout, "No dead letters on local.\n");
+    const event = { idempotencyKey: "order-1", type: "purchase", subscriber: { email: "late@example.test" }, occurredAt: "2026-11-23T10:00:00Z", amount: { value: 100, currency: "USD" } };
+    const posted = await fetch(`${local.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${local.token}`, "content-type": "application/json" }, body: JSON.stringify({ events: [event] }) });
+    assert.equal(((await posted.json()) as { rejected: number }).rejected, 1);
+    const list = await mk("events", "dead-letter", "list");
+    assert.match(list.stdout, /order-1.*subscriber: no subscriber with email late@example\.test/s);
+    const replay = await mk("events", "dead-letter", "replay");
+    assert.equal(replay.code, 2);
+    assert.match(replay.stdout, /^Replayed 1: 0 accepted, 0 duplicates, 1 still rejected\.\n {2}#\d+: subscriber: no subscriber with email late@example\.test\n$/);
+  });
+
   it("reconcile reports no ambiguous sends for the outbox; errors are one line", async () => {
     const reconcile = await mk("send", "reconcile");
     assert.deepEqual([reconcile.code, reconcile.stdout], [0, "No ambiguous sends on local.\n"]);

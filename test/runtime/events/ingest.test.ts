@@ -62,6 +62,24 @@ describe("POST /v1/events", () => {
     assert.deepEqual(again.body.results, [{ index: 0, status: "duplicate" }], "a key stored before is a duplicate whatever its occurredAt");
   });
 
+  it("lists dead letters and replays them once their cause is fixed; a second replay stores nothing twice", async () => {
+    const listed = await rt.api("/v1/events/dead-letters");
+    assert.deepEqual(listed.body.map((d: { idempotencyKey: string | null }) => d.idempotencyKey), ["k2", "k3", null]);
+    assert.deepEqual(listed.body[1].payload.subscriber, { email: "nobody@example.test" });
+
+    await query(rt.databaseUrl, "insert into subscribers (email) values ('nobody@example.test')");
+    const replay = await rt.api("/v1/events/dead-letters/replay", { body: {} });
+    assert.deepEqual(
+      { ...replay.body, stillRejected: replay.body.stillRejected.map((r: { reason: string }) => r.reason) },
+      { replayed: 3, accepted: 1, duplicates: 0, stillRejected: ["amount: a purchase or refund needs an amount", "(event): Invalid input: expected object, received string"] },
+    );
+    assert.equal((await query(rt.databaseUrl, "select 1 from events where idempotency_key = 'k3'")).length, 1);
+    const second = await rt.api("/v1/events/dead-letters/replay", { body: {} });
+    assert.deepEqual([second.body.replayed, second.body.accepted], [2, 0]);
+    assert.equal((await query(rt.databaseUrl, "select 1 from events where idempotency_key = 'k3'")).length, 1);
+    assert.equal((await rt.api("/v1/events/dead-letters/replay", { body: { ids: [0] } })).status, 400);
+  });
+
   it("answers 4xx, never 500, to a body that is not a batch: too many, not JSON, wrong type", async () => {
     const tooMany = await rt.api("/v1/events", { body: { events: Array.from({ length: 1001 }, (_, i) => purchase(`x${i}`, "s1@example.test")) } });
     assert.equal(tooMany.status, 413);

@@ -47,6 +47,7 @@ Exit codes:
     this.log(`  Token:  ${local.token}  (from ${local.tokenSource})`);
     this.log(`  Data:   ${path.resolve(flags["data-dir"])}`);
     this.log(`Environment "${LOCAL_ENV}" points here: mk plan and mk apply use it with no --env.`);
+    this.log("Mail goes to the outbox, never out of this machine: mk outbox list shows it.");
 
     // 2. Apply a repository, when asked.
     if (flags.apply) await this.applyRepository(flags.apply);

@@ -10,6 +10,8 @@ import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
 import { registerEventRoutes } from "./events/routes.js";
 import { registerPublicLinks } from "./public/links.js";
+import { registerSesWebhook } from "./webhooks/routes.js";
+import { httpsCertificates, type CertificateSource } from "./webhooks/sns-signature.js";
 import { registerSendRoutes } from "./sending/routes.js";
 import { createSending } from "./sending/service.js";
 import { upsertSubscribers } from "./subscribers/upsert.js";
@@ -28,7 +30,13 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
  * The runtime's HTTP service. The database must already be migrated (see
  * server.ts and mk up). Tests build it in-process and listen on port 0.
  */
-export function buildRuntime(config: RuntimeConfig): Runtime {
+/** Seams for tests: where SNS signing certificates come from, and how a subscription is confirmed. */
+export interface RuntimeOptions {
+  snsCertificates?: CertificateSource;
+  confirmSnsSubscription?: (url: URL) => Promise<void>;
+}
+
+export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Runtime {
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "mk-runtime" });
   const metrics = createMetrics(pool);
   const app = Fastify({
@@ -87,7 +95,21 @@ export function buildRuntime(config: RuntimeConfig): Runtime {
   app.addHook("onClose", async () => sending.stop());
   registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer });
 
-  // 5. The API: bearer token on everything under /v1.
+  // 5. Provider webhooks: signed by the provider, not by our token.
+  registerSesWebhook(app, {
+    pool,
+    registry: metrics.registry,
+    log: app.log,
+    certificates: options.snsCertificates ?? httpsCertificates(),
+    confirmSubscription:
+      options.confirmSnsSubscription ??
+      (async (url) => {
+        const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        if (!response.ok) throw new Error(`SNS subscription confirmation: HTTP ${response.status}`);
+      }),
+  });
+
+  // 6. The API: bearer token on everything else under /v1.
   app.register(
     async (v1) => {
       v1.addHook("onRequest", bearerAuth(config.MK_API_TOKEN));

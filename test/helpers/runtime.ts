@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { buildRuntime, type Runtime } from "../../runtime/app.js";
+import { buildRuntime, type Runtime, type RuntimeOptions } from "../../runtime/app.js";
 import { loadConfig } from "../../runtime/config.js";
 import { freePort } from "../../runtime/db/embedded.js";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
@@ -21,10 +21,10 @@ export interface TestRuntime extends Runtime {
 }
 
 /** A runtime on a fresh database, listening on a random loopback port. */
-export async function startRuntime(overrides: Record<string, string> = {}, databaseUrl?: string): Promise<TestRuntime> {
+export async function startRuntime(overrides: Record<string, string> = {}, databaseUrl?: string, options: RuntimeOptions = {}): Promise<TestRuntime> {
   databaseUrl ??= await freshDatabase();
   const port = await freePort();
-  const runtime = buildRuntime(testConfig(databaseUrl, { PORT: String(port), ...overrides }));
+  const runtime = buildRuntime(testConfig(databaseUrl, { PORT: String(port), ...overrides }), options);
   await runtime.app.listen({ port, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(runtime.app.server.address() as AddressInfo).port}`;
   const api: TestRuntime["api"] = async (path, init = {}) => {

@@ -1,0 +1,117 @@
+import type pg from "pg";
+import { z } from "zod";
+import type { SnsMessage } from "./sns-signature.js";
+
+/** An SES event-publishing record (eventType), or a feedback notification (notificationType). */
+const sesEvent = z.looseObject({
+  eventType: z.string().optional(),
+  notificationType: z.string().optional(),
+  mail: z.looseObject({
+    timestamp: z.string(),
+    messageId: z.string(),
+    destination: z.array(z.string()).default([]),
+    tags: z.record(z.string(), z.array(z.string())).optional(),
+  }),
+  bounce: z.looseObject({ bounceType: z.string(), bouncedRecipients: z.array(z.looseObject({ emailAddress: z.string() })), timestamp: z.string().optional() }).optional(),
+  complaint: z.looseObject({ complainedRecipients: z.array(z.looseObject({ emailAddress: z.string() })), timestamp: z.string().optional() }).optional(),
+  reject: z.looseObject({ reason: z.string().optional() }).optional(),
+  failure: z.looseObject({ errorMessage: z.string().optional() }).optional(),
+});
+
+/** The SES event types and what each does to the send ledger. */
+const SETTLES_AS_SENT = new Set(["Send", "Delivery", "Bounce", "Complaint", "DeliveryDelay", "Open", "Click", "Subscription"]);
+const SETTLES_AS_FAILED = new Set(["Reject", "Rendering Failure"]);
+
+const SQL = {
+  seen: "insert into sns_messages (message_id, topic_arn, type) values ($1, $2, $3) on conflict (message_id) do nothing",
+  sendById: "select id, subscriber_id, status from sends where id = $1",
+  sendByMessageId: "select id, subscriber_id, status from sends where provider_message_id = $1",
+  settleSent: `
+    update sends set status = 'sent', provider_message_id = coalesce(provider_message_id, $2), sent_at = coalesce(sent_at, now()),
+      last_error = 'settled by an SES ' || $3 || ' event', updated_at = now()
+    where id = $1 and status = 'ambiguous'`,
+  settleFailed: "update sends set status = 'failed', last_error = $2, updated_at = now() where id = $1 and status = 'ambiguous'",
+  suppress: "insert into suppressions (email, reason, source) select unnest($1::text[]), $2, $3 on conflict (email) do nothing",
+  withdrawConsent: "update subscribers set consent = null, updated_at = now() where email = any($1::text[])",
+  subscriberByEmail: "select id from subscribers where email = any($1::text[]) limit 1",
+  key: "insert into event_keys (idempotency_key) values ($1) on conflict do nothing returning idempotency_key",
+  event: "insert into events (idempotency_key, subscriber_id, name, occurred_at, send_id, data) values ($1, $2, $3, $4, $5, $6)",
+} as const;
+
+export interface SesOutcome {
+  status: "handled" | "duplicate";
+  eventType?: string;
+  /** The send the event belongs to, when mk sent the message. */
+  sendId?: string;
+}
+
+/** "Rendering Failure" → "ses.rendering-failure". */
+function eventName(type: string): string {
+  return `ses.${type.replace(/([a-z])([A-Z])/g, "$1-$2").replace(/\s+/g, "-").toLowerCase()}`;
+}
+
+/**
+ * One verified SNS notification carrying an SES event, in one transaction:
+ * counted once by SNS MessageId; matched to its send by the mk-send-id tag or
+ * the provider's message id; an ambiguous send settled (SES had the message,
+ * or refused it); permanent bounces and complaints suppressed; the event
+ * recorded for the subscriber.
+ */
+/** Record that an SNS message was handled; false when it had been already (a redelivery). */
+export async function firstDelivery(pool: pg.Pool, message: SnsMessage): Promise<boolean> {
+  return Boolean((await pool.query(SQL.seen, [message.MessageId, message.TopicArn, message.Type])).rowCount);
+}
+
+export async function handleSesNotification(pool: pg.Pool, message: SnsMessage): Promise<SesOutcome> {
+  const parsed = sesEvent.safeParse(parseJson(message.Message));
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const { rowCount } = await client.query(SQL.seen, [message.MessageId, message.TopicArn, message.Type]);
+    if (!rowCount || !parsed.success) {
+      await client.query("commit");
+      return { status: rowCount ? "handled" : "duplicate" };
+    }
+    const ses = parsed.data;
+    const type = ses.eventType ?? ses.notificationType ?? "Unknown";
+    const tagged = ses.mail.tags?.["mk-send-id"]?.[0];
+    const uuid = tagged && /^[0-9a-f-]{36}$/.test(tagged) ? tagged : undefined;
+    const send = (await client.query<{ id: string; subscriber_id: string; status: string }>(uuid ? SQL.sendById : SQL.sendByMessageId, [uuid ?? ses.mail.messageId])).rows[0];
+
+    if (send && SETTLES_AS_SENT.has(type)) await client.query(SQL.settleSent, [send.id, ses.mail.messageId, type]);
+    if (send && SETTLES_AS_FAILED.has(type)) {
+      await client.query(SQL.settleFailed, [send.id, `SES ${type}: ${ses.reject?.reason ?? ses.failure?.errorMessage ?? "refused"}`]);
+    }
+    const source = `ses:${ses.mail.messageId}`;
+    if (type === "Bounce" && ses.bounce?.bounceType === "Permanent") {
+      await client.query(SQL.suppress, [ses.bounce.bouncedRecipients.map((r) => r.emailAddress.trim().toLowerCase()), "bounce", source]);
+    }
+    if (type === "Complaint" && ses.complaint) {
+      const emails = ses.complaint.complainedRecipients.map((r) => r.emailAddress.trim().toLowerCase());
+      await client.query(SQL.suppress, [emails, "complaint", source]);
+      await client.query(SQL.withdrawConsent, [emails]);
+    }
+
+    const subscriberId = send?.subscriber_id ?? (await client.query<{ id: string }>(SQL.subscriberByEmail, [ses.mail.destination.map((d) => d.trim().toLowerCase())])).rows[0]?.id;
+    const key = `sns:${message.MessageId}`;
+    if (subscriberId && (await client.query(SQL.key, [key])).rowCount) {
+      const occurredAt = ses.bounce?.timestamp ?? ses.complaint?.timestamp ?? message.Timestamp;
+      await client.query(SQL.event, [key, subscriberId, eventName(type), occurredAt, send?.id ?? null, JSON.stringify({ sesMessageId: ses.mail.messageId })]);
+    }
+    await client.query("commit");
+    return { status: "handled", eventType: type, ...(send ? { sendId: send.id } : {}) };
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

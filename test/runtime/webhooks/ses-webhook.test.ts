@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { createSign, randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import selfsigned from "selfsigned";
+import { stopDatabase } from "../../helpers/database.js";
+import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
+import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
+
+/*
+ * Amazon SNS delivering SES events, signed by a test certificate that the
+ * runtime fetches from a stand-in certificate source (no internet): the
+ * records follow the examples of the SES developer guide, "Examples of event
+ * data that Amazon SES publishes to Amazon SNS".
+ */
+const CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem";
+const TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events";
+let key = "";
+let certificate = "";
+const confirmed: string[] = [];
+
+type Envelope = Record<string, string>;
+
+function sign(envelope: Envelope, version: "1" | "2" = "2"): Envelope {
+  const fields = envelope["Type"] === "Notification" ? ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"] : ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"];
+  const text = fields.filter((f) => envelope[f] !== undefined).map((f) => `${f}\n${envelope[f]}\n`).join("");
+  const signature = createSign(version === "1" ? "RSA-SHA1" : "RSA-SHA256").update(text).sign(key, "base64");
+  return { ...envelope, SignatureVersion: version, Signature: signature, SigningCertURL: envelope["SigningCertURL"] ?? CERT_URL };
+}
+
+function notification(record: object, messageId = randomUUID()): Envelope {
+  return { Type: "Notification", MessageId: messageId, TopicArn: TOPIC, Message: JSON.stringify(record), Timestamp: "2026-11-23T10:00:00.000Z" };
+}
+
+/** An SES event record shaped like the developer guide's examples, for one of our sends. */
+function sesRecord(eventType: string, sendId: string, to: string, extra: object = {}): object {
+  return {
+    eventType,
+    mail: {
+      timestamp: "2026-11-23T09:59:00.000Z",
+      source: "Nomad Desk <hello@nomaddesk.example>",
+      sendingAccountId: "123456789012",
+      messageId: `ses-${sendId}`,
+      destination: [to],
+      headersTruncated: false,
+      tags: { "ses:configuration-set": ["marketing"], "mk-send-id": [sendId], "mk-campaign": ["hooks"] },
+    },
+    ...extra,
+  };
+}
+
+const EXTRAS: Record<string, (to: string) => object> = {
+  Bounce: (to) => ({ bounce: { bounceType: "Permanent", bounceSubType: "General", bouncedRecipients: [{ emailAddress: to, action: "failed", status: "5.1.1", diagnosticCode: "smtp; 550 5.1.1 user unknown" }], timestamp: "2026-11-23T10:00:01.000Z", feedbackId: "f-1" } }),
+  Complaint: (to) => ({ complaint: { complainedRecipients: [{ emailAddress: to }], timestamp: "2026-11-23T10:05:00.000Z", feedbackId: "f-2", complaintFeedbackType: "abuse" } }),
+  Delivery: (to) => ({ delivery: { timestamp: "2026-11-23T10:00:02.000Z", processingTimeMillis: 546, recipients: [to], smtpResponse: "250 ok", reportingMTA: "a8-70.smtp-out.amazonses.com" } }),
+  Send: () => ({ send: {} }),
+  Reject: () => ({ reject: { reason: "Bad content" } }),
+  Open: () => ({ open: { ipAddress: "192.0.2.1", timestamp: "2026-11-23T11:00:00.000Z", userAgent: "Mozilla/5.0" } }),
+  Click: () => ({ click: { ipAddress: "192.0.2.1", link: "https://nomaddesk.example/offer", linkTags: {}, timestamp: "2026-11-23T11:01:00.000Z", userAgent: "Mozilla/5.0" } }),
+  "Rendering Failure": () => ({ failure: { errorMessage: "Attribute 'attributeName' is not present in the rendering data.", templateName: "MyTemplate" } }),
+  DeliveryDelay: (to) => ({ deliveryDelay: { timestamp: "2026-11-23T10:30:00.000Z", delayType: "TransientCommunicationFailure", expirationTime: "2026-11-24T10:00:00.000Z", delayedRecipients: [{ emailAddress: to, status: "4.4.1", diagnosticCode: "smtp; 421 4.4.1 Unable to connect" }] } }),
+  Subscription: () => ({ subscription: { contactList: "SystemMonitor-Canary", timestamp: "2026-11-23T10:40:00.000Z", source: "UnsubscribeHeader", newTopicPreferences: { unsubscribeAll: true, topicSubscriptionStatus: [] } } }),
+};
+
+after(() => stopDatabase());
+
+describe("POST /v1/webhooks/ses", () => {
+  let rt: TestRuntime;
+  let sends: { id: string; email: string }[] = [];
+  const post = (envelope: unknown, contentType = "text/plain; charset=UTF-8") =>
+    fetch(`${rt.url}/v1/webhooks/ses`, { method: "POST", headers: { "content-type": contentType, "x-amz-sns-message-type": "Notification" }, body: JSON.stringify(envelope) });
+  const counts = async () => (await query<{ messages: number; events: number; suppressed: number }>(rt.databaseUrl, "select (select count(*)::int from sns_messages) as messages, (select count(*)::int from events) as events, (select count(*)::int from suppressions) as suppressed"))[0]!;
+
+  before(async () => {
+    const pems = await selfsigned.generate([{ name: "commonName", value: "sns.us-east-1.amazonaws.com" }], { notAfterDate: new Date(Date.now() + 2 * 86_400_000), keySize: 2048 });
+    key = pems.private;
+    certificate = pems.cert;
+    rt = await startRuntime({}, undefined, {
+      snsCertificates: async (url) => {
+        if (url.href !== CERT_URL) throw new Error(`no certificate at ${url.href}`);
+        return certificate;
+      },
+      confirmSnsSubscription: async (url) => {
+        confirmed.push(url.href);
+      },
+    });
+    await addSubscribers(rt.databaseUrl, 12);
+    await applyCampaigns(rt, [{ name: "hooks" }], { provider: "ses" });
+    await rt.api("/v1/sends/start", { body: { campaign: "hooks" } });
+    // Every row as if a worker lost track of it mid-call: only the provider's events can settle it.
+    await query(rt.databaseUrl, "update sends set status = 'ambiguous', transport = 'ses'");
+    sends = await query<{ id: string; email: string }>(rt.databaseUrl, "select id, email from sends order by email");
+  });
+  after(() => rt.close());
+
+  it("takes every SES event type, settles each send, suppresses bounces and complaints, records the events", async () => {
+    const types = Object.keys(EXTRAS);
+    for (const [i, type] of types.entries()) {
+      const send = sends[i]!;
+      const response = await post(sign(notification(sesRecord(type, send.id, send.email, EXTRAS[type]!(send.email))), i % 2 ? "1" : "2"));
+      assert.equal(response.status, 200, `${type}: ${await response.clone().text()}`);
+      assert.deepEqual(await response.json(), { status: "handled", eventType: type, sendId: send.id });
+    }
+    const rows = await query<{ email: string; status: string; provider_message_id: string }>(rt.databaseUrl, "select email, status, provider_message_id from sends order by email");
+    const statusOf = (type: string) => rows[types.indexOf(type)]!.status;
+    for (const type of types) assert.equal(statusOf(type), type === "Reject" || type === "Rendering Failure" ? "failed" : "sent", type);
+    assert.equal(rows[types.indexOf("Delivery")]!.provider_message_id, `ses-${sends[types.indexOf("Delivery")]!.id}`);
+    assert.equal(rows[types.length]!.status, "ambiguous", "a send with no event stays ambiguous");
+
+    const suppressed = await query<{ email: string; reason: string }>(rt.databaseUrl, "select email, reason from suppressions order by reason");
+    assert.deepEqual(suppressed, [
+      { email: sends[types.indexOf("Bounce")]!.email, reason: "bounce" },
+      { email: sends[types.indexOf("Complaint")]!.email, reason: "complaint" },
+    ]);
+    const events = await query<{ name: string }>(rt.databaseUrl, "select name from events order by name");
+    assert.deepEqual(events.map((e) => e.name), ["ses.bounce", "ses.click", "ses.complaint", "ses.delivery", "ses.delivery-delay", "ses.open", "ses.reject", "ses.rendering-failure", "ses.send", "ses.subscription"]);
+  });
+
+  it("counts a redelivered message once", async () => {
+    const envelope = sign(notification(sesRecord("Delivery", sends[10]!.id, sends[10]!.email, EXTRAS["Delivery"]!(sends[10]!.email))));
+    assert.equal(((await (await post(envelope)).json()) as { status: string }).status, "handled");
+    const before = await counts();
+    assert.deepEqual(await (await post(envelope)).json(), { status: "duplicate" });
+    assert.deepEqual(await counts(), before);
+  });
+
+  it("refuses a changed byte, a certificate from another host, an unknown signature version, an unsigned message: 403, nothing stored", async () => {
+    const send = sends[11]!;
+    const good = sign(notification(sesRecord("Bounce", send.id, send.email, EXTRAS["Bounce"]!(send.email))));
+    const before = await counts();
+    const tampered = { ...good, Message: good["Message"]!.replace("Permanent", "Permanenu") };
+    const otherHost = sign({ ...notification(sesRecord("Delivery", send.id, send.email)), SigningCertURL: "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem" });
+    const plainHttp = sign({ ...notification(sesRecord("Delivery", send.id, send.email)), SigningCertURL: CERT_URL.replace("https:", "http:") });
+    const version3 = { ...good, SignatureVersion: "3" };
+    const { Signature: _signature, ...unsigned } = good;
+    for (const [name, envelope] of Object.entries({ tampered, otherHost, plainHttp, version3, unsigned })) {
+      const response = await post(envelope);
+      assert.equal(response.status, 403, name);
+      assert.equal(((await response.json()) as { error: { code: string } }).error.code, "invalid_signature");
+    }
+    assert.deepEqual(await counts(), before);
+    assert.equal((await query(rt.databaseUrl, "select 1 from sends where id = $1 and status = 'ambiguous'", [send.id])).length, 1);
+    assert.equal((await post("not json at all".split(""))).status, 403);
+    assert.equal((await fetch(`${rt.url}/v1/webhooks/ses`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{ nope" })).status, 400);
+  });
+
+  it("confirms a subscription only from a verified message, and only at an SNS URL", async () => {
+    const subscription = (subscribeUrl: string) =>
+      sign({ Type: "SubscriptionConfirmation", MessageId: randomUUID(), TopicArn: TOPIC, Token: "token-1", Message: "You have chosen to subscribe…", SubscribeURL: subscribeUrl, Timestamp: "2026-11-23T09:00:00.000Z" });
+    const url = `https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${TOPIC}&Token=token-1`;
+    assert.equal((await post(subscription(url))).status, 200);
+    assert.deepEqual(confirmed, [url]);
+    assert.equal((await post({ ...subscription(url), Token: "token-2" })).status, 403);
+    assert.equal((await post(subscription("https://evil.example/confirm"))).status, 400);
+    assert.deepEqual(confirmed, [url]);
+  });
+});

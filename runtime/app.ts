@@ -134,7 +134,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
       v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
       registerSendRoutes(v1, { pool, transport: sending.transport });
-      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT });
+      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW });
     },
     { prefix: "/v1" },
   );

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { duration } from "./common.js";
 
 /**
  * The runtime's configuration, read from environment variables (DESIGN.md,
@@ -42,6 +43,7 @@ export const runtimeConfig = z.object({
   MK_UNSUBSCRIBE_MAILTO: z.email({ error: "must be an email address" }).optional(),
   MK_WORKERS: z.coerce.number({ error: "must be a number" }).int().min(0, { error: "must be 0 or more" }).max(64).default(2),
   MK_LEASE_SECONDS: z.coerce.number({ error: "must be a number" }).int().min(5, { error: "must be at least 5" }).max(3600).default(120),
+  MK_ATTRIBUTION_WINDOW: duration.default("7d").meta({ description: "How long after a send or a click an event still counts for that campaign." }),
   MK_EVENTS_BATCH_LIMIT: z.coerce.number({ error: "must be a number" }).int().min(1).max(100_000).default(1000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((config, context) => {

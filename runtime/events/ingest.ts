@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { event as eventSchema, type IngestEvent } from "../../schemas/event.js";
 import { fieldPath } from "../http/errors.js";
+import { attribute } from "./attribution.js";
 import { EVENT_SQL } from "./queries.js";
 
 export type EventOutcome = { index: number; status: "accepted" | "duplicate" } | { index: number; status: "rejected"; reason: string };
@@ -30,10 +31,17 @@ function reasonOf(issues: readonly { path: readonly PropertyKey[]; message: stri
  * an invalid one goes to the dead-letter table with its reason and exactly
  * what was sent, and never costs its neighbours. A key already stored, or
  * earlier in the same batch, is a duplicate, whatever its occurredAt. Keys,
- * events and dead letters commit together. A replay of dead letters passes
- * deadLetter: false: its rejections stay on their own rows.
+ * events and dead letters commit together. Events are attributed to a
+ * campaign as they are stored (attribution.ts).
  */
-export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], options: { deadLetter: boolean } = { deadLetter: true }): Promise<IngestResult> {
+export interface IngestOptions {
+  /** Record rejected events in the dead-letter table (a replay does not: they are there already). */
+  deadLetter: boolean;
+  /** How long after a send or click an event counts for that campaign. */
+  attributionWindowMs: number;
+}
+
+export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], options: IngestOptions): Promise<IngestResult> {
   const outcomes: EventOutcome[] = new Array(raw.length);
   const dead: { index: number; key: string | null; reason: string }[] = [];
 
@@ -75,6 +83,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
     const store = [...first.values()].filter((item) => fresh.has(item.valid.event.idempotencyKey));
     if (store.length > 0) {
       const e = store.map((item) => item.valid.event);
+      const attributed = await attribute(client, store.map((item) => ({ event: item.valid.event, subscriberId: item.subscriber.id })), options.attributionWindowMs);
       await client.query(EVENT_SQL.insertEvents, [
         e.map((x) => x.idempotencyKey),
         store.map((item) => item.subscriber.id),
@@ -87,6 +96,8 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
         e.map((x) => x.ip ?? null),
         e.map((x) => (x.utm ? JSON.stringify(x.utm) : null)),
         e.map((x) => x.sendId ?? null),
+        attributed.map((a) => a?.campaign ?? null),
+        attributed.map((a) => a?.variant ?? null),
       ]);
     }
     if (options.deadLetter && dead.length > 0) {

@@ -8,8 +8,17 @@ export const EVENT_SQL = {
     on conflict (idempotency_key) do nothing
     returning idempotency_key`,
   insertEvents: `
-    insert into events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id)
-    select * from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[], $7::text[], $8::text[], $9::inet[], $10::jsonb[], $11::uuid[])`,
+    insert into events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id, campaign, variant)
+    select * from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[], $7::text[], $8::text[], $9::inet[], $10::jsonb[], $11::uuid[], $12::text[], $13::text[])`,
+  /** Sends an event may belong to: named by its sendId, or the subscriber's sends of a campaign named by its utm_campaign. */
+  candidateSends: `
+    select s.id, s.campaign, s.variant, s.subscriber_id, s.sent_at, coalesce(c.snapshot->>'utmCampaign', c.campaign) as utm_campaign
+    from sends s join campaign_sends c on c.campaign = s.campaign
+    where s.sent_at is not null
+      and (s.id = any($1::uuid[]) or (s.subscriber_id = any($2::bigint[]) and coalesce(c.snapshot->>'utmCampaign', c.campaign) = any($3::text[])))`,
+  lastClicks: `
+    select send_id, max(occurred_at) as clicked_at from events
+    where send_id = any($1::uuid[]) and name in ('click', 'ses.click') group by send_id`,
   deadLetter: `
     insert into event_dead_letters (idempotency_key, reason, payload)
     select * from unnest($1::text[], $2::text[], $3::text[])`,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { deadLetterReplayRequest } from "../../schemas/api.js";
+import { durationMs } from "../../schemas/common.js";
 import { ApiError, parseBody } from "../http/errors.js";
 import { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
 import { ingestEvents } from "./ingest.js";
@@ -13,8 +14,9 @@ function bodyLimitFor(batchLimit: number): number {
 }
 
 /** `POST /v1/events` under /v1 (bearer token already checked), and its metrics. */
-export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; registry: Registry; batchLimit: number }): void {
+export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string }): void {
   const { pool, batchLimit } = deps;
+  const attributionWindowMs = durationMs(deps.attributionWindow);
   const ingested = new Counter({ name: "mk_events_ingested_total", help: "Events received, by outcome", labelNames: ["result"] as const, registers: [deps.registry] });
   new Gauge({
     name: "mk_events_dead_letter_size",
@@ -35,7 +37,7 @@ export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; 
         { path: "events", message: `at most ${batchLimit}` },
       ]);
     }
-    const result = await ingestEvents(pool, body.events);
+    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs });
     ingested.inc({ result: "accepted" }, result.accepted);
     ingested.inc({ result: "duplicate" }, result.duplicates);
     ingested.inc({ result: "rejected" }, result.rejected);
@@ -52,6 +54,6 @@ export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; 
 
   v1.post("/events/dead-letters/replay", async (request) => {
     const { ids } = parseBody(deadLetterReplayRequest, request.body ?? {});
-    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit });
+    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs });
   });
 }

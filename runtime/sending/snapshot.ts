@@ -30,6 +30,8 @@ export interface SendSnapshot {
   window?: string | undefined;
   project: { name: string; postalAddress?: string | undefined; locale: string; timezone: string };
   provider: ProjectSpec["sending"]["provider"];
+  /** The utm_campaign its links carry: events with this UTM campaign are attributed to it. */
+  utmCampaign: string;
   configurationSet?: string | undefined;
   variants: SnapshotVariant[];
 }

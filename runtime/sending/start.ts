@@ -187,6 +187,7 @@ async function snapshotCampaign(client: pg.PoolClient, project: ProjectSpec, nam
     window: spec.schedule?.window,
     project: { name: project.name, postalAddress: project.defaults.postalAddress, locale: project.defaults.locale, timezone: project.defaults.timezone },
     provider: project.sending.provider,
+    utmCampaign: utm["campaign"] ?? name,
     configurationSet: project.sending.configurationSet,
     variants: snapshotVariants,
   };

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
-import { addSubscribers, query } from "../../helpers/sending.js";
+import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
 after(() => stopDatabase());
 
@@ -137,6 +137,41 @@ describe("POST /v1/events", () => {
     const [stored] = await query<{ n: number; keys: number }>(rt.databaseUrl, "select count(*)::int as n, count(distinct idempotency_key)::int as keys from events where idempotency_key like 'overlap-%'");
     assert.equal(stored!.n, stored!.keys);
     assert.equal(accepted, stored!.n);
+  });
+
+  it("attributes an event to the campaign whose send or click came within the window before it", async () => {
+    await applyCampaigns(rt, [{ name: "attrib", variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50 }] }]);
+    await rt.api("/v1/sends/start", { body: { campaign: "attrib" } });
+    await query(rt.databaseUrl, "update sends set status = 'sent', sent_at = '2026-11-20T00:00:00Z' where campaign = 'attrib'");
+    const rows = await query<{ id: string; email: string; variant: string }>(rt.databaseUrl, "select id, email, variant from sends where campaign = 'attrib' order by email limit 5");
+    const [a, b, c, d, e] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+    await query(rt.databaseUrl, "insert into events (subscriber_id, name, occurred_at, send_id) select subscriber_id, 'click', '2026-11-28T00:00:00Z', id from sends where id = $1", [c.id]);
+    const at = (key: string, email: string, occurredAt: string, extra: object) => ({ ...purchase(key, email, occurredAt), ...extra });
+    const response = await rt.api("/v1/events", {
+      body: {
+        events: [
+          at("attr-a", a.email, "2026-11-22T00:00:00Z", { sendId: a.id }),
+          at("attr-b", b.email, "2026-12-01T00:00:00Z", { sendId: b.id }),
+          at("attr-c", c.email, "2026-12-02T00:00:00Z", { sendId: c.id }),
+          at("attr-d", d.email, "2026-11-21T00:00:00Z", { utm: { source: "mk", campaign: "attrib" } }),
+          at("attr-e", e.email, "2026-11-21T00:00:00Z", { utm: { campaign: "someone-else" } }),
+          at("attr-f", e.email, "2026-11-19T00:00:00Z", { sendId: e.id }),
+        ],
+      },
+    });
+    assert.equal(response.body.accepted, 6);
+    const stored = await query<{ idempotency_key: string; campaign: string | null; variant: string | null }>(
+      rt.databaseUrl,
+      "select idempotency_key, campaign, variant from events where idempotency_key like 'attr-%' order by idempotency_key",
+    );
+    assert.deepEqual(stored, [
+      { idempotency_key: "attr-a", campaign: "attrib", variant: a.variant },
+      { idempotency_key: "attr-b", campaign: null, variant: null },
+      { idempotency_key: "attr-c", campaign: "attrib", variant: c.variant },
+      { idempotency_key: "attr-d", campaign: "attrib", variant: d.variant },
+      { idempotency_key: "attr-e", campaign: null, variant: null },
+      { idempotency_key: "attr-f", campaign: null, variant: null },
+    ]);
   });
 
   it("never answers 500 to any JSON (fuzzed)", { timeout: 120_000 }, async () => {

@@ -8,6 +8,7 @@ import { bearerAuth } from "./http/auth.js";
 import { ApiError, parseBody } from "./http/errors.js";
 import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
+import { ensureEventPartitions } from "./events/partitions.js";
 import { registerEventRoutes } from "./events/routes.js";
 import { registerPublicLinks } from "./public/links.js";
 import { registerSesWebhook } from "./webhooks/routes.js";
@@ -93,6 +94,22 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   const sending = createSending(config, pool, metrics.registry, app.log);
   app.addHook("onReady", async () => sending.start());
   app.addHook("onClose", async () => sending.stop());
+
+  // Monthly partitions of events, a few months ahead: now, then daily.
+  const partitions = async () => {
+    try {
+      const created = await ensureEventPartitions(pool);
+      if (created.length > 0) app.log.info({ months: created }, "created event partitions");
+    } catch (error) {
+      app.log.warn({ code: (error as { code?: string }).code, reason: (error as Error).message }, "could not create event partitions; retrying in a day");
+    }
+  };
+  let partitionTimer: NodeJS.Timeout | undefined;
+  app.addHook("onReady", async () => {
+    await partitions();
+    partitionTimer = setInterval(() => void partitions(), 24 * 3600 * 1000).unref();
+  });
+  app.addHook("onClose", async () => clearInterval(partitionTimer));
   registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer });
 
   // 5. Provider webhooks: signed by the provider, not by our token.

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { event as eventSchema, type IngestEvent } from "../../schemas/event.js";
 import { fieldPath } from "../http/errors.js";
+import { withTransaction } from "../db/transaction.js";
 import { attribute } from "./attribution.js";
 import { EVENT_SQL } from "./queries.js";
 
@@ -76,11 +77,9 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
   }
 
   // 4. One transaction: claim the keys, store the events whose key was new, dead-letter the rest.
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    const fresh = new Set((await client.query<{ idempotency_key: string }>(EVENT_SQL.claimKeys, [[...first.keys()].sort()])).rows.map((r) => r.idempotency_key));
-    const store = [...first.values()].filter((item) => fresh.has(item.valid.event.idempotencyKey));
+  const fresh = await withTransaction(pool, async (client) => {
+    const claimed = new Set((await client.query<{ idempotency_key: string }>(EVENT_SQL.claimKeys, [[...first.keys()].sort()])).rows.map((r) => r.idempotency_key));
+    const store = [...first.values()].filter((item) => claimed.has(item.valid.event.idempotencyKey));
     if (store.length > 0) {
       const e = store.map((item) => item.valid.event);
       const attributed = await attribute(client, store.map((item) => ({ event: item.valid.event, subscriberId: item.subscriber.id })), options.attributionWindowMs);
@@ -104,16 +103,11 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
       dead.sort((a, b) => a.index - b.index);
       await client.query(EVENT_SQL.deadLetter, [dead.map((d) => d.key), dead.map((d) => d.reason), dead.map((d) => JSON.stringify(raw[d.index]) ?? "null")]);
     }
-    await client.query("commit");
-    for (const item of first.values()) {
-      const index = item.valid.index;
-      outcomes[index] = { index, status: fresh.has(item.valid.event.idempotencyKey) ? "accepted" : "duplicate" };
-    }
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
+    return claimed;
+  });
+  for (const item of first.values()) {
+    const index = item.valid.index;
+    outcomes[index] = { index, status: fresh.has(item.valid.event.idempotencyKey) ? "accepted" : "duplicate" };
   }
   for (const d of dead) outcomes[d.index] = { index: d.index, status: "rejected", reason: d.reason };
 

@@ -4,6 +4,7 @@ import { verifyLinkToken, type LinkKind } from "../sending/link-tokens.js";
 import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
 import { SEND_SQL } from "../sending/queries.js";
 import type { SendSnapshot } from "../sending/snapshot.js";
+import { withTransaction } from "../db/transaction.js";
 
 interface SendRow extends LedgerRow {
   snapshot: SendSnapshot;
@@ -67,19 +68,11 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
       const found = await lookup(request.params.token, "unsubscribe");
       if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
       const { row } = found;
-      const client = await pool.connect();
-      try {
-        await client.query("begin");
+      await withTransaction(pool, async (client) => {
         const { rowCount } = await client.query(SEND_SQL.suppress, [row.email, "unsubscribe", `campaign:${row.campaign}`]);
         await client.query(SEND_SQL.withdrawConsent, [row.subscriber_id]);
         if (rowCount) await client.query(SEND_SQL.recordEvent, [row.subscriber_id, "unsubscribe", row.id, JSON.stringify({ campaign: row.campaign })]);
-        await client.query("commit");
-      } catch (error) {
-        await client.query("rollback");
-        throw error;
-      } finally {
-        client.release();
-      }
+      });
       return page(reply, 200, "You are unsubscribed", `<p>${escapeHtml(row.email)} will get no more email from ${escapeHtml(row.snapshot.project.name)}.</p>`);
     });
 

@@ -9,6 +9,7 @@ import { SEND_SQL } from "./queries.js";
 import { dueInstant, startsAt } from "./schedule.js";
 import type { CampaignSpec, ProjectSpec, SendSnapshot, SnapshotVariant } from "./snapshot.js";
 import { prepareLinks } from "./tracked-links.js";
+import { withTransaction } from "../db/transaction.js";
 
 export interface StartedCampaign {
   campaign: string;
@@ -78,20 +79,11 @@ export async function startCampaignNow(pool: pg.Pool, name: string, transport: s
   });
 }
 
-async function inStateLock<T>(pool: pg.Pool, work: (client: pg.PoolClient, serial: number) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+function inStateLock<T>(pool: pg.Pool, work: (client: pg.PoolClient, serial: number) => Promise<T>): Promise<T> {
+  return withTransaction(pool, async (client) => {
     const serial = Number((await client.query<{ serial: string }>(SEND_SQL.lockState)).rows[0]?.serial ?? 0);
-    const result = await work(client, serial);
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
-  }
+    return work(client, serial);
+  });
 }
 
 /**

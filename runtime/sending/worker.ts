@@ -9,6 +9,7 @@ import { sleep, type SendRateLimiter } from "./rate-limit.js";
 import { nextInWindow, parseWindow } from "./schedule.js";
 import type { SendSnapshot } from "./snapshot.js";
 import { TransportError, type OutgoingMessage, type RemoteTransport, type Transport } from "./transports/transport.js";
+import { withTransaction } from "../db/transaction.js";
 
 export interface WorkerLog {
   info(object: object, message: string): void;
@@ -167,23 +168,16 @@ export class SendWorker {
   private async storeInDatabase(messages: OutgoingMessage[]): Promise<void> {
     const transport = this.options.transport;
     if (transport.kind !== "database") return;
-    const client = await this.options.pool.connect();
     const started = performance.now();
-    try {
-      await client.query("begin");
+    const stored = await withTransaction(this.options.pool, async (client) => {
       const held = new Set(
         (await client.query<{ id: string }>(SEND_SQL.markSent, [messages.map((m) => m.sendId), messages.map((m) => `outbox:${m.sendId}`), "claimed", this.id])).rows.map((r) => r.id),
       );
       await transport.store(client, messages.filter((m) => held.has(m.sendId)));
-      await client.query("commit");
-      this.options.metrics.sends.inc({ status: "sent", transport: transport.name }, held.size);
-      this.options.metrics.sendDuration.observe({ transport: transport.name }, (performance.now() - started) / 1000);
-    } catch (error) {
-      await client.query("rollback");
-      throw error;
-    } finally {
-      client.release();
-    }
+      return held.size;
+    });
+    this.options.metrics.sends.inc({ status: "sent", transport: transport.name }, stored);
+    this.options.metrics.sendDuration.observe({ transport: transport.name }, (performance.now() - started) / 1000);
   }
 
   private async sendRemote(transport: RemoteTransport, messages: { row: ClaimedRow; message: OutgoingMessage }[]): Promise<void> {

@@ -5,6 +5,7 @@ import { specHash } from "./canonical.js";
 import { diffState } from "./diff.js";
 import { STATE_SQL } from "./queries.js";
 import { startedCampaignProblems } from "./rules.js";
+import { withTransaction } from "../db/transaction.js";
 
 interface ResourceRow {
   kind: ResourceKind;
@@ -53,9 +54,7 @@ function templateHash(resource: { kind: ResourceKind; spec: Record<string, unkno
  * Nothing changes and the serial stays when the state already matches.
  */
 export async function applyState(pool: pg.Pool, request: ApplyRequest): Promise<ApplyResponse> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+  return withTransaction(pool, async (client) => {
     // 1. Lock the state and check the plan is not stale.
     const serial = Number((await client.query<{ serial: string }>(STATE_SQL.lockSerial)).rows[0]?.serial ?? 0);
     if (serial !== request.baseSerial) {
@@ -77,10 +76,7 @@ export async function applyState(pool: pg.Pool, request: ApplyRequest): Promise<
       changed: changes.filter((c) => c.action === "update").length,
       deleted: changes.filter((c) => c.action === "delete").length,
     };
-    if (changes.length === 0) {
-      await client.query("commit");
-      return { serial, ...counts };
-    }
+    if (changes.length === 0) return { serial, ...counts };
 
     // 3. Store new compiled HTML; every template must have its HTML.
     const needed = new Set(request.resources.map(templateHash).filter((h): h is string => h !== undefined));
@@ -107,14 +103,8 @@ export async function applyState(pool: pg.Pool, request: ApplyRequest): Promise<
     await client.query(STATE_SQL.setSerial, [next]);
     const { commit, author, branch, dirty } = request.source;
     await client.query(STATE_SQL.recordApply, [next, serial, commit, author, branch, dirty, counts.added, counts.changed, counts.deleted]);
-    await client.query("commit");
     return { serial: next, ...counts };
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 function checkUnique(request: ApplyRequest): void {

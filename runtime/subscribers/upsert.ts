@@ -4,6 +4,7 @@ import { stringify } from "csv-stringify/sync";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { ImportedSubscriber, SubscriberImportResponse } from "../../schemas/api.js";
+import { withTransaction } from "../db/transaction.js";
 
 const SQL = {
   staging: `
@@ -55,9 +56,7 @@ const SQL = {
  */
 export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly ImportedSubscriber[]): Promise<SubscriberImportResponse> {
   if (subscribers.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+  return withTransaction(pool, async (client) => {
     await client.query(SQL.staging);
     const csv = stringify(
       subscribers.map((s, i) => [
@@ -79,12 +78,6 @@ export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly Imp
     const total = Number((await client.query<{ total: string }>(SQL.total)).rows[0]?.total ?? 0);
     const updated = (await client.query(SQL.update)).rowCount ?? 0;
     const inserted = (await client.query(SQL.insert)).rowCount ?? 0;
-    await client.query("commit");
     return { inserted, updated, unchanged: total - inserted - updated };
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { z } from "zod";
+import { withTransaction } from "../db/transaction.js";
 import type { SnsMessage } from "./sns-signature.js";
 
 /** An SES event-publishing record (eventType), or a feedback notification (notificationType). */
@@ -64,14 +65,9 @@ export async function firstDelivery(pool: pg.Pool, message: SnsMessage): Promise
 
 export async function handleSesNotification(pool: pg.Pool, message: SnsMessage): Promise<SesOutcome> {
   const parsed = sesEvent.safeParse(parseJson(message.Message));
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+  return withTransaction(pool, async (client): Promise<SesOutcome> => {
     const { rowCount } = await client.query(SQL.seen, [message.MessageId, message.TopicArn, message.Type]);
-    if (!rowCount || !parsed.success) {
-      await client.query("commit");
-      return { status: rowCount ? "handled" : "duplicate" };
-    }
+    if (!rowCount || !parsed.success) return { status: rowCount ? "handled" : "duplicate" };
     const ses = parsed.data;
     const type = ses.eventType ?? ses.notificationType ?? "Unknown";
     const tagged = ses.mail.tags?.["mk-send-id"]?.[0];
@@ -98,14 +94,8 @@ export async function handleSesNotification(pool: pg.Pool, message: SnsMessage):
       const occurredAt = ses.bounce?.timestamp ?? ses.complaint?.timestamp ?? message.Timestamp;
       await client.query(SQL.event, [key, subscriberId, eventName(type), occurredAt, send?.id ?? null, JSON.stringify({ sesMessageId: ses.mail.messageId })]);
     }
-    await client.query("commit");
     return { status: "handled", eventType: type, ...(send ? { sendId: send.id } : {}) };
-  } catch (error) {
-    await client.query("rollback");
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 function parseJson(text: string): unknown {

@@ -1,5 +1,7 @@
 import { Command, Errors, Flags } from "@oclif/core";
 import { MkError } from "./errors.js";
+import { formatProblems } from "./output/problems.js";
+import type { PlanOutcome } from "./plan/plan-repository.js";
 
 /**
  * What every mk command shares: `--dir`, and failure output without stack
@@ -31,5 +33,20 @@ export abstract class BaseCommand extends Command {
   /** Print one JSON document on stdout (FORMAT.md, "Machine-readable output"). */
   protected printJson(value: unknown): void {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  /**
+   * What mk plan and mk apply show before a plan: the errors that stopped it
+   * (on stdout, exit code 1), or the warnings beside it (on stderr). The
+   * plan's outcome when there is a plan.
+   */
+  protected planOrProblems(outcome: PlanOutcome): Extract<PlanOutcome, { plan: object }> | undefined {
+    if (!outcome.plan) {
+      this.log(formatProblems(outcome.problems, { color: Boolean(process.stdout.isTTY) }));
+      process.exitCode = 1;
+      return undefined;
+    }
+    if (outcome.problems.length > 0) this.logToStderr(formatProblems(outcome.problems, { color: Boolean(process.stderr.isTTY) }));
+    return outcome;
   }
 }

@@ -5,7 +5,7 @@ import { applyRequest, audienceCountRequest, subscriberImportRequest, type ApiEr
 import type { RuntimeConfig } from "../schemas/runtime-config.js";
 import { countAudiences } from "./audiences/count.js";
 import { bearerAuth } from "./http/auth.js";
-import { ApiError, parseBody } from "./http/errors.js";
+import { ApiError, parseBody, queryLimit } from "./http/errors.js";
 import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
 import { ensureEventPartitions } from "./events/partitions.js";
@@ -141,13 +141,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
           throw error;
         }
       });
-      v1.get("/applies", async (request) => {
-        const limit = Number((request.query as Record<string, string>)["limit"] ?? 20);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-          throw new ApiError(400, "invalid_request", "limit must be a whole number from 1 to 1000", [{ path: "limit", message: "1 to 1000" }]);
-        }
-        return listApplies(pool, limit);
-      });
+      v1.get("/applies", async (request) => listApplies(pool, queryLimit(request.query, 20, 1000)));
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
       v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
       registerSendRoutes(v1, { pool, transport: sending.transport });

@@ -2,7 +2,6 @@ import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { LOCAL_ENV } from "../environments.js";
 import { cacheFlag } from "../flags.js";
-import { formatProblems } from "../output/problems.js";
 import { applyCompleteLine, applyPlanFile, confirmApply } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
@@ -49,14 +48,9 @@ Exit codes:
     }
 
     // 2. Otherwise plan now, show it, and stop on problems or when nothing changes.
-    const outcome = await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV });
+    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV }));
+    if (!outcome) return;
     const style = { color: Boolean(process.stdout.isTTY) };
-    if (!outcome.plan) {
-      this.log(formatProblems(outcome.problems, style));
-      process.exitCode = 1;
-      return;
-    }
-    if (outcome.problems.length > 0) this.logToStderr(formatProblems(outcome.problems, { color: Boolean(process.stderr.isTTY) }));
     const { plan, client } = outcome;
     if (!flags.json) process.stdout.write(renderPlanText(plan, style));
     if (plan.errors.length > 0) {

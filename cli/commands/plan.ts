@@ -2,7 +2,6 @@ import { appendFile, writeFile } from "node:fs/promises";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { cacheFlag, envFlag } from "../flags.js";
-import { formatProblems } from "../output/problems.js";
 import { pullRequestTarget, upsertPlanComment } from "../github.js";
 import { planJson } from "../plan/plan-json.js";
 import { renderPlanMarkdown } from "../plan/render-markdown.js";
@@ -40,14 +39,9 @@ Exit codes:
   async run(): Promise<void> {
     // 1. Validate and plan; problems stop it before the runtime is asked anything.
     const { flags } = await this.parse(Plan);
-    const outcome = await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env });
+    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env }));
+    if (!outcome) return;
     const style = { color: Boolean(process.stdout.isTTY) };
-    if (!outcome.plan) {
-      this.log(formatProblems(outcome.problems, style));
-      process.exitCode = 1;
-      return;
-    }
-    if (outcome.problems.length > 0) this.logToStderr(formatProblems(outcome.problems, { color: Boolean(process.stderr.isTTY) }));
     const { plan } = outcome;
 
     // 2. Print it, and write the plan file.

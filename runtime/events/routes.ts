@@ -3,7 +3,7 @@ import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { deadLetterReplayRequest } from "../../schemas/api.js";
 import { durationMs } from "../../schemas/common.js";
-import { ApiError, parseBody } from "../http/errors.js";
+import { ApiError, parseBody, queryLimit } from "../http/errors.js";
 import { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
 import { ingestEvents } from "./ingest.js";
 import { EVENT_SQL } from "./queries.js";
@@ -44,13 +44,7 @@ export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; 
     return result;
   });
 
-  v1.get<{ Querystring: Record<string, string | undefined> }>("/events/dead-letters", async (request) => {
-    const limit = Number(request.query["limit"] ?? 100);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new ApiError(400, "invalid_request", "limit must be a whole number from 1 to 10000", [{ path: "limit", message: "1 to 10000" }]);
-    }
-    return listDeadLetters(pool, limit);
-  });
+  v1.get("/events/dead-letters", async (request) => listDeadLetters(pool, queryLimit(request.query, 100, 10000)));
 
   v1.post("/events/dead-letters/replay", async (request) => {
     const { ids } = parseBody(deadLetterReplayRequest, request.body ?? {});

@@ -30,3 +30,12 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   const fields = result.error.issues.slice(0, 100).map((issue) => ({ path: fieldPath(issue.path) || "(body)", message: issue.message }));
   throw new ApiError(400, "invalid_request", `the request body is invalid: ${fields.map((f) => `${f.path}: ${f.message}`).slice(0, 3).join("; ")}`, fields);
 }
+
+/** The `limit` query parameter: a whole number from 1 to `max`, `fallback` when absent; else a 400. */
+export function queryLimit(query: unknown, fallback: number, max: number): number {
+  const limit = Number((query as Record<string, string | undefined>)["limit"] ?? fallback);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new ApiError(400, "invalid_request", `limit must be a whole number from 1 to ${max}`, [{ path: "limit", message: `1 to ${max}` }]);
+  }
+  return limit;
+}

@@ -1,20 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { sendStartRequest, type AmbiguousSend, type OutboxMessage, type OutboxSummary, type SendProgress } from "../../schemas/api.js";
-import { ApiError, parseBody } from "../http/errors.js";
+import { ApiError, parseBody, queryLimit } from "../http/errors.js";
 import { SEND_SQL } from "./queries.js";
 import { startCampaignNow, startDueCampaigns } from "./start.js";
 import type { Transport } from "./transports/transport.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function limitFrom(query: Record<string, string | undefined>, fallback: number): number {
-  const limit = Number(query["limit"] ?? fallback);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new ApiError(400, "invalid_request", "limit must be a whole number from 1 to 1000", [{ path: "limit", message: "1 to 1000" }]);
-  }
-  return limit;
-}
 
 /** The sending API under /v1 (bearer token already checked). */
 export function registerSendRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; transport: Transport }): void {
@@ -32,7 +24,7 @@ export function registerSendRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; t
   v1.get<{ Querystring: Record<string, string | undefined> }>("/sends/ambiguous", async (request): Promise<AmbiguousSend[]> => {
     const { rows } = await pool.query<{ id: string; campaign: string; email: string; attempts: number; transport: string | null; last_error: string | null; updated_at: Date }>(
       SEND_SQL.ambiguous,
-      [request.query["campaign"] ?? null, limitFrom(request.query, 1000)],
+      [request.query["campaign"] ?? null, queryLimit(request.query, 1000, 1000)],
     );
     return rows.map((r) => ({ id: r.id, campaign: r.campaign, email: r.email, attempts: r.attempts, transport: r.transport, lastError: r.last_error, since: r.updated_at.toISOString() }));
   });
@@ -40,7 +32,7 @@ export function registerSendRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; t
   v1.get<{ Querystring: Record<string, string | undefined> }>("/outbox", async (request): Promise<OutboxSummary[]> => {
     const { rows } = await pool.query<{ send_id: string; campaign: string; recipient: string; subject: string; created_at: Date }>(SEND_SQL.outboxList, [
       request.query["campaign"] ?? null,
-      limitFrom(request.query, 50),
+      queryLimit(request.query, 50, 1000),
     ]);
     return rows.map((r) => ({ sendId: r.send_id, campaign: r.campaign, to: r.recipient, subject: r.subject, createdAt: r.created_at.toISOString() }));
   });

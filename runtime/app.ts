@@ -9,7 +9,11 @@ import { ApiError, parseBody, queryLimit } from "./http/errors.js";
 import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
 import { ensureEventPartitions } from "./events/partitions.js";
+import { openCountryLookup } from "./events/geoip.js";
 import { registerEventRoutes } from "./events/routes.js";
+import { createReportCache } from "./reports/cache.js";
+import { foldRollups, registerRollupMetrics } from "./reports/rollups.js";
+import { registerReportRoutes } from "./reports/routes.js";
 import { registerPublicLinks } from "./public/links.js";
 import { registerSesWebhook } from "./webhooks/routes.js";
 import { httpsCertificates, type CertificateSource } from "./webhooks/sns-signature.js";
@@ -26,6 +30,8 @@ export interface Runtime {
 
 /** Applies carry every compiled template; 1,000 campaigns are some tens of megabytes. */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** How often campaign analytics deltas are folded into the rollups. */
+const ROLLUP_FOLD_MS = 2000;
 
 /**
  * The runtime's HTTP service. The database must already be migrated (see
@@ -35,11 +41,15 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 export interface RuntimeOptions {
   snsCertificates?: CertificateSource;
   confirmSnsSubscription?: (url: URL) => Promise<void>;
+  /** How often campaign analytics deltas are folded into the rollups; 0 = never (a test folds them itself). */
+  rollupFoldIntervalMs?: number;
 }
 
 export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Runtime {
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "mk-runtime" });
   const metrics = createMetrics(pool);
+  const countryOf = openCountryLookup(config.MK_GEOIP_DB);
+  const reportCache = createReportCache({ ttlSeconds: config.MK_REPORT_CACHE_SECONDS, redisUrl: config.REDIS_URL });
   const app = Fastify({
     logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"] },
     bodyLimit: MAX_BODY_BYTES,
@@ -110,6 +120,22 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     partitionTimer = setInterval(() => void partitions(), 24 * 3600 * 1000).unref();
   });
   app.addHook("onClose", async () => clearInterval(partitionTimer));
+
+  // Campaign analytics: deltas folded into the rollups every few seconds (reports are exact either way).
+  registerRollupMetrics(metrics.registry, pool);
+  let folding: Promise<unknown> = Promise.resolve();
+  const fold = () => {
+    folding = foldRollups(pool).catch((error: unknown) => app.log.warn({ code: (error as { code?: string }).code, reason: (error as Error).message }, "could not fold campaign rollups; retrying"));
+  };
+  let foldTimer: NodeJS.Timeout | undefined;
+  app.addHook("onReady", async () => {
+    const every = options.rollupFoldIntervalMs ?? ROLLUP_FOLD_MS;
+    if (every > 0) foldTimer = setInterval(fold, every).unref();
+  });
+  app.addHook("onClose", async () => {
+    clearInterval(foldTimer);
+    await folding;
+  });
   registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer });
 
   // 5. Provider webhooks: signed by the provider, not by our token.
@@ -145,7 +171,8 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
       v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
       registerSendRoutes(v1, { pool, transport: sending.transport });
-      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW });
+      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf });
+      registerReportRoutes(v1, { pool, cache: reportCache });
     },
     { prefix: "/v1" },
   );
@@ -155,6 +182,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     pool,
     close: async () => {
       await app.close();
+      reportCache.close();
       await pool.end();
     },
   };

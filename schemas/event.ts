@@ -30,6 +30,10 @@ export const event = z
     utm: utm.optional(),
     sendId: z.uuid({ error: "must be the send id (a UUID) from the email's links" }).optional(),
   })
+  .refine((e) => !e.type.startsWith("ses."), {
+    error: "names starting with ses. are reserved for Amazon SES events, which arrive through POST /v1/webhooks/ses",
+    path: ["type"],
+  })
   .refine((e) => !(e.type === "purchase" || e.type === "refund") || e.amount !== undefined, {
     error: "a purchase or refund needs an amount",
     path: ["amount"],

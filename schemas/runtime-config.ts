@@ -45,6 +45,18 @@ export const runtimeConfig = z.object({
   MK_LEASE_SECONDS: z.coerce.number({ error: "must be a number" }).int().min(5, { error: "must be at least 5" }).max(3600).default(120),
   MK_ATTRIBUTION_WINDOW: duration.default("7d").meta({ description: "How long after a send or a click an event still counts for that campaign." }),
   MK_EVENTS_BATCH_LIMIT: z.coerce.number({ error: "must be a number" }).int().min(1).max(100_000).default(1000),
+  MK_REPORT_CACHE_SECONDS: z.coerce
+    .number({ error: "must be a number of seconds" })
+    .int({ error: "must be a whole number of seconds" })
+    .min(0, { error: "must be 0 (no cache) or more" })
+    .max(3600, { error: "must be at most 3600" })
+    .default(15)
+    .meta({ description: "How long a computed campaign report is served from the cache (Redis when REDIS_URL is set)." }),
+  MK_GEOIP_DB: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "A MaxMind-format country database (.mmdb, e.g. GeoLite2-Country) for the country of events with only an IP; default DB-IP Lite shipped with mk; off to disable." }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((config, context) => {
   if (config.MK_TRANSPORT === "ses" && !config.AWS_REGION) {

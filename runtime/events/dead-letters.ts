@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { DeadLetter, DeadLetterReplay } from "../../schemas/api.js";
-import { ingestEvents } from "./ingest.js";
+import { ingestEvents, type IngestOptions } from "./ingest.js";
 import { EVENT_SQL } from "./queries.js";
 
 interface DeadLetterRow {
@@ -30,9 +30,9 @@ export async function listDeadLetters(pool: pg.Pool, limit: number): Promise<Dea
  * validated anew; accepted or duplicate ones are marked replayed, still-bad
  * ones stay with their new reason. Replaying twice stores nothing twice.
  */
-export async function replayDeadLetters(pool: pg.Pool, options: { ids?: number[] | undefined; limit: number; attributionWindowMs: number }): Promise<DeadLetterReplay> {
+export async function replayDeadLetters(pool: pg.Pool, options: { ids?: number[] | undefined; limit: number } & Omit<IngestOptions, "deadLetter">): Promise<DeadLetterReplay> {
   const { rows } = await pool.query<DeadLetterRow>(EVENT_SQL.deadLetters, [options.ids ?? null, options.limit]);
-  const result = await ingestEvents(pool, rows.map((r) => parsePayload(r.payload)), { deadLetter: false, attributionWindowMs: options.attributionWindowMs });
+  const result = await ingestEvents(pool, rows.map((r) => parsePayload(r.payload)), { deadLetter: false, attributionWindowMs: options.attributionWindowMs, countryOf: options.countryOf });
   const done = result.results.flatMap((outcome) => (outcome.status === "rejected" ? [] : [Number(rows[outcome.index]!.id)]));
   const still = result.results.flatMap((outcome) => (outcome.status === "rejected" ? [{ id: Number(rows[outcome.index]!.id), reason: outcome.reason }] : []));
   await pool.query(EVENT_SQL.markReplayed, [done]);

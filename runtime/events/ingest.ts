@@ -3,6 +3,7 @@ import { event as eventSchema, type IngestEvent } from "../../schemas/event.js";
 import { fieldPath } from "../http/errors.js";
 import { withTransaction } from "../db/transaction.js";
 import { attribute } from "./attribution.js";
+import type { CountryLookup } from "./geoip.js";
 import { EVENT_SQL } from "./queries.js";
 
 export type EventOutcome = { index: number; status: "accepted" | "duplicate" } | { index: number; status: "rejected"; reason: string };
@@ -40,6 +41,8 @@ export interface IngestOptions {
   deadLetter: boolean;
   /** How long after a send or click an event counts for that campaign. */
   attributionWindowMs: number;
+  /** The country of an IP address, for events with neither their own country nor a subscriber's. */
+  countryOf?: CountryLookup | undefined;
 }
 
 export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], options: IngestOptions): Promise<IngestResult> {
@@ -91,7 +94,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
         e.map((x) => JSON.stringify(x.properties ?? {})),
         e.map((x) => x.amount?.value ?? null),
         e.map((x) => x.amount?.currency ?? null),
-        store.map((item) => item.valid.event.country ?? item.subscriber.country),
+        store.map((item) => item.valid.event.country ?? item.subscriber.country ?? (item.valid.event.ip ? options.countryOf?.(item.valid.event.ip) : undefined) ?? null),
         e.map((x) => x.ip ?? null),
         e.map((x) => (x.utm ? JSON.stringify(x.utm) : null)),
         e.map((x) => x.sendId ?? null),

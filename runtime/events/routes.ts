@@ -1,10 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { deadLetterReplayRequest } from "../../schemas/api.js";
 import { durationMs } from "../../schemas/common.js";
 import { ApiError, parseBody, queryLimit } from "../http/errors.js";
 import { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
+import type { CountryLookup } from "./geoip.js";
 import { ingestEvents } from "./ingest.js";
 import { EVENT_SQL } from "./queries.js";
 
@@ -14,10 +15,19 @@ function bodyLimitFor(batchLimit: number): number {
 }
 
 /** `POST /v1/events` under /v1 (bearer token already checked), and its metrics. */
-export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string }): void {
-  const { pool, batchLimit } = deps;
+export function registerEventRoutes(
+  v1: FastifyInstance,
+  deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string; countryOf?: CountryLookup | undefined },
+): void {
+  const { pool, batchLimit, countryOf } = deps;
   const attributionWindowMs = durationMs(deps.attributionWindow);
   const ingested = new Counter({ name: "mk_events_ingested_total", help: "Events received, by outcome", labelNames: ["result"] as const, registers: [deps.registry] });
+  const lag = new Histogram({
+    name: "mk_event_ingest_lag_seconds",
+    help: "Time from an event's occurredAt to its being stored (accepted events)",
+    buckets: [1, 5, 30, 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400],
+    registers: [deps.registry],
+  });
   new Gauge({
     name: "mk_events_dead_letter_size",
     help: "Events in the dead-letter table not yet replayed",
@@ -37,7 +47,11 @@ export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; 
         { path: "events", message: `at most ${batchLimit}` },
       ]);
     }
-    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs });
+    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs, countryOf });
+    const now = Date.now();
+    for (const outcome of result.results) {
+      if (outcome.status === "accepted") lag.observe(Math.max(0, now - Date.parse((body.events[outcome.index] as { occurredAt: string }).occurredAt)) / 1000);
+    }
     ingested.inc({ result: "accepted" }, result.accepted);
     ingested.inc({ result: "duplicate" }, result.duplicates);
     ingested.inc({ result: "rejected" }, result.rejected);
@@ -48,6 +62,6 @@ export function registerEventRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; 
 
   v1.post("/events/dead-letters/replay", async (request) => {
     const { ids } = parseBody(deadLetterReplayRequest, request.body ?? {});
-    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs });
+    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs, countryOf });
   });
 }

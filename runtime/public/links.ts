@@ -71,7 +71,7 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
       await withTransaction(pool, async (client) => {
         const { rowCount } = await client.query(SEND_SQL.suppress, [row.email, "unsubscribe", `campaign:${row.campaign}`]);
         await client.query(SEND_SQL.withdrawConsent, [row.subscriber_id]);
-        if (rowCount) await client.query(SEND_SQL.recordEvent, [row.subscriber_id, "unsubscribe", row.id, JSON.stringify({ campaign: row.campaign })]);
+        if (rowCount) await client.query(SEND_SQL.recordEvent, [row.id, "unsubscribe", JSON.stringify({ campaign: row.campaign })]);
       });
       return page(reply, 200, "You are unsubscribed", `<p>${escapeHtml(row.email)} will get no more email from ${escapeHtml(row.snapshot.project.name)}.</p>`);
     });
@@ -83,7 +83,7 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
       const variant = row.snapshot.variants.find((v) => v.name === row.variant) ?? row.snapshot.variants[0];
       const target = variant?.links[token.linkIndex];
       if (!target) return page(reply, 404, "Link not found", "<p>This email has no such link.</p>");
-      await pool.query(SEND_SQL.recordEvent, [row.subscriber_id, "click", row.id, JSON.stringify({ campaign: row.campaign, link: token.linkIndex, url: target })]);
+      await pool.query(SEND_SQL.recordEvent, [row.id, "click", JSON.stringify({ campaign: row.campaign, link: token.linkIndex, url: target })]);
       return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(target, 302);
     });
 

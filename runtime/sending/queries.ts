@@ -100,7 +100,11 @@ export const SEND_SQL = {
     insert into suppressions (email, reason, source) values ($1, $2, $3)
     on conflict (email) do nothing`,
   withdrawConsent: "update subscribers set consent = null, updated_at = now() where id = $1",
-  recordEvent: "insert into events (subscriber_id, name, occurred_at, send_id, data) values ($1, $2, now(), $3, $4)",
+  /** An engagement with a send ($1), attributed to its campaign and variant, in the subscriber's country. */
+  recordEvent: `
+    insert into events (subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)
+    select s.subscriber_id, $2, now(), s.id, $3, s.campaign, s.variant, sub.country
+    from sends s join subscribers sub on sub.id = s.subscriber_id where s.id = $1`,
   subscriber: `
     select id, email, first_name, last_name, country, timezone, locale, tags, consent, attributes
     from subscribers where id = $1`,

@@ -1,4 +1,5 @@
 import type { HelperOptions } from "handlebars";
+import { formatMinor } from "../money.js";
 
 /**
  * The handlebars helpers every template may use (FORMAT.md, "templates").
@@ -16,8 +17,8 @@ const DATE_STYLES = new Set(["full", "long", "medium", "short"]);
  * Intl formatters by their options: making one costs far more than using it,
  * and a send renders the same few for every recipient.
  */
-const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
-function cached<T extends Intl.NumberFormat | Intl.DateTimeFormat>(key: string, make: () => T): T {
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function cached<T extends Intl.DateTimeFormat>(key: string, make: () => T): T {
   let formatter = formatters.get(key) as T | undefined;
   if (!formatter) {
     if (formatters.size >= 1000) formatters.clear();
@@ -57,13 +58,7 @@ function formatDate(value: unknown, ...rest: unknown[]): string {
 function formatMoney(minor: unknown, currency: unknown, options: HelperOptions): string {
   if (typeof currency !== "string") return "";
   const units = typeof minor === "bigint" ? minor : BigInt(Math.trunc(Number(minor)));
-  const locale = localeOf(options);
-  const format = cached(`money|${locale}|${currency}`, () => new Intl.NumberFormat(locale, { style: "currency", currency }));
-  const exponent = format.resolvedOptions().maximumFractionDigits ?? 2;
-  const negative = units < 0n;
-  const digits = (negative ? -units : units).toString().padStart(exponent + 1, "0");
-  const decimal = exponent === 0 ? digits : `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
-  return format.format(`${negative ? "-" : ""}${decimal}` as unknown as number);
+  return formatMinor(units, currency, localeOf(options));
 }
 
 /** `{{default subscriber.firstName "there"}}`: the value, or the fallback when it is empty. */

@@ -36,7 +36,11 @@ const SQL = {
   withdrawConsent: "update subscribers set consent = null, updated_at = now() where email = any($1::text[])",
   subscriberByEmail: "select id from subscribers where email = any($1::text[]) limit 1",
   key: "insert into event_keys (idempotency_key) values ($1) on conflict do nothing returning idempotency_key",
-  event: "insert into events (idempotency_key, subscriber_id, name, occurred_at, send_id, data) values ($1, $2, $3, $4, $5, $6)",
+  /** The event, attributed to its send's campaign and variant (when mk sent it), in the subscriber's country. */
+  event: `
+    insert into events (idempotency_key, subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)
+    select $1, sub.id, $3, $4, s.id, $6, s.campaign, s.variant, sub.country
+    from subscribers sub left join sends s on s.id = $5 where sub.id = $2`,
 } as const;
 
 export interface SesOutcome {
@@ -92,7 +96,7 @@ export async function handleSesNotification(pool: pg.Pool, message: SnsMessage):
     const key = `sns:${message.MessageId}`;
     if (subscriberId && (await client.query(SQL.key, [key])).rowCount) {
       const occurredAt = ses.bounce?.timestamp ?? ses.complaint?.timestamp ?? message.Timestamp;
-      await client.query(SQL.event, [key, subscriberId, eventName(type), occurredAt, send?.id ?? null, JSON.stringify({ sesMessageId: ses.mail.messageId })]);
+      await client.query(SQL.event, [key, subscriberId, eventName(type), occurredAt, send?.id ?? null, JSON.stringify({ sesMessageId: ses.mail.messageId, ...(ses.bounce ? { bounceType: ses.bounce.bounceType } : {}) })]);
     }
     return { status: "handled", eventType: type, ...(send ? { sendId: send.id } : {}) };
   });

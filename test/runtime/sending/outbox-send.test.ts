@@ -84,8 +84,11 @@ describe("starting and sending a campaign through the outbox", () => {
     }
     assert.deepEqual(await query(rt.databaseUrl, "select reason from suppressions where email = $1", [b.recipient]), [{ reason: "unsubscribe" }]);
     assert.deepEqual(await query(rt.databaseUrl, "select consent from subscribers where email = $1", [b.recipient]), [{ consent: null }]);
-    const events = await query<{ name: string }>(rt.databaseUrl, "select name from events where send_id = $1 order by name", [b.send_id]);
-    assert.deepEqual(events.map((e) => e.name), ["click", "unsubscribe"]);
+    const events = await query<{ name: string; campaign: string; variant: string; country: string }>(rt.databaseUrl, "select name, campaign, variant, country from events where send_id = $1 order by name", [b.send_id]);
+    assert.deepEqual(events, [
+      { name: "click", campaign: "launch", variant: "b", country: "PT" },
+      { name: "unsubscribe", campaign: "launch", variant: "b", country: "PT" },
+    ]);
 
     const metrics = (await rt.api("/metrics", { token: null })).body as string;
     assert.match(metrics, /^mk_sends_total\{status="sent",transport="outbox"\} 59$/m);

@@ -111,8 +111,16 @@ describe("POST /v1/webhooks/ses", () => {
       { email: sends[types.indexOf("Bounce")]!.email, reason: "bounce" },
       { email: sends[types.indexOf("Complaint")]!.email, reason: "complaint" },
     ]);
-    const events = await query<{ name: string }>(rt.databaseUrl, "select name from events order by name");
+    const events = await query<{ name: string; campaign: string; data: { bounceType?: string } }>(rt.databaseUrl, "select name, campaign, data from events order by name");
     assert.deepEqual(events.map((e) => e.name), ["ses.bounce", "ses.click", "ses.complaint", "ses.delivery", "ses.delivery-delay", "ses.open", "ses.reject", "ses.rendering-failure", "ses.send", "ses.subscription"]);
+    assert.ok(events.every((e) => e.campaign === "hooks"), "every SES event counts for the campaign of its send");
+    assert.equal(events[0]!.data.bounceType, "Permanent");
+    // In the campaign's report: one hard bounce, one complaint, one delivery, one unique open and click.
+    const report = (await rt.api("/v1/reports/campaigns/hooks")).body;
+    assert.deepEqual(
+      [report.totals.bounced, report.totals.complained, report.totals.delivered, report.totals.opened, report.totals.clicked, report.totals.unsubscribed],
+      [1, 1, 1, 1, 1, 1],
+    );
   });
 
   it("counts a redelivered message once", async () => {

@@ -1,0 +1,170 @@
+import type pg from "pg";
+import { storedProject } from "../../schemas/api.js";
+import type {
+  CampaignReport,
+  CampaignSummary,
+  CountryReport,
+  DayReport,
+  Money,
+  ReportCounts,
+  ReportRates,
+  RevenueLine,
+  VariantReport,
+} from "../../schemas/report.js";
+import { ApiError } from "../http/errors.js";
+import { campaignReach } from "../sending/budget.js";
+import type { SendSnapshot } from "../sending/snapshot.js";
+import { compareVariants } from "./significance.js";
+import { REPORT_SQL } from "./queries.js";
+
+/** Gmail's and Yahoo's limit for bulk senders' spam complaint rate. */
+export const COMPLAINT_RATE_LIMIT = 0.003;
+const TOP_COUNTRIES = 10;
+/** The country of events and sends whose country nobody knows. */
+const UNKNOWN_COUNTRY = "ZZ";
+
+const COUNT_KEYS = ["sent", "failed", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "converted", "opens", "clicks"] as const;
+type CountRow = Record<(typeof COUNT_KEYS)[number], string> & { dimension: "variant" | "day" | "country" | "total"; variant: string | null; day: string | null; country: string | null };
+interface MoneyRow {
+  variant: string | null;
+  currency: string;
+  purchases: string;
+  refunds: string;
+  revenue_minor: string;
+  refunded_minor: string;
+}
+
+function counts(row: CountRow | undefined): ReportCounts {
+  return Object.fromEntries(COUNT_KEYS.map((key) => [key, Number(row?.[key] ?? 0)])) as unknown as ReportCounts;
+}
+
+function ratio(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null;
+}
+
+/** Engagement rates over delivered mail when the transport reports deliveries, else over sent mail. */
+function ratesOf(c: ReportCounts, deliveryReported: boolean): ReportRates {
+  const base = deliveryReported ? c.delivered : c.sent;
+  return {
+    delivery: deliveryReported ? ratio(c.delivered, c.sent) : null,
+    open: ratio(c.opened, base),
+    click: ratio(c.clicked, base),
+    conversion: ratio(c.converted, base),
+    clickToOpen: ratio(c.clicked, c.opened),
+    bounce: ratio(c.bounced, c.sent),
+    complaint: ratio(c.complained, base),
+    unsubscribe: ratio(c.unsubscribed, base),
+  };
+}
+
+function revenueLine(row: MoneyRow): RevenueLine {
+  const revenueMinor = Number(row.revenue_minor);
+  const refundedMinor = Number(row.refunded_minor);
+  return { currency: row.currency, purchases: Number(row.purchases), refunds: Number(row.refunds), revenueMinor, refundedMinor, netMinor: revenueMinor - refundedMinor };
+}
+
+/** Cost at the provider's price, in US cents (half up from micro-dollars). */
+function costOf(sent: number, pricePer1000Usd: number): Money {
+  return { currency: "USD", minor: Math.round(campaignReach(sent, pricePer1000Usd).costMicroUsd / 10_000) };
+}
+
+/** ROAS from the revenue in the cost's currency; revenue in other currencies has no exchange rate here, and the note says so. */
+function returnOnSpend(revenue: readonly RevenueLine[], cost: Money): { roas: number | null; roasNote: string | null } {
+  const same = revenue.find((r) => r.currency === cost.currency);
+  const others = revenue.filter((r) => r.currency !== cost.currency && r.netMinor !== 0).map((r) => r.currency);
+  const left = others.length > 0 ? `revenue in ${others.join(", ")} is not included (no exchange rate to ${cost.currency})` : null;
+  if (cost.minor === 0) return { roas: null, roasNote: "no cost recorded" };
+  if (!same) return { roas: null, roasNote: left ?? `no revenue in ${cost.currency}` };
+  return { roas: same.netMinor / cost.minor, roasNote: left };
+}
+
+/**
+ * A started campaign's report, from the rollups (two grouped queries, however
+ * many events there are). Unknown campaign → 404; applied but not started → 409.
+ */
+export async function campaignReport(pool: pg.Pool, name: string, now = new Date()): Promise<CampaignReport> {
+  const meta = (
+    await pool.query<{ campaign: string; started_at: Date; recipients: number; snapshot: SendSnapshot; project: unknown }>(REPORT_SQL.campaign, [name])
+  ).rows[0];
+  if (!meta) {
+    const applied = (await pool.query(REPORT_SQL.applied, [name])).rowCount;
+    if (applied) throw new ApiError(409, "campaign_not_started", `campaign "${name}" has not started sending; there is nothing to report yet (mk send ${name}, or wait for its schedule)`);
+    throw new ApiError(404, "campaign_not_found", `no campaign named "${name}" is applied`);
+  }
+  const [countRows, moneyRows] = await Promise.all([pool.query<CountRow>(REPORT_SQL.counts, [name]), pool.query<MoneyRow>(REPORT_SQL.revenue, [name])]);
+  // The project as applied now (always there once a campaign has started).
+  const project = storedProject.parse(meta.project);
+
+  const rows = countRows.rows;
+  const totals = counts(rows.find((r) => r.dimension === "total"));
+  const deliveryReported = meta.snapshot.provider === "ses" || totals.delivered > 0;
+  const revenue = moneyRows.rows.filter((r) => r.variant === null).map(revenueLine);
+  const cost = costOf(totals.sent, project.sending.pricePer1000Usd);
+
+  // Variants in the order the campaign declares them; the first is the control.
+  const declared = meta.snapshot.variants.map((v) => v.name ?? "");
+  const variants: VariantReport[] = declared.map((variant) => {
+    const c = counts(rows.find((r) => r.dimension === "variant" && r.variant === variant));
+    return { name: variant || "(all)", ...c, rates: ratesOf(c, deliveryReported), revenue: moneyRows.rows.filter((r) => r.variant === variant).map(revenueLine) };
+  });
+  const sample = (v: VariantReport) => ({ name: v.name, base: deliveryReported ? v.delivered : v.sent, clicked: v.clicked, converted: v.converted });
+  const comparisons = variants.length > 1 ? variants.slice(1).map((v) => compareVariants(sample(variants[0]!), sample(v))) : [];
+
+  const topCountries: CountryReport[] = rows
+    .filter((r) => r.dimension === "country")
+    .map((r) => ({ country: r.country === UNKNOWN_COUNTRY ? "unknown" : r.country!, sent: Number(r.sent), clicked: Number(r.clicked), converted: Number(r.converted) }))
+    .sort((a, b) => b.sent - a.sent || (a.country < b.country ? -1 : 1))
+    .slice(0, TOP_COUNTRIES);
+  const daily: DayReport[] = rows
+    .filter((r) => r.dimension === "day")
+    .map((r) => ({ day: r.day!, sent: Number(r.sent), opened: Number(r.opened), clicked: Number(r.clicked), converted: Number(r.converted) }))
+    .sort((a, b) => a.day.localeCompare(b.day));
+  const rates = ratesOf(totals, deliveryReported);
+
+  return {
+    campaign: meta.campaign,
+    startedAt: meta.started_at.toISOString(),
+    recipients: meta.recipients,
+    reportingCurrency: project.currency,
+    generatedAt: now.toISOString(),
+    deliveryReported,
+    totals,
+    rates,
+    complaintRateAboveLimit: (rates.complaint ?? 0) >= COMPLAINT_RATE_LIMIT,
+    revenue,
+    cost,
+    cpa: totals.converted > 0 ? { currency: cost.currency, minor: Math.round(cost.minor / totals.converted) } : null,
+    ...returnOnSpend(revenue, cost),
+    variants,
+    comparisons,
+    topCountries,
+    daily,
+  };
+}
+
+/** Every started campaign with its key figures, newest first. */
+export async function campaignSummaries(pool: pg.Pool): Promise<CampaignSummary[]> {
+  const [summaries, money] = await Promise.all([
+    pool.query<{ campaign: string; started_at: Date; recipients: number; sent: string; delivered: string; opened: string; clicked: string; converted: string; complained: string }>(
+      REPORT_SQL.summaries,
+    ),
+    pool.query<MoneyRow & { campaign: string }>(REPORT_SQL.summaryRevenue),
+  ]);
+  return summaries.rows.map((r) => {
+    const delivered = Number(r.delivered);
+    const complaintRate = ratio(Number(r.complained), delivered > 0 ? delivered : Number(r.sent));
+    return {
+      campaign: r.campaign,
+      startedAt: r.started_at.toISOString(),
+      recipients: r.recipients,
+      sent: Number(r.sent),
+      delivered,
+      opened: Number(r.opened),
+      clicked: Number(r.clicked),
+      converted: Number(r.converted),
+      complaintRate,
+      complaintRateAboveLimit: (complaintRate ?? 0) >= COMPLAINT_RATE_LIMIT,
+      revenue: money.rows.filter((m) => m.campaign === r.campaign).map(revenueLine),
+    };
+  });
+}

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from "fastify";
+import type pg from "pg";
+import { campaignReport, campaignSummaries } from "./campaign-report.js";
+import type { ReportCache } from "./cache.js";
+
+/**
+ * Campaign reports under /v1 (bearer token already checked), cached for
+ * MK_REPORT_CACHE_SECONDS. The body is the same JSON either way; the
+ * x-mk-cache header says whether it came from the cache.
+ */
+export function registerReportRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; cache: ReportCache }): void {
+  const { pool, cache } = deps;
+  const cached = async (key: string, compute: () => Promise<unknown>, reply: { header: (name: string, value: string) => unknown; type: (t: string) => unknown }) => {
+    const hit = await cache.get(key);
+    reply.type("application/json; charset=utf-8");
+    reply.header("x-mk-cache", hit ? "hit" : "miss");
+    if (hit) return hit;
+    const body = JSON.stringify(await compute());
+    await cache.set(key, body);
+    return body;
+  };
+
+  v1.get("/reports/campaigns", async (_request, reply) => cached("campaigns", () => campaignSummaries(pool), reply));
+  v1.get<{ Params: { name: string } }>("/reports/campaigns/:name", async (request, reply) =>
+    cached(`campaign:${request.params.name}`, () => campaignReport(pool, request.params.name), reply),
+  );
+}

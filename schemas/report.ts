@@ -1,0 +1,131 @@
+/**
+ * Campaign reports as `GET /v1/reports/campaigns[/:name]` returns them and
+ * `mk report` prints them. Money is in integer minor units of its currency;
+ * rates are fractions (0.031 = 3.1 %), null when their base is zero.
+ */
+
+/** Counts of one slice of a campaign: a variant, a day, a country, or all of it. */
+export interface ReportCounts {
+  sent: number;
+  failed: number;
+  delivered: number;
+  /** Hard (permanent) bounces, one per recipient. */
+  bounced: number;
+  complained: number;
+  /** Recipients who opened, clicked, unsubscribed, bought: each counted once. */
+  opened: number;
+  clicked: number;
+  unsubscribed: number;
+  converted: number;
+  /** Every open and click, repeats included. */
+  opens: number;
+  clicks: number;
+}
+
+export interface ReportRates {
+  /** delivered / sent. */
+  delivery: number | null;
+  /** opened, clicked, converted over the base: delivered when the transport reports deliveries, else sent. */
+  open: number | null;
+  click: number | null;
+  conversion: number | null;
+  /** clicked / opened. */
+  clickToOpen: number | null;
+  bounce: number | null;
+  complaint: number | null;
+  unsubscribe: number | null;
+}
+
+export interface Money {
+  currency: string;
+  minor: number;
+}
+
+export interface RevenueLine {
+  currency: string;
+  purchases: number;
+  refunds: number;
+  revenueMinor: number;
+  refundedMinor: number;
+  /** Revenue less refunds. */
+  netMinor: number;
+}
+
+export interface VariantReport extends ReportCounts {
+  name: string;
+  rates: ReportRates;
+  revenue: RevenueLine[];
+}
+
+/** A variant against the control (the first variant) by a two-proportion z-test. */
+export interface VariantComparison {
+  metric: "conversion" | "click";
+  control: string;
+  variant: string;
+  controlRate: number | null;
+  variantRate: number | null;
+  /** Null when there is too little data for the test to mean anything. */
+  z: number | null;
+  p: number | null;
+  significant: boolean;
+  verdict: string;
+}
+
+export interface CountryReport {
+  country: string;
+  sent: number;
+  clicked: number;
+  converted: number;
+}
+
+export interface DayReport {
+  day: string;
+  sent: number;
+  opened: number;
+  clicked: number;
+  converted: number;
+}
+
+export interface CampaignReport {
+  campaign: string;
+  startedAt: string;
+  /** Recipients in the send ledger when the campaign started. */
+  recipients: number;
+  /** The project's reporting currency (mk.yaml currency). */
+  reportingCurrency: string;
+  generatedAt: string;
+  /** Whether the transport reports deliveries (SES does; the outbox and SMTP do not). */
+  deliveryReported: boolean;
+  totals: ReportCounts;
+  rates: ReportRates;
+  /** Complaint rate at or above Gmail's 0.3 % limit for bulk senders. */
+  complaintRateAboveLimit: boolean;
+  revenue: RevenueLine[];
+  /** The provider's cost of what was sent, at the project's price per 1,000. */
+  cost: Money;
+  /** Cost per conversion, in the cost's currency. */
+  cpa: Money | null;
+  /** Net revenue in the cost's currency over the cost; null without both. */
+  roas: number | null;
+  /** Why ROAS is missing or leaves revenue out (revenue in other currencies has no exchange rate here). */
+  roasNote: string | null;
+  variants: VariantReport[];
+  comparisons: VariantComparison[];
+  /** Countries by recipients sent, most first (at most 10). */
+  topCountries: CountryReport[];
+  daily: DayReport[];
+}
+
+export interface CampaignSummary {
+  campaign: string;
+  startedAt: string;
+  recipients: number;
+  sent: number;
+  delivered: number;
+  opened: number;
+  clicked: number;
+  converted: number;
+  complaintRate: number | null;
+  complaintRateAboveLimit: boolean;
+  revenue: RevenueLine[];
+}

@@ -1,0 +1,303 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { foldRollups } from "../../../runtime/reports/rollups.js";
+import { compareVariants, twoProportionZTest } from "../../../runtime/reports/significance.js";
+import type { CampaignReport, CampaignSummary } from "../../../schemas/report.js";
+import { stopDatabase } from "../../helpers/database.js";
+import { startRedis, type TestRedis } from "../../helpers/redis.js";
+import { startRuntime, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
+import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
+
+after(() => stopDatabase());
+
+/** A small deterministic generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Send {
+  id: string;
+  subscriber_id: string;
+  email: string;
+  variant: string;
+}
+
+/**
+ * The generated data set: for each send, some of deliveries, hard and soft
+ * bounces, complaints, opens, repeated clicks, unsubscribes, purchases and
+ * refunds in USD, EUR and JPY, spread over days; SES-shaped events stored as
+ * the webhook stores them, the rest through POST /v1/events with the sendId.
+ */
+async function generate(rt: TestRuntime, sends: Send[], seed: number): Promise<void> {
+  const next = random(seed);
+  const groups: object[][] = [];
+  const sesRows: { key: string; subscriber: string; name: string; at: string; send: string; data: object }[] = [];
+  let n = 0;
+  const day = (d: number, h: number) => new Date(Date.now() + d * 86_400_000 + h * 3_600_000).toISOString();
+  for (const s of sends) {
+    const events: object[] = [];
+    groups.push(events);
+    const ses = (name: string, at: string, data: object = {}) => sesRows.push({ key: `gen-${seed}-${n++}`, subscriber: s.subscriber_id, name, at, send: s.id, data });
+    const api = (type: string, at: string, extra: object = {}) => events.push({ idempotencyKey: `gen-${seed}-${n++}`, type, subscriber: { email: s.email }, occurredAt: at, sendId: s.id, ...extra });
+    const r = next();
+    if (r < 0.05) ses("ses.bounce", day(0, 0), { bounceType: next() < 0.6 ? "Permanent" : "Transient" });
+    else ses("ses.delivery", day(0, 0));
+    if (next() < 0.01) ses("ses.complaint", day(0, 2));
+    if (next() < 0.4) {
+      for (let i = 0; i < 1 + Math.floor(next() * 3); i++) ses("ses.open", day(Math.floor(next() * 3), 1));
+      if (next() < 0.5) {
+        for (let i = 0; i < 1 + Math.floor(next() * 3); i++) api("click", day(Math.floor(next() * 3), 2));
+        if (next() < 0.3) {
+          const currency = ["USD", "EUR", "JPY"][Math.floor(next() * 3)]!;
+          const value = 100 + Math.floor(next() * 20_000);
+          api("purchase", day(Math.floor(next() * 4), 3), { amount: { value, currency } });
+          if (next() < 0.2) api("purchase", day(4, 3), { amount: { value: 999, currency } });
+          if (next() < 0.25) api("refund", day(5, 3), { amount: { value: Math.floor(value / 2), currency } });
+        }
+      }
+    }
+    if (next() < 0.03) api("unsubscribe", day(1, 5));
+    if (next() < 0.2) api("page_view", day(1, 6));
+  }
+  // Batches of about 500 that never split one send's events (a unique click counts on the day of the earliest click in the batch that brought it).
+  const batches: object[][] = [[]];
+  for (const group of groups) {
+    if (batches.at(-1)!.length + group.length > 500) batches.push([]);
+    batches.at(-1)!.push(...group);
+  }
+  for (const batch of batches) {
+    const result = await rt.api("/v1/events", { body: { events: batch } });
+    assert.equal(result.status, 200, JSON.stringify(result.body).slice(0, 500));
+    assert.equal(result.body.rejected, 0, JSON.stringify(result.body.results.filter((x: { status: string }) => x.status === "rejected").slice(0, 3)));
+  }
+  // SES events as POST /v1/webhooks/ses stores them: attributed to the send's campaign and variant, in the subscriber's country.
+  await query(
+    rt.databaseUrl,
+    `insert into events (idempotency_key, subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)
+     select r.key, r.subscriber, r.name, r.at, s.id, r.data, s.campaign, s.variant, sub.country
+     from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::uuid[], $6::jsonb[]) as r (key, subscriber, name, at, send, data)
+     join sends s on s.id = r.send join subscribers sub on sub.id = r.subscriber`,
+    [sesRows.map((r) => r.key), sesRows.map((r) => r.subscriber), sesRows.map((r) => r.name), sesRows.map((r) => r.at), sesRows.map((r) => r.send), sesRows.map((r) => JSON.stringify(r.data))],
+  );
+}
+
+/** What the report should say, computed straight from the raw sends and events with plain SQL. */
+async function expectedFromRaw(databaseUrl: string, campaign: string) {
+  const one = async (sql: string) => (await query<{ n: number }>(databaseUrl, sql, [campaign]))[0]!.n;
+  const distinct = (names: string, extra = "") => one(`select count(distinct subscriber_id)::int as n from events where campaign = $1 and name in (${names}) ${extra}`);
+  return {
+    totals: {
+      sent: await one("select count(*)::int as n from sends where campaign = $1 and status = 'sent'"),
+      failed: await one("select count(*)::int as n from sends where campaign = $1 and status = 'failed'"),
+      delivered: await distinct("'ses.delivery'"),
+      bounced: await distinct("'ses.bounce'", "and data->>'bounceType' = 'Permanent'"),
+      complained: await distinct("'ses.complaint'"),
+      opened: await distinct("'open', 'ses.open'"),
+      clicked: await distinct("'click', 'ses.click'"),
+      unsubscribed: await distinct("'unsubscribe', 'ses.subscription'"),
+      converted: await distinct("'purchase'"),
+      opens: await one("select count(*)::int as n from events where campaign = $1 and name in ('open', 'ses.open')"),
+      clicks: await one("select count(*)::int as n from events where campaign = $1 and name in ('click', 'ses.click')"),
+    },
+    revenue: await query<{ currency: string; purchases: number; refunds: number; revenueMinor: number; refundedMinor: number }>(
+      databaseUrl,
+      `select currency, count(*) filter (where name = 'purchase')::int as purchases, count(*) filter (where name = 'refund')::int as refunds,
+         coalesce(sum(amount_minor) filter (where name = 'purchase'), 0)::int as "revenueMinor", coalesce(sum(amount_minor) filter (where name = 'refund'), 0)::int as "refundedMinor"
+       from events where campaign = $1 and name in ('purchase', 'refund') group by currency order by currency`,
+      [campaign],
+    ),
+    variants: await query<{ name: string; sent: number; clicked: number; converted: number }>(
+      databaseUrl,
+      `select s.variant as name, count(*) filter (where s.status = 'sent')::int as sent,
+         (select count(distinct subscriber_id) from events e where e.campaign = $1 and e.variant = s.variant and e.name in ('click', 'ses.click'))::int as clicked,
+         (select count(distinct subscriber_id) from events e where e.campaign = $1 and e.variant = s.variant and e.name = 'purchase')::int as converted
+       from sends s where s.campaign = $1 group by s.variant order by s.variant`,
+      [campaign],
+    ),
+    countries: await query<{ country: string; sent: number }>(
+      databaseUrl,
+      `select coalesce(sub.country, 'unknown') as country, count(*)::int as sent
+       from sends s join subscribers sub on sub.id = s.subscriber_id where s.campaign = $1 and s.status = 'sent'
+       group by 1 order by 2 desc, 1`,
+      [campaign],
+    ),
+    dailyClicks: await query<{ day: string; clicked: number }>(
+      databaseUrl,
+      // A unique click counts on the day of the earliest click in the first batch that brought one.
+      `select day::text, count(*)::int as clicked from (
+         select distinct on (subscriber_id) subscriber_id, (occurred_at at time zone 'UTC')::date as day from events
+         where campaign = $1 and name in ('click', 'ses.click') order by subscriber_id, received_at, occurred_at, id) firsts
+       group by day order by day`,
+      [campaign],
+    ),
+  };
+}
+
+function assertMatches(report: CampaignReport, expected: Awaited<ReturnType<typeof expectedFromRaw>>): void {
+  assert.deepEqual(report.totals, expected.totals);
+  assert.deepEqual(
+    report.revenue.map(({ netMinor, ...line }) => {
+      assert.equal(netMinor, line.revenueMinor - line.refundedMinor);
+      return line;
+    }),
+    expected.revenue,
+  );
+  assert.deepEqual(
+    report.variants.map((v) => ({ name: v.name, sent: v.sent, clicked: v.clicked, converted: v.converted })),
+    expected.variants,
+  );
+  assert.deepEqual(
+    report.topCountries.map((c) => ({ country: c.country, sent: c.sent })),
+    expected.countries.slice(0, 10),
+  );
+  assert.deepEqual(
+    report.daily.filter((d) => d.clicked > 0).map((d) => ({ day: d.day, clicked: d.clicked })),
+    expected.dailyClicks,
+  );
+}
+
+describe("campaign reports from the rollups equal plain SQL over the raw events", () => {
+  let rt: TestRuntime;
+  let sends: Send[];
+  before(async () => {
+    // The test folds the rollups itself, so the report reads folded and unfolded figures at the moments it chooses.
+    rt = await startRuntime({ MK_WORKERS: "2", MK_REPORT_CACHE_SECONDS: "0" }, undefined, { rollupFoldIntervalMs: 0 });
+    await addSubscribers(rt.databaseUrl, 800, { countries: ["TH", "PT", "US", "DE", "JP", "MX", "ID", "VN", "GB", "AU", "CA", "BR"] });
+    await query(rt.databaseUrl, "update subscribers set country = null where id % 37 = 0");
+    await applyCampaigns(rt, [{ name: "launch", variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50, subject: "B" }] }, { name: "quiet" }]);
+    assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "launch" } })).status, 200);
+    await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0);
+    sends = await query<Send>(rt.databaseUrl, "select id, subscriber_id::text, email, variant from sends where campaign = 'launch' order by id");
+  });
+  after(() => rt.close());
+
+  it("counts every figure exactly, before and after the deltas are folded", async () => {
+    await generate(rt, sends.slice(0, 400), 1);
+    await foldRollups(rt.pool);
+    await generate(rt, sends.slice(400), 2);
+    const pending = (await query<{ n: number }>(rt.databaseUrl, "select count(*)::int as n from campaign_rollup_deltas"))[0]!.n;
+    const expected = await expectedFromRaw(rt.databaseUrl, "launch");
+    assert.ok(expected.totals.clicked > 50 && expected.revenue.length === 3, "the data set has clicks and money in three currencies");
+
+    const before = await rt.api("/v1/reports/campaigns/launch");
+    assert.equal(before.status, 200, JSON.stringify(before.body));
+    assertMatches(before.body, expected);
+    assert.ok(pending > 0, "part of the figures came from deltas not yet folded");
+
+    await foldRollups(rt.pool);
+    assert.equal((await query<{ n: number }>(rt.databaseUrl, "select count(*)::int as n from campaign_rollup_deltas"))[0]!.n, 0);
+    const folded = await rt.api("/v1/reports/campaigns/launch");
+    assertMatches(folded.body, expected);
+    assert.deepEqual({ ...folded.body, generatedAt: "" }, { ...before.body, generatedAt: "" });
+  });
+
+  it("derives rates, cost, CPA, ROAS and the complaint flag from the counts", async () => {
+    const report = (await rt.api("/v1/reports/campaigns/launch")).body as CampaignReport;
+    const t = report.totals;
+    assert.equal(report.deliveryReported, true);
+    assert.equal(report.rates.delivery, t.delivered / t.sent);
+    assert.equal(report.rates.click, t.clicked / t.delivered);
+    assert.equal(report.rates.conversion, t.converted / t.delivered);
+    assert.equal(report.complaintRateAboveLimit, t.complained / t.delivered >= 0.003);
+    // 800 recipients at $0.10 per 1,000 = 8 cents.
+    assert.deepEqual(report.cost, { currency: "USD", minor: Math.round((t.sent * 0.1) / 10) });
+    assert.deepEqual(report.cpa, { currency: "USD", minor: Math.round(report.cost.minor / t.converted) });
+    const usd = report.revenue.find((r) => r.currency === "USD")!;
+    assert.equal(report.roas, usd.netMinor / report.cost.minor);
+    assert.equal(report.roasNote, "revenue in EUR, JPY is not included (no exchange rate to USD)");
+    assert.equal(report.comparisons.length, 1);
+    assert.equal(report.comparisons[0]!.control, "a");
+    assert.match(report.comparisons[0]!.verdict, /^(No clear difference|b's (click|conversion) rate is (higher|lower))/);
+  });
+
+  it("keeps unique counts exact when concurrent batches carry the same subscribers' clicks", async () => {
+    const targets = sends.slice(0, 50);
+    const batch = (k: number) =>
+      targets.map((s, i) => ({ idempotencyKey: `race-${k}-${i}`, type: "click", subscriber: { email: s.email }, occurredAt: new Date().toISOString(), sendId: s.id }));
+    const results = await Promise.all([0, 1, 2, 3].map((k) => rt.api("/v1/events", { body: { events: batch(k) } })));
+    for (const r of results) assert.equal(r.body.accepted, 50);
+    assertMatches((await rt.api("/v1/reports/campaigns/launch")).body, await expectedFromRaw(rt.databaseUrl, "launch"));
+  });
+
+  it("lists every started campaign with its key figures", async () => {
+    const list = await rt.api("/v1/reports/campaigns");
+    assert.equal(list.status, 200);
+    const launch = (list.body as CampaignSummary[]).find((c) => c.campaign === "launch")!;
+    const expected = await expectedFromRaw(rt.databaseUrl, "launch");
+    assert.equal(launch.sent, expected.totals.sent);
+    assert.equal(launch.clicked, expected.totals.clicked);
+    assert.equal(launch.converted, expected.totals.converted);
+    assert.deepEqual(launch.revenue.map((r) => r.currency), ["EUR", "JPY", "USD"]);
+  });
+
+  it("answers 404 for an unknown campaign and 409 for one not started", async () => {
+    const unknown = await rt.api("/v1/reports/campaigns/nope");
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, "campaign_not_found");
+    const quiet = await rt.api("/v1/reports/campaigns/quiet");
+    assert.equal(quiet.status, 409);
+    assert.match(quiet.body.error.message, /has not started sending/);
+    assert.equal((await rt.api("/v1/reports/campaigns/launch", { token: null })).status, 401);
+  });
+});
+
+describe("report cache", () => {
+  let redis: TestRedis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis.stop());
+
+  it("serves a report from Redis to every replica until it expires", async () => {
+    const first = await startRuntime({ MK_REPORT_CACHE_SECONDS: "1", REDIS_URL: redis.url });
+    const second = await startRuntime({ MK_REPORT_CACHE_SECONDS: "1", REDIS_URL: redis.url }, first.databaseUrl);
+    try {
+      await addSubscribers(first.databaseUrl, 3);
+      await applyCampaigns(first, [{ name: "cached" }]);
+      await first.api("/v1/sends/start", { body: { campaign: "cached" } });
+      const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+      const miss = await fetch(`${first.url}/v1/reports/campaigns/cached`, auth);
+      assert.equal(miss.headers.get("x-mk-cache"), "miss");
+      const body = await miss.json();
+      const hit = await fetch(`${second.url}/v1/reports/campaigns/cached`, auth);
+      assert.equal(hit.headers.get("x-mk-cache"), "hit");
+      assert.deepEqual(await hit.json(), body);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const expired = await fetch(`${second.url}/v1/reports/campaigns/cached`, auth);
+      assert.equal(expired.headers.get("x-mk-cache"), "miss");
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});
+
+describe("two-proportion z-test", () => {
+  it("matches a hand computation", () => {
+    // 200/1000 vs 250/1000: pooled 0.225, se = sqrt(0.225 · 0.775 · 0.002) = 0.018675, z = 2.6774, p = 0.0074.
+    const { z, p } = twoProportionZTest(200, 1000, 250, 1000);
+    assert.ok(Math.abs(z - 2.6774) < 1e-3, String(z));
+    assert.ok(Math.abs(p - 0.0074) < 2e-4, String(p));
+    assert.deepEqual(twoProportionZTest(0, 100, 0, 100), { z: 0, p: 1 });
+  });
+
+  it("says in plain words which variant wins, when it cannot tell, and when there is too little data", () => {
+    const a = { name: "a", base: 1000, clicked: 200, converted: 40 };
+    assert.match(compareVariants(a, { name: "b", base: 1000, clicked: 250, converted: 70 }).verdict, /^b's conversion rate is higher than a's: 7\.00 % vs 4\.00 % \(p = 0\.00\d\)/);
+    assert.match(compareVariants(a, { name: "b", base: 1000, clicked: 205, converted: 41 }).verdict, /^No clear difference in conversion rate between b and a yet/);
+    assert.match(compareVariants(a, { name: "b", base: 1000, clicked: 160, converted: 2 }).verdict, /^b's click rate is lower/);
+    assert.match(compareVariants({ name: "a", base: 10, clicked: 1, converted: 0 }, { name: "b", base: 12, clicked: 2, converted: 0 }).verdict, /^Too little data/);
+  });
+});

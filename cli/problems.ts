@@ -65,6 +65,8 @@ export const PROBLEM_CODES = {
   MK083: { severity: "error", title: "mk init would overwrite existing files" },
   MK084: { severity: "error", title: "mk init cannot write the folder" },
   MK085: { severity: "error", title: "mk send needs --due or a campaign name" },
+  MK086: { severity: "error", title: "no report for that campaign (unknown, or not started)" },
+  MK087: { severity: "error", title: "cannot write the --out file" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

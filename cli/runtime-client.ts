@@ -17,6 +17,7 @@ import type {
   StateResponse,
   SubscriberImportResponse,
 } from "../schemas/api.js";
+import type { CampaignReport, CampaignSummary } from "../schemas/report.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
 
@@ -83,6 +84,14 @@ export class RuntimeClient {
     return this.request("POST", "/v1/events/dead-letters/replay", ids ? { ids } : {});
   }
 
+  campaignReport(name: string): Promise<CampaignReport> {
+    return this.request("GET", `/v1/reports/campaigns/${encodeURIComponent(name)}`);
+  }
+
+  campaignSummaries(): Promise<CampaignSummary[]> {
+    return this.request("GET", "/v1/reports/campaigns");
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { url, token, env } = this.target;
     let response: Response;
@@ -111,6 +120,7 @@ export class RuntimeClient {
     if (response.status === 401) throw new MkError("MK074", `the runtime of "${env}" refused the API token; check it (${env === "local" ? "MK_API_TOKEN or .mk/api-token" : "the tokenEnv variable"})`);
     if (error?.code === "stale_plan") throw new MkError("MK075", message);
     if (error?.code === "campaign_started") throw new MkError("MK077", message);
+    if (error?.code === "campaign_not_found" || error?.code === "campaign_not_started") throw new MkError("MK086", message);
     throw new MkError("MK076", `the runtime of "${env}" answered ${response.status}: ${message}${id}`);
   }
 }

@@ -25,7 +25,7 @@ export interface ReportCounts {
 export interface ReportRates {
   /** delivered / sent. */
   delivery: number | null;
-  /** opened, clicked, converted over the base: delivered when the transport reports deliveries, else sent. */
+  /** opened, clicked, converted over the base: delivered when delivery reports arrive, else sent. */
   open: number | null;
   click: number | null;
   conversion: number | null;
@@ -94,7 +94,7 @@ export interface CampaignReport {
   /** The project's reporting currency (mk.yaml currency). */
   reportingCurrency: string;
   generatedAt: string;
-  /** Whether the transport reports deliveries (SES does; the outbox and SMTP do not). */
+  /** Whether delivery reports have arrived (SES sends them; the outbox and SMTP do not): rates are of delivered mail if so, else of sent mail. */
   deliveryReported: boolean;
   totals: ReportCounts;
   rates: ReportRates;

@@ -97,7 +97,8 @@ export async function campaignReport(pool: pg.Pool, name: string, now = new Date
 
   const rows = countRows.rows;
   const totals = counts(rows.find((r) => r.dimension === "total"));
-  const deliveryReported = meta.snapshot.provider === "ses" || totals.delivered > 0;
+  // SES reports deliveries and bounces; the outbox and SMTP report neither, so their rates are of sent mail.
+  const deliveryReported = totals.delivered + totals.bounced > 0;
   const revenue = moneyRows.rows.filter((r) => r.variant === null).map(revenueLine);
   const cost = costOf(totals.sent, project.sending.pricePer1000Usd);
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import pg from "pg";
 import { foldRollups } from "../../../runtime/reports/rollups.js";
 import { compareVariants, twoProportionZTest } from "../../../runtime/reports/significance.js";
 import type { CampaignReport, CampaignSummary } from "../../../schemas/report.js";
@@ -222,13 +223,31 @@ describe("campaign reports from the rollups equal plain SQL over the raw events"
     assert.match(report.comparisons[0]!.verdict, /^(No clear difference|b's (click|conversion) rate is (higher|lower))/);
   });
 
-  it("keeps unique counts exact when concurrent batches carry the same subscribers' clicks", async () => {
+  it("keeps unique counts exact when concurrent batches carry the same subscribers' clicks, while replicas fold", async () => {
     const targets = sends.slice(0, 50);
     const batch = (k: number) =>
       targets.map((s, i) => ({ idempotencyKey: `race-${k}-${i}`, type: "click", subscriber: { email: s.email }, occurredAt: new Date().toISOString(), sendId: s.id }));
-    const results = await Promise.all([0, 1, 2, 3].map((k) => rt.api("/v1/events", { body: { events: batch(k) } })));
-    for (const r of results) assert.equal(r.body.accepted, 50);
+    const folders = new pg.Pool({ connectionString: rt.databaseUrl, max: 3 });
+    try {
+      const [results] = await Promise.all([
+        Promise.all([0, 1, 2, 3].map((k) => rt.api("/v1/events", { body: { events: batch(k) } }))),
+        ...[0, 1, 2].map(async () => {
+          for (let i = 0; i < 5; i++) await foldRollups(folders);
+        }),
+      ]);
+      for (const r of results) assert.equal(r.body.accepted, 50);
+    } finally {
+      await folders.end();
+    }
     assertMatches((await rt.api("/v1/reports/campaigns/launch")).body, await expectedFromRaw(rt.databaseUrl, "launch"));
+  });
+
+  it("exposes ingest lag and the rollups' backlog as metrics", async () => {
+    const metrics = (await rt.api("/metrics", { token: null })).body as string;
+    assert.match(metrics, /^mk_event_ingest_lag_seconds_count \d+$/m);
+    const backlog = (await query<{ n: number }>(rt.databaseUrl, "select count(*)::int as n from campaign_rollup_deltas"))[0]!.n;
+    assert.match(metrics, new RegExp(`^mk_rollup_backlog ${backlog}$`, "m"));
+    assert.match(metrics, /^mk_rollup_lag_seconds \d/m);
   });
 
   it("lists every started campaign with its key figures", async () => {

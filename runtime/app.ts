@@ -14,6 +14,8 @@ import { registerEventRoutes } from "./events/routes.js";
 import { createReportCache } from "./reports/cache.js";
 import { foldRollups, registerRollupMetrics } from "./reports/rollups.js";
 import { registerReportRoutes } from "./reports/routes.js";
+import { shippedRates } from "./tax/rates.js";
+import { registerTaxRoutes } from "./tax/routes.js";
 import { registerPublicLinks } from "./public/links.js";
 import { registerSesWebhook } from "./webhooks/routes.js";
 import { httpsCertificates, type CertificateSource } from "./webhooks/sns-signature.js";
@@ -49,6 +51,8 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "mk-runtime" });
   const metrics = createMetrics(pool);
   const countryOf = openCountryLookup(config.MK_GEOIP_DB);
+  // The shipped tax rates are read now: a damaged data file stops the runtime at start, not at the first purchase.
+  shippedRates();
   const reportCache = createReportCache({ ttlSeconds: config.MK_REPORT_CACHE_SECONDS, redisUrl: config.REDIS_URL });
   const app = Fastify({
     logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"] },
@@ -173,6 +177,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       registerSendRoutes(v1, { pool, transport: sending.transport });
       registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf });
       registerReportRoutes(v1, { pool, cache: reportCache });
+      registerTaxRoutes(v1, { pool });
     },
     { prefix: "/v1" },
   );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { countryCode, currencyCode, emailAddress, eventName } from "./common.js";
 import { utm } from "./project.js";
+import { regionCode } from "./tax.js";
 
 /** The event types mk itself reads; any other name matching eventName is a custom event. */
 export const KNOWN_EVENT_TYPES = ["purchase", "refund", "signup", "page_view"] as const;
@@ -26,6 +27,7 @@ export const event = z
     properties: z.record(z.string().max(200), z.json()).optional(),
     amount: money.optional().meta({ description: "For a refund, the amount refunded." }),
     country: countryCode.optional(),
+    region: regionCode.optional().meta({ description: "The subdivision of country (ISO 3166-2 without the country), where its tax differs: ON, QC, BC … in Canada." }),
     ip: z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" }).optional(),
     utm: utm.optional(),
     sendId: z.uuid({ error: "must be the send id (a UUID) from the email's links" }).optional(),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { taxRateOverride } from "./tax.js";
 import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, timeZone } from "./common.js";
 
 export const utm = z.strictObject({
@@ -57,7 +58,12 @@ export const project = z.strictObject({
     })
     .prefault({}),
   currency: currencyCode.default("USD"),
-  tax: z.strictObject({ pricesIncludeTax: z.boolean().default(true) }).prefault({}),
+  tax: z
+    .strictObject({
+      pricesIncludeTax: z.boolean().default(true),
+      rates: z.array(taxRateOverride).optional().meta({ description: "Rates that replace the shipped data for a country and period (e.g. a reduced rate the business qualifies for)." }),
+    })
+    .prefault({}),
   environments: z
     .record(resourceName, environment)
     .refine((envs) => Object.keys(envs).length > 0, { error: "needs at least one environment (for example prod)" }),

@@ -2,6 +2,9 @@ import type pg from "pg";
 import { event as eventSchema, type IngestEvent } from "../../schemas/event.js";
 import { fieldPath } from "../http/errors.js";
 import { withTransaction } from "../db/transaction.js";
+import { taxContext } from "../tax/context.js";
+import { appendToLedger } from "../tax/ledger.js";
+import { tagTaxes } from "../tax/tagging.js";
 import { attribute } from "./attribution.js";
 import type { CountryLookup } from "./geoip.js";
 import { EVENT_SQL } from "./queries.js";
@@ -86,6 +89,11 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
     if (store.length > 0) {
       const e = store.map((item) => item.valid.event);
       const attributed = await attribute(client, store.map((item) => ({ event: item.valid.event, subscriberId: item.subscriber.id })), options.attributionWindowMs);
+      const countries = store.map((item) => item.valid.event.country ?? item.subscriber.country ?? (item.valid.event.ip ? options.countryOf?.(item.valid.event.ip) : undefined) ?? null);
+      const taxable = e.some((x) => x.type === "purchase" || x.type === "refund");
+      const { tags, entries } = taxable
+        ? tagTaxes(e.map((event, i) => ({ event, country: countries[i]!, campaign: attributed[i]?.campaign ?? null, variant: attributed[i]?.variant ?? null })), await taxContext(client))
+        : { tags: [], entries: [] };
       await client.query(EVENT_SQL.insertEvents, [
         e.map((x) => x.idempotencyKey),
         store.map((item) => item.subscriber.id),
@@ -94,13 +102,18 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
         e.map((x) => JSON.stringify(x.properties ?? {})),
         e.map((x) => x.amount?.value ?? null),
         e.map((x) => x.amount?.currency ?? null),
-        store.map((item) => item.valid.event.country ?? item.subscriber.country ?? (item.valid.event.ip ? options.countryOf?.(item.valid.event.ip) : undefined) ?? null),
+        countries,
         e.map((x) => x.ip ?? null),
         e.map((x) => (x.utm ? JSON.stringify(x.utm) : null)),
         e.map((x) => x.sendId ?? null),
         attributed.map((a) => a?.campaign ?? null),
         attributed.map((a) => a?.variant ?? null),
+        e.map((x) => x.region ?? null),
+        e.map((_, i) => tags[i]?.rate ?? null),
+        e.map((_, i) => tags[i]?.type ?? null),
       ]);
+      // The tax ledger, in the same transaction: an event and its entry exist together or not at all.
+      if (entries.length > 0) await appendToLedger(client, entries);
     }
     if (options.deadLetter && dead.length > 0) {
       dead.sort((a, b) => a.index - b.index);

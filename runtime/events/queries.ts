@@ -8,8 +8,9 @@ export const EVENT_SQL = {
     on conflict (idempotency_key) do nothing
     returning idempotency_key`,
   insertEvents: `
-    insert into events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id, campaign, variant)
-    select * from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[], $7::text[], $8::text[], $9::inet[], $10::jsonb[], $11::uuid[], $12::text[], $13::text[])`,
+    insert into events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id, campaign, variant, region, tax_rate, tax_type)
+    select * from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[], $7::text[], $8::text[], $9::inet[], $10::jsonb[], $11::uuid[], $12::text[], $13::text[],
+      $14::text[], $15::numeric[], $16::text[])`,
   /** Sends an event may belong to: named by its sendId, or the subscriber's sends of a campaign named by its utm_campaign. */
   candidateSends: `
     select s.id, s.campaign, s.variant, s.subscriber_id, s.sent_at, coalesce(c.snapshot->>'utmCampaign', c.campaign) as utm_campaign

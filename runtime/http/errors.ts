@@ -23,12 +23,21 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
 }
 
+function parsePart<T extends z.ZodType>(schema: T, value: unknown, part: "body" | "query"): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const fields = result.error.issues.slice(0, 100).map((issue) => ({ path: fieldPath(issue.path) || `(${part})`, message: issue.message }));
+  throw new ApiError(400, "invalid_request", `the request ${part === "body" ? "body" : "query string"} is invalid: ${fields.map((f) => `${f.path}: ${f.message}`).slice(0, 3).join("; ")}`, fields);
+}
+
 /** The request body as the schema's type, or a 400 naming every failing field. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const fields = result.error.issues.slice(0, 100).map((issue) => ({ path: fieldPath(issue.path) || "(body)", message: issue.message }));
-  throw new ApiError(400, "invalid_request", `the request body is invalid: ${fields.map((f) => `${f.path}: ${f.message}`).slice(0, 3).join("; ")}`, fields);
+  return parsePart(schema, body, "body");
+}
+
+/** The query string as the schema's type, or a 400 naming every failing parameter. */
+export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+  return parsePart(schema, query, "query");
 }
 
 /** The `limit` query parameter: a whole number from 1 to `max`, `fallback` when absent; else a 400. */

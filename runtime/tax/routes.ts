@@ -1,0 +1,28 @@
+import type { FastifyInstance } from "fastify";
+import type pg from "pg";
+import { z } from "zod";
+import { countryCode } from "../../schemas/common.js";
+import { fxImportRequest } from "../../schemas/tax.js";
+import { parseBody, parseQuery } from "../http/errors.js";
+import { taxContext } from "./context.js";
+import { importFxRates } from "./fx.js";
+import { verifyLedger } from "./verify.js";
+
+const ratesQuery = z.strictObject({
+  country: countryCode.optional(),
+  date: z.iso.date({ error: "must be a date, YYYY-MM-DD" }).optional(),
+  history: z.enum(["true", "false"]).optional(),
+});
+const verifyQuery = z.strictObject({ country: countryCode.optional() });
+
+/** Tax rates, ledger verification and FX imports under /v1 (bearer token already checked). */
+export function registerTaxRoutes(v1: FastifyInstance, deps: { pool: pg.Pool }): void {
+  const { pool } = deps;
+  v1.get("/tax/rates", async (request) => {
+    const query = parseQuery(ratesQuery, request.query);
+    const { rates } = await taxContext(pool);
+    return query.history === "true" ? rates.history(query.country) : rates.inForce(query.date ?? new Date().toISOString().slice(0, 10), query.country);
+  });
+  v1.get("/tax/verify", async (request) => verifyLedger(pool, parseQuery(verifyQuery, request.query).country));
+  v1.post("/fx/rates", async (request) => importFxRates(pool, parseBody(fxImportRequest, request.body)));
+}

@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { countryCode } from "./common.js";
+
+/** A percentage as written in data files and mk.yaml: "7", "25.5", "9.975" (at most 5 decimals, below 100). */
+export const taxRatePercent = z
+  .union([z.number(), z.string()])
+  .transform((value) => String(value).trim())
+  .pipe(z.string().regex(/^(0|[1-9]\d?)(\.\d{1,5})?$/, { error: "must be a percentage from 0 to 99.99999, e.g. 7 or 9.975" }));
+
+const isoDay = z.iso.date({ error: "must be a date, YYYY-MM-DD" });
+
+/** A Canadian province (ON, QC …) or another first-level subdivision: the part after the country in ISO 3166-2. */
+export const regionCode = z.string().regex(/^[A-Z0-9]{1,3}$/, { error: "must be the subdivision part of an ISO 3166-2 code, e.g. ON for CA-ON" });
+
+export const TAX_TYPES = ["VAT", "GST", "HST", "QST", "PST", "RST", "CT", "SST", "NONE"] as const;
+
+/** One row of runtime/tax/rates.csv: a rate and the dates it was in force, with its source. */
+export const taxRateRow = z.strictObject({
+  country: countryCode,
+  region: z.union([z.literal(""), regionCode]),
+  tax_type: z.enum(TAX_TYPES),
+  rate: taxRatePercent,
+  category: z.enum(["standard", "reduced"]),
+  effective_from: isoDay,
+  effective_to: z.union([z.literal(""), isoDay]),
+  reviewed: z.enum(["yes", "no"]),
+  source: z.url({ protocol: /^https?$/, error: "must be the URL of the source" }),
+  note: z.string(),
+});
+export type TaxRateRow = z.infer<typeof taxRateRow>;
+
+/**
+ * `tax.rates` in mk.yaml: a rate the business applies instead of (or beside)
+ * the shipped data, e.g. a reduced rate it qualifies for. It wins over the
+ * shipped rows of the same country (and region) for its dates.
+ */
+export const taxRateOverride = z.strictObject({
+  country: countryCode,
+  region: regionCode.optional(),
+  type: z.enum(TAX_TYPES).default("VAT"),
+  rate: taxRatePercent,
+  from: isoDay,
+  to: isoDay.optional(),
+  reason: z.string().min(1, { error: "say why this rate applies (it is printed in reports)" }),
+});
+export type TaxRateOverride = z.infer<typeof taxRateOverride>;
+
+/** A rate in force, as the runtime answers it. */
+export interface TaxRateInForce {
+  country: string;
+  region: string | null;
+  type: string;
+  /** Percent as a decimal string. */
+  rate: string;
+  category: string;
+  from: string;
+  to: string | null;
+  source: string;
+  /** "data" (shipped, reviewed or not) or "mk.yaml" (an override). */
+  origin: "data" | "mk.yaml";
+  reviewed: boolean;
+  note: string;
+}
+
+/** One daily exchange rate: 1 base = rate quote, on a day. */
+export const fxRate = z.strictObject({
+  day: isoDay,
+  base: z.string().regex(/^[A-Z]{3}$/, { error: "must be an ISO 4217 currency code" }),
+  quote: z.string().regex(/^[A-Z]{3}$/, { error: "must be an ISO 4217 currency code" }),
+  rate: z.string().regex(/^\d{1,10}(\.\d{1,10})?$/, { error: "must be a positive decimal number, e.g. 1.0512" }).refine((r) => Number(r) > 0, { error: "must be above 0" }),
+});
+export type FxRate = z.infer<typeof fxRate>;
+
+export const fxImportRequest = z.strictObject({
+  source: z.string().min(1).max(200),
+  rates: z.array(fxRate).min(1).max(20_000),
+});
+export type FxImportRequest = z.infer<typeof fxImportRequest>;
+
+export interface FxImportResponse {
+  imported: number;
+  days: number;
+  from: string;
+  to: string;
+}

@@ -67,6 +67,7 @@ export const PROBLEM_CODES = {
   MK085: { severity: "error", title: "mk send needs --due or a campaign name" },
   MK086: { severity: "error", title: "no report for that campaign (unknown, or not started)" },
   MK087: { severity: "error", title: "cannot write the --out file" },
+  MK088: { severity: "error", title: "exchange-rate file cannot be read" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

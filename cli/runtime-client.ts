@@ -18,6 +18,7 @@ import type {
   SubscriberImportResponse,
 } from "../schemas/api.js";
 import type { CampaignReport, CampaignSummary } from "../schemas/report.js";
+import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce } from "../schemas/tax.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
 
@@ -90,6 +91,18 @@ export class RuntimeClient {
 
   campaignSummaries(): Promise<CampaignSummary[]> {
     return this.request("GET", "/v1/reports/campaigns");
+  }
+
+  importFxRates(body: FxImportRequest): Promise<FxImportResponse> {
+    return this.request("POST", "/v1/fx/rates", body);
+  }
+
+  taxRates(options: { country?: string | undefined; date?: string | undefined; history: boolean }): Promise<TaxRateInForce[]> {
+    return this.request("GET", `/v1/tax/rates${query({ country: options.country, date: options.date, history: options.history ? "true" : undefined })}`);
+  }
+
+  verifyLedger(country?: string): Promise<LedgerVerification> {
+    return this.request("GET", `/v1/tax/verify${query({ country })}`);
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -83,3 +83,13 @@ export interface FxImportResponse {
   from: string;
   to: string;
 }
+
+/** The tax ledger's hash chains walked (GET /v1/tax/verify). */
+export interface LedgerVerification {
+  ok: boolean;
+  /** Entries checked (all of them when ok). */
+  checked: number;
+  countries: string[];
+  /** The first entry whose hash, link or position is wrong, in chain order. */
+  firstBad?: { id: number; country: string; seq: number; eventKey: string; reason: string };
+}

@@ -10,6 +10,8 @@ import { MkError } from "../errors.js";
 
 export interface LocalRuntime {
   url: string;
+  /** The embedded PostgreSQL's connection string. */
+  databaseUrl: string;
   token: string;
   /** Where the token came from: MK_API_TOKEN, or the file in the data folder. */
   tokenSource: string;
@@ -80,6 +82,7 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
 
   return {
     url,
+    databaseUrl: database.url,
     token,
     tokenSource,
     stop: async () => {

@@ -1,14 +1,7 @@
 import type pg from "pg";
+import type { LedgerVerification } from "../../schemas/tax.js";
 import { entryHash, GENESIS_HASH, type LedgerEntry } from "./ledger.js";
 
-export interface LedgerVerification {
-  ok: boolean;
-  /** Entries checked (all of them when ok). */
-  checked: number;
-  countries: string[];
-  /** The first entry whose hash, link or position is wrong, in chain order. */
-  firstBad?: { id: number; country: string; seq: number; eventKey: string; reason: string };
-}
 
 interface LedgerRow {
   id: string;

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import { initRepository } from "../../cli/init/scaffold.js";
+import { startLocalRuntime, type LocalRuntime } from "../../cli/local/up.js";
+import { runMk, STACK_LINE } from "../helpers/run-mk.js";
+
+let repo: string;
+let local: LocalRuntime;
+const mk = (...args: string[]) => runMk([...args, "--dir", repo]);
+const file = async (name: string, text: string) => {
+  const at = path.join(repo, name);
+  await writeFile(at, text);
+  return at;
+};
+
+before(async () => {
+  const base = await mkdtemp(path.join(tmpdir(), "mk-tax-"));
+  await chmod(base, 0o755);
+  repo = path.join(base, "campaigns");
+  initRepository(repo, { force: false });
+  local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0 });
+  assert.equal((await mk("apply", "--auto-approve")).code, 0);
+});
+
+after(async () => {
+  await local.stop();
+  await rm(path.dirname(repo), { recursive: true, force: true });
+});
+
+describe("mk fx import", () => {
+  it("reads the ECB's daily file, its history file and a plain CSV", async () => {
+    // As the ECB publishes them: ", " separators and "03 June 2021" in the daily file; N/A and a trailing comma in the history.
+    const daily = await file("eurofxref.csv", "Date, USD, JPY, BGN, THB, KWD, \n20 November 2026, 1.0512, 162.35, 1.9558, 37.938, 0.3241, \n");
+    const run = await mk("fx", "import", daily);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'Imported 5 rates (5 currency pairs, 1 days from 2026-11-20 to 2026-11-20) into "local".\n');
+
+    const hist = await file("eurofxref-hist.csv", "Date,USD,JPY,CYP,THB,\n2026-11-19,1.0500,162.10,N/A,37.900,\n2026-11-18,1.0490,161.95,N/A,37.850,\n");
+    assert.equal((await mk("fx", "import", hist)).stdout, 'Imported 6 rates (3 currency pairs, 2 days from 2026-11-18 to 2026-11-19) into "local".\n');
+
+    const plain = await file("rates.csv", "date,base,quote,rate\n2026-11-20,usd,thb,36.09\n");
+    assert.equal((await mk("fx", "import", plain)).code, 0);
+
+    const db = new pg.Client({ connectionString: local.databaseUrl });
+    await db.connect();
+    try {
+      const stored = (await db.query("select day::text, base, quote, rate::float8 as rate, source from fx_rates where quote in ('THB', 'KWD') order by base, quote, day")).rows;
+      assert.deepEqual(stored, [
+        { day: "2026-11-20", base: "EUR", quote: "KWD", rate: 0.3241, source: "ECB eurofxref.csv" },
+        { day: "2026-11-18", base: "EUR", quote: "THB", rate: 37.85, source: "ECB eurofxref-hist.csv" },
+        { day: "2026-11-19", base: "EUR", quote: "THB", rate: 37.9, source: "ECB eurofxref-hist.csv" },
+        { day: "2026-11-20", base: "EUR", quote: "THB", rate: 37.938, source: "ECB eurofxref.csv" },
+        { day: "2026-11-20", base: "USD", quote: "THB", rate: 36.09, source: "CSV rates.csv" },
+      ]);
+      assert.equal((await db.query("select 1 from fx_rates where quote = 'CYP'")).rowCount, 0, "N/A is no rate");
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("names the file, line and column of a bad rate, and imports nothing", async () => {
+    const bad = await file("bad-hist.csv", "Date,USD,THB,\n2026-11-17,1.04,37.8,\n2026-11-16,1.04,abc,\n");
+    const run = await mk("fx", "import", bad);
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, 'Error: MK088 bad-hist.csv:3: THB must be a positive decimal number, e.g. 1.0512 (got "abc")\n');
+    const missing = await mk("fx", "import", path.join(repo, "nope.csv"));
+    assert.equal(missing.stderr, `Error: MK088 cannot read ${path.join(repo, "nope.csv")}: ENOENT\n`);
+    const wrong = await mk("fx", "import", await file("other.csv", "when,what\n1,2\n"));
+    assert.match(wrong.stderr, /^Error: MK088 other\.csv:1: header must be the ECB's/);
+    assert.doesNotMatch(wrong.stderr, STACK_LINE);
+  });
+});
+
+describe("mk tax rates, mk tax verify", () => {
+  it("prints the rates in force with their sources, flags unconfirmed rows, and shows history", async () => {
+    const today = await mk("tax", "rates", "--country", "th");
+    assert.equal(today.code, 0, today.stderr);
+    assert.match(today.stdout, /TH\s+│?\s+│?\s*VAT\s+│?\s*7 %\s+│?\s*2026-10-01/);
+    assert.match(today.stdout, /^! TH 7 % from 2026-10-01 is unconfirmed: UNVERIFIED/m);
+    const canada = JSON.parse((await mk("tax", "rates", "--country", "CA", "--date", "2025-03-31", "--json")).stdout) as { region: string | null; type: string; rate: string }[];
+    assert.deepEqual(canada.find((r) => r.region === "NS"), { ...canada.find((r) => r.region === "NS"), type: "HST", rate: "15" });
+    const history = JSON.parse((await mk("tax", "rates", "--country", "TH", "--history", "--json")).stdout) as { rate: string; from: string }[];
+    assert.deepEqual(history.map((r) => [r.rate, r.from]), [["7", "1992-01-01"], ["10", "1997-08-16"], ["7", "1999-04-01"], ["7", "2026-10-01"]]);
+  });
+
+  it("says the ledger holds", async () => {
+    const run = await mk("tax", "verify");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "The tax ledger holds: 0 entries in 0 chains (none).\n");
+  });
+
+  it("exits 3 and names the entry when someone edited the ledger behind the database's back", async () => {
+    await fetch(`${local.url}/v1/subscribers/import`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${local.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ subscribers: [{ email: "buyer@example.test", country: "TH" }] }),
+    });
+    const events = ["o1", "o2"].map((key) => ({ idempotencyKey: key, type: "purchase", subscriber: { email: "buyer@example.test" }, occurredAt: "2026-11-20T10:00:00+07:00", amount: { value: 107_000, currency: "THB" } }));
+    await fetch(`${local.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${local.token}`, "content-type": "application/json" }, body: JSON.stringify({ events }) });
+    assert.equal((await mk("tax", "verify", "--country", "TH")).stdout, "The tax ledger holds: 2 entries in 1 chain (TH).\n");
+    const db = new pg.Client({ connectionString: local.databaseUrl });
+    await db.connect();
+    try {
+      await db.query("set session_replication_role = replica; update tax_ledger set gross_minor = 10700, net_minor = 10000, tax_minor = 700 where event_key = 'o2'");
+    } finally {
+      await db.end();
+    }
+    const run = await mk("tax", "verify");
+    assert.equal(run.code, 3);
+    assert.match(run.stderr, /^Tampered: TH entry 2 \(id \d+, event o2\): its fields do not match its hash \(the entry was changed\)\. 1 entries before it hold\.\n$/);
+  });
+});

@@ -86,6 +86,13 @@ describe("the tax ledger", () => {
       await assert.rejects(client.query("update tax_ledger set tax_minor = 0"), /permission denied for table tax_ledger/);
       await assert.rejects(client.query("alter table tax_ledger disable trigger tax_ledger_no_update"), /must be owner of table tax_ledger/);
       assert.equal((await client.query("select count(*)::int as n from tax_ledger")).rows[0].n, 204);
+      // It can append (the runtime's job), here rolled back.
+      await client.query("begin");
+      await client.query(
+        `insert into tax_ledger (country, seq, kind, event_key, occurred_at, tax_date, currency, net_minor, tax_minor, gross_minor, rate, tax_type, prices_include_tax, prev_hash, hash)
+         values ('XX', 1, 'sale', 'probe', now(), current_date, 'USD', 1, 0, 1, 0, 'NONE', true, '', '')`,
+      );
+      await client.query("rollback");
     } finally {
       await client.end();
     }

@@ -68,6 +68,7 @@ export const PROBLEM_CODES = {
   MK086: { severity: "error", title: "no report for that campaign (unknown, or not started)" },
   MK087: { severity: "error", title: "cannot write the --out file" },
   MK088: { severity: "error", title: "exchange-rate file cannot be read" },
+  MK089: { severity: "error", title: "mk report tax: unknown country code or malformed period" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

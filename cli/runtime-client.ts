@@ -18,7 +18,7 @@ import type {
   SubscriberImportResponse,
 } from "../schemas/api.js";
 import type { CampaignReport, CampaignSummary } from "../schemas/report.js";
-import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce } from "../schemas/tax.js";
+import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
 
@@ -101,6 +101,10 @@ export class RuntimeClient {
     return this.request("GET", `/v1/tax/rates${query({ country: options.country, date: options.date, history: options.history ? "true" : undefined })}`);
   }
 
+  taxReport(options: { country: string; period?: string | undefined; from?: string | undefined; to?: string | undefined }): Promise<TaxReport> {
+    return this.request("GET", `/v1/reports/tax${query({ country: options.country, period: options.period, from: options.from, to: options.to })}`);
+  }
+
   verifyLedger(country?: string): Promise<LedgerVerification> {
     return this.request("GET", `/v1/tax/verify${query({ country })}`);
   }
@@ -134,6 +138,7 @@ export class RuntimeClient {
     if (error?.code === "stale_plan") throw new MkError("MK075", message);
     if (error?.code === "campaign_started") throw new MkError("MK077", message);
     if (error?.code === "campaign_not_found" || error?.code === "campaign_not_started") throw new MkError("MK086", message);
+    if (error?.code === "invalid_country" || error?.code === "invalid_period") throw new MkError("MK089", message);
     throw new MkError("MK076", `the runtime of "${env}" answered ${response.status}: ${message}${id}`);
   }
 }

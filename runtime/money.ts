@@ -4,12 +4,12 @@
  */
 
 const formats = new Map<string, Intl.NumberFormat>();
-function currencyFormat(locale: string, currency: string): Intl.NumberFormat {
-  const key = `${locale}|${currency}`;
+function currencyFormat(locale: string, currency: string, display: "symbol" | "code" = "symbol"): Intl.NumberFormat {
+  const key = `${locale}|${currency}|${display}`;
   let format = formats.get(key);
   if (!format) {
     if (formats.size >= 1000) formats.clear();
-    format = new Intl.NumberFormat(locale, { style: "currency", currency });
+    format = new Intl.NumberFormat(locale, { style: "currency", currency, currencyDisplay: display });
     formats.set(key, format);
   }
   return format;
@@ -33,4 +33,9 @@ export function minorToDecimal(minor: number | bigint, currency: string): string
 /** Minor units as money in a locale: 129900 THB → "THB 1,299.00" (en), "฿1,299.00" (th). */
 export function formatMinor(minor: number | bigint, currency: string, locale = "en"): string {
   return currencyFormat(locale, currency).format(minorToDecimal(minor, currency) as unknown as number);
+}
+
+/** Minor units with the ISO code rather than a symbol: 129900 THB → "THB 1,299.00", 1000 KRW → "KRW 1,000". For formal documents and fonts without ₩ or ₫. */
+export function formatMinorCode(minor: number | bigint, currency: string): string {
+  return currencyFormat("en", currency, "code").format(minorToDecimal(minor, currency) as unknown as number);
 }

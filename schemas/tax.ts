@@ -93,3 +93,65 @@ export interface LedgerVerification {
   /** The first entry whose hash, link or position is wrong, in chain order. */
   firstBad?: { id: number; country: string; seq: number; eventKey: string; reason: string };
 }
+
+/** Sums of ledger lines; `*Minor` in the reporting currency unless the line says otherwise. */
+export interface TaxTotals {
+  sales: number;
+  refunds: number;
+  netMinor: number;
+  taxMinor: number;
+  grossMinor: number;
+}
+
+/** One transaction currency: its own amounts, and converted. */
+export interface TaxCurrencyLine extends TaxTotals {
+  currency: string;
+  /** In the transaction currency. */
+  originalNetMinor: number;
+  originalTaxMinor: number;
+  originalGrossMinor: number;
+  /** Lines without an exchange rate on or before their date (left out of the converted sums). */
+  unconverted: number;
+}
+
+export interface TaxFxUse {
+  currency: string;
+  /** The transaction date. */
+  day: string;
+  /** The date of the rate used: the same day, or the latest earlier one (stale). */
+  rateDay: string;
+  /** 1 unit of currency = rate units of the reporting currency. */
+  rate: string;
+  stale: boolean;
+  via: "direct" | "inverse" | "EUR";
+}
+
+export interface TaxReport {
+  country: string;
+  period: { label: string; from: string; to: string };
+  reportingCurrency: string;
+  pricesIncludeTax: boolean | "mixed";
+  generatedAt: string;
+  totals: TaxTotals;
+  byCurrency: TaxCurrencyLine[];
+  byRate: (TaxTotals & { rate: string; taxType: string })[];
+  byMonth: (TaxTotals & { month: string })[];
+  byCampaign: (TaxTotals & { campaign: string | null })[];
+  /** Tax rates in force in the country at any time in the period (data and mk.yaml). */
+  ratesInForce: TaxRateInForce[];
+  fx: TaxFxUse[];
+  /** (currency, day) pairs with no rate on or before the day. */
+  fxMissing: { currency: string; day: string }[];
+  threshold: null | {
+    amountMinor: number;
+    currency: string;
+    note: string;
+    source: string;
+    /** Net sales less refunds from 1 January of the period's last year to its end, in the reporting currency. */
+    yearToDateMinor: number;
+    crossed: boolean;
+    crossedOn: string | null;
+  };
+  /** A note when the country has no rate data: its sales were recorded at 0 %. */
+  note: string | null;
+}

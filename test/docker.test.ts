@@ -63,7 +63,7 @@ describe("docker/Dockerfile", () => {
       .filter((i) => i.keyword === "COPY" && !i.rest.includes("--from="))
       .flatMap((i) => i.rest.split(/\s+/).filter((word) => !word.startsWith("--")).slice(0, -1));
     assert.ok(sources.includes("runtime/db/migrations"), "the migrations ship in the image");
-    assert.ok(sources.includes("runtime/tax/rates.csv"), "the tax-rate data ships in the image");
+    assert.ok(sources.includes("runtime/tax/rates.csv") && sources.includes("runtime/tax/countries.csv"), "the tax data ships in the image");
     for (const source of sources) {
       assert.ok(existsSync(path.join(REPO_ROOT, source)), `${source} exists`);
       assert.ok(!ignored.includes(source) && !ignored.includes(source.split("/")[0]!), `${source} is not in .dockerignore`);

@@ -6,6 +6,8 @@ import { fxImportRequest } from "../../schemas/tax.js";
 import { parseBody, parseQuery } from "../http/errors.js";
 import { taxContext } from "./context.js";
 import { importFxRates } from "./fx.js";
+import { parsePeriod } from "./period.js";
+import { taxReport } from "./report.js";
 import { verifyLedger } from "./verify.js";
 
 const ratesQuery = z.strictObject({
@@ -14,6 +16,12 @@ const ratesQuery = z.strictObject({
   history: z.enum(["true", "false"]).optional(),
 });
 const verifyQuery = z.strictObject({ country: countryCode.optional() });
+const reportQuery = z.strictObject({
+  country: z.string({ error: "is required: the country to report on, e.g. TH" }).transform((c) => c.toUpperCase()),
+  period: z.string().optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+});
 
 /** Tax rates, ledger verification and FX imports under /v1 (bearer token already checked). */
 export function registerTaxRoutes(v1: FastifyInstance, deps: { pool: pg.Pool }): void {
@@ -24,5 +32,9 @@ export function registerTaxRoutes(v1: FastifyInstance, deps: { pool: pg.Pool }):
     return query.history === "true" ? rates.history(query.country) : rates.inForce(query.date ?? new Date().toISOString().slice(0, 10), query.country);
   });
   v1.get("/tax/verify", async (request) => verifyLedger(pool, parseQuery(verifyQuery, request.query).country));
+  v1.get("/reports/tax", async (request) => {
+    const query = parseQuery(reportQuery, request.query);
+    return taxReport(pool, query.country, parsePeriod(query));
+  });
   v1.post("/fx/rates", async (request) => importFxRates(pool, parseBody(fxImportRequest, request.body)));
 }

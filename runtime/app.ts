@@ -8,7 +8,7 @@ import { bearerAuth } from "./http/auth.js";
 import { ApiError, parseBody, queryLimit } from "./http/errors.js";
 import { createMetrics } from "./http/metrics.js";
 import { applyState, listApplies, readSerial, readState } from "./state/store.js";
-import { ensureEventPartitions } from "./events/partitions.js";
+import { ensureEventPartitions, setRetention } from "./events/partitions.js";
 import { openCountryLookup } from "./events/geoip.js";
 import { registerEventRoutes } from "./events/routes.js";
 import { createReportCache } from "./reports/cache.js";
@@ -120,6 +120,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   };
   let partitionTimer: NodeJS.Timeout | undefined;
   app.addHook("onReady", async () => {
+    await setRetention(pool, config.MK_RETENTION_YEARS);
     await partitions();
     partitionTimer = setInterval(() => void partitions(), 24 * 3600 * 1000).unref();
   });

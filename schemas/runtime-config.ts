@@ -57,6 +57,13 @@ export const runtimeConfig = z.object({
     .min(1)
     .optional()
     .meta({ description: "A MaxMind-format country database (.mmdb, e.g. GeoLite2-Country) for the country of events with only an IP; default DB-IP Lite shipped with mk; off to disable." }),
+  MK_RETENTION_YEARS: z.coerce
+    .number({ error: "must be a number of years" })
+    .int({ error: "must be a whole number of years" })
+    .min(1, { error: "must be at least 1" })
+    .max(100)
+    .default(10)
+    .meta({ description: "Years purchases, refunds and the tax ledger are kept; months holding them cannot be detached sooner." }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((config, context) => {
   if (config.MK_TRANSPORT === "ses" && !config.AWS_REGION) {

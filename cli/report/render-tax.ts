@@ -1,6 +1,6 @@
 import { stringify } from "csv-stringify/sync";
 import { formatMinorCode as formatMinor, minorToDecimal } from "../../runtime/money.js";
-import type { TaxReport, TaxTotals } from "../../schemas/tax.js";
+import type { LedgerVerification, TaxReport, TaxTotals } from "../../schemas/tax.js";
 
 /**
  * The rows every rendering of a tax report shares: a heading and a table
@@ -109,4 +109,10 @@ export function renderTaxCsv(report: TaxReport): string {
     rows.push(["threshold", "", "crossed_on", report.threshold.crossedOn ?? ""]);
   }
   return stringify(rows);
+}
+
+/** The first tampered entry of a failed verification, in one line. */
+export function tamperedLine(result: LedgerVerification): string {
+  const bad = result.firstBad!;
+  return `Tampered: ${bad.country} entry ${bad.seq} (id ${bad.id}, event ${bad.eventKey}): ${bad.reason}. ${result.checked.toLocaleString("en-US")} entries before it hold.`;
 }

@@ -17,3 +17,8 @@ export async function ensureEventPartitions(pool: pg.Pool, now = new Date()): Pr
   }
   return created;
 }
+
+/** Record how long tax records are kept, for mk_detach_event_partition to enforce. */
+export async function setRetention(pool: pg.Pool, years: number): Promise<void> {
+  await pool.query("update retention set years = $1", [years]);
+}

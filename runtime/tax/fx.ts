@@ -96,7 +96,7 @@ export async function fxFactors(db: pg.Pool, pairs: readonly { currency: string;
       continue;
     }
     const rate = best.rate.toSignificantDigits(12).toString();
-    result.set(key, { factor: best.rate.times(scale(currency)).toString(), use: { currency, day, rateDay: best.rateDay, rate, stale: best.rateDay < day, via: best.via } });
+    result.set(key, { factor: best.rate.times(scale(currency)).toSignificantDigits(24).toString(), use: { currency, day, rateDay: best.rateDay, rate, stale: best.rateDay < day, via: best.via } });
   }
   return result;
 }

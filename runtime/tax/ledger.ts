@@ -34,6 +34,13 @@ const SQL = {
       prices_include_tax, campaign, variant, prev_hash, hash)
     select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::date[], $8::text[], $9::bigint[], $10::bigint[],
       $11::bigint[], $12::numeric[], $13::text[], $14::boolean[], $15::text[], $16::text[], $17::text[], $18::text[])`,
+  daily: `
+    insert into tax_daily as d (country, tax_date, currency, lines, net_minor, tax_minor, gross_minor)
+    select country, tax_date, currency, count(*), sum(net), sum(tax), sum(gross)
+    from unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) as e (country, tax_date, currency, net, tax, gross)
+    group by 1, 2, 3 order by 1, 2, 3
+    on conflict (country, tax_date, currency) do update set lines = d.lines + excluded.lines, net_minor = d.net_minor + excluded.net_minor,
+      tax_minor = d.tax_minor + excluded.tax_minor, gross_minor = d.gross_minor + excluded.gross_minor`,
 } as const;
 
 /**
@@ -108,4 +115,5 @@ export async function appendToLedger(client: pg.PoolClient, entries: readonly Le
     rows.map((r) => r.prev),
     rows.map((r) => r.hash),
   ]);
+  await client.query(SQL.daily, [e.map((x) => x.country), e.map((x) => x.taxDate), e.map((x) => x.currency), e.map((x) => x.netMinor), e.map((x) => x.taxMinor), e.map((x) => x.grossMinor)]);
 }

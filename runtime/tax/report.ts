@@ -7,6 +7,7 @@ import type { TaxReport, TaxTotals } from "../../schemas/tax.js";
 import { ApiError } from "../http/errors.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { taxContext } from "./context.js";
+import { Money } from "./compute.js";
 import { fxFactors, type FxFactor } from "./fx.js";
 import type { Period } from "./period.js";
 
@@ -28,59 +29,77 @@ function countryInfo(country: string): CountryInfo | undefined {
 }
 
 const SQL = {
-  pairs: "select distinct currency, tax_date::text as day from tax_ledger where country = $1 and tax_date between $2 and $3",
-  /** Each line converted on its own (rounded half away from zero), then summed, by dimension. */
-  sums: `
-    with f as (select * from unnest($4::text[], $5::date[], $6::numeric[]) as f (currency, day, factor)),
-    lines as (
-      select t.kind, t.currency, t.rate, t.tax_type, to_char(t.tax_date, 'YYYY-MM') as month, t.campaign, t.prices_include_tax,
-        t.net_minor, t.tax_minor, t.gross_minor, f.factor,
-        round(t.net_minor * f.factor) as net_r, round(t.tax_minor * f.factor) as tax_r
-      from tax_ledger t left join f on f.currency = t.currency and f.day = t.tax_date
-      where t.country = $1 and t.tax_date between $2 and $3
-    )
-    select case when grouping(currency) = 0 then 'currency' when grouping(rate) = 0 then 'rate' when grouping(month) = 0 then 'month'
-        when grouping(campaign) = 0 then 'campaign' else 'total' end as dimension,
-      currency, rate::text as rate, tax_type, month, campaign,
-      count(*) filter (where kind = 'sale')::int as sales, count(*) filter (where kind = 'refund')::int as refunds,
-      coalesce(sum(net_minor), 0)::text as net, coalesce(sum(tax_minor), 0)::text as tax, coalesce(sum(gross_minor), 0)::text as gross,
-      coalesce(sum(net_r), 0)::text as net_r, coalesce(sum(tax_r), 0)::text as tax_r,
-      count(*) filter (where factor is null)::int as unconverted,
-      bool_and(prices_include_tax) as all_inclusive, bool_or(prices_include_tax) as any_inclusive
-    from lines
-    group by grouping sets ((currency), (rate, tax_type), (month), (campaign), ())`,
-  /** Net sales less refunds per day, converted per line: for the registration threshold. */
-  daily: `
+  pairs: "select currency, tax_date::text as day from tax_daily where country = $1 and tax_date between $2 and $3",
+  /**
+   * Each line converted on its own (rounded half away from zero), summed per
+   * finest slice; the dimensions are summed from these slices (integers, exact).
+   */
+  slices: `
     with f as (select * from unnest($4::text[], $5::date[], $6::numeric[]) as f (currency, day, factor))
-    select t.tax_date::text as day, coalesce(sum(round(t.net_minor * f.factor)), 0)::text as net_r
-    from tax_ledger t join f on f.currency = t.currency and f.day = t.tax_date
+    select t.currency, t.rate::text as rate, t.tax_type, to_char(t.tax_date, 'YYYY-MM') as month, t.campaign, t.kind, t.prices_include_tax,
+      count(*)::int as lines, sum(t.net_minor)::text as net, sum(t.tax_minor)::text as tax, sum(t.gross_minor)::text as gross,
+      coalesce(sum(round(t.net_minor * f.factor)::bigint), 0)::text as net_r, coalesce(sum(round(t.tax_minor * f.factor)::bigint), 0)::text as tax_r,
+      count(*) filter (where f.factor is null)::int as unconverted
+    from tax_ledger t left join f on f.currency = t.currency and f.day = t.tax_date
     where t.country = $1 and t.tax_date between $2 and $3
-    group by t.tax_date order by t.tax_date`,
+    group by 1, 2, 3, 4, 5, 6, 7`,
+  /** Net sales less refunds per day and currency, for the registration threshold. */
+  daily: "select tax_date::text as day, currency, net_minor::text as net from tax_daily where country = $1 and tax_date between $2 and $3 order by tax_date, currency",
 } as const;
 
-interface SumRow {
-  dimension: "currency" | "rate" | "month" | "campaign" | "total";
-  currency: string | null;
-  rate: string | null;
-  tax_type: string | null;
-  month: string | null;
+interface SliceRow {
+  currency: string;
+  rate: string;
+  tax_type: string;
+  month: string;
   campaign: string | null;
-  sales: number;
-  refunds: number;
+  kind: "sale" | "refund";
+  prices_include_tax: boolean;
+  lines: number;
   net: string;
   tax: string;
   gross: string;
   net_r: string;
   tax_r: string;
   unconverted: number;
-  all_inclusive: boolean | null;
-  any_inclusive: boolean | null;
 }
 
-function totals(row: SumRow | undefined): TaxTotals {
-  const net = Number(row?.net_r ?? 0);
-  const tax = Number(row?.tax_r ?? 0);
-  return { sales: row?.sales ?? 0, refunds: row?.refunds ?? 0, netMinor: net, taxMinor: tax, grossMinor: net + tax };
+/** Slices summed by a key: counts and converted amounts, plus the originals for currency slices. */
+function sumBy<K>(slices: readonly SliceRow[], key: (s: SliceRow) => K): Map<K, TaxTotals & { net: number; tax: number; gross: number; unconverted: number }> {
+  const out = new Map<K, TaxTotals & { net: number; tax: number; gross: number; unconverted: number }>();
+  for (const s of slices) {
+    const k = key(s);
+    const t = out.get(k) ?? { sales: 0, refunds: 0, netMinor: 0, taxMinor: 0, grossMinor: 0, net: 0, tax: 0, gross: 0, unconverted: 0 };
+    if (s.kind === "sale") t.sales += s.lines;
+    else t.refunds += s.lines;
+    t.netMinor += Number(s.net_r);
+    t.taxMinor += Number(s.tax_r);
+    t.grossMinor = t.netMinor + t.taxMinor;
+    t.net += Number(s.net);
+    t.tax += Number(s.tax);
+    t.gross += Number(s.gross);
+    t.unconverted += s.unconverted;
+    out.set(k, t);
+  }
+  return out;
+}
+
+function totals(t: TaxTotals | undefined): TaxTotals {
+  return { sales: t?.sales ?? 0, refunds: t?.refunds ?? 0, netMinor: t?.netMinor ?? 0, taxMinor: t?.taxMinor ?? 0, grossMinor: t?.grossMinor ?? 0 };
+}
+
+/** The period cut at month ends: [from, to] pairs, inclusive. */
+function monthsOf(period: Period): [string, string][] {
+  const parts: [string, string][] = [];
+  let from = period.from;
+  while (from <= period.to) {
+    const [y, m] = from.split("-").map(Number) as [number, number];
+    const monthEnd = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+    const to = monthEnd < period.to ? monthEnd : period.to;
+    parts.push([from, to]);
+    from = new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 10);
+  }
+  return parts;
 }
 
 async function factorsFor(pool: pg.Pool, country: string, from: string, to: string, reporting: string): Promise<Map<string, FxFactor | undefined>> {
@@ -106,23 +125,27 @@ export async function taxReport(pool: pg.Pool, country: string, period: Period, 
   const context = await taxContext(pool);
   const reporting = info?.reporting_currency ?? "USD";
 
-  // 1. The period's lines, converted and summed by dimension.
+  // 1. The period's lines, converted and summed by slice, then by dimension.
   const factors = await factorsFor(pool, country, period.from, period.to, reporting);
-  const rows = (await pool.query<SumRow>(SQL.sums, [country, period.from, period.to, ...factorArrays(factors)])).rows;
-  const of = (dimension: SumRow["dimension"]) => rows.filter((r) => r.dimension === dimension);
-  const total = of("total")[0];
+  // Month by month, concurrently: a quarter's three scans run side by side on the database's cores.
+  const arrays = factorArrays(factors);
+  const slices = (await Promise.all(monthsOf(period).map(([from, to]) => pool.query<SliceRow>(SQL.slices, [country, from, to, ...arrays])))).flatMap((r) => r.rows);
+  const total = sumBy(slices, () => "all").get("all");
+  const inclusive = new Set(slices.map((x) => x.prices_include_tax));
 
-  // 2. The registration threshold: net sales from 1 January of the period's last year.
+  // 2. The registration threshold: net sales less refunds from 1 January of the period's last year, each day's sum per currency converted.
   let threshold: TaxReport["threshold"] = null;
   if (info?.threshold_minor) {
     const yearStart = `${period.to.slice(0, 4)}-01-01`;
-    const yearFactors = await factorsFor(pool, country, yearStart, period.to, reporting);
-    const days = (await pool.query<{ day: string; net_r: string }>(SQL.daily, [country, yearStart, period.to, ...factorArrays(yearFactors)])).rows;
+    const days = (await pool.query<{ day: string; currency: string; net: string }>(SQL.daily, [country, yearStart, period.to])).rows;
+    const yearFactors = await fxFactors(pool, days, reporting);
     const amount = Number(info.threshold_minor);
     let running = 0;
     let crossedOn: string | null = null;
     for (const d of days) {
-      running += Number(d.net_r);
+      const factor = yearFactors.get(`${d.currency}/${d.day}`)?.factor;
+      if (factor === undefined) continue;
+      running += new Money(d.net).times(factor).toDecimalPlaces(0).toNumber();
       if (crossedOn === null && running > amount) crossedOn = d.day;
     }
     threshold = { amountMinor: amount, currency: reporting, note: info.threshold_note, source: info.threshold_source, yearToDateMinor: running, crossed: running > amount, crossedOn: running > amount ? crossedOn : null };
@@ -134,27 +157,18 @@ export async function taxReport(pool: pg.Pool, country: string, period: Period, 
     country,
     period: { label: period.label, from: period.from, to: period.to },
     reportingCurrency: reporting,
-    pricesIncludeTax: total?.all_inclusive === null || total === undefined ? context.pricesIncludeTax : total.all_inclusive ? true : total.any_inclusive ? "mixed" : false,
+    pricesIncludeTax: inclusive.size === 0 ? context.pricesIncludeTax : inclusive.size === 2 ? "mixed" : inclusive.has(true),
     generatedAt: now.toISOString(),
     totals: totals(total),
-    byCurrency: of("currency")
-      .map((r) => ({
-        currency: r.currency!,
-        ...totals(r),
-        originalNetMinor: Number(r.net),
-        originalTaxMinor: Number(r.tax),
-        originalGrossMinor: Number(r.gross),
-        unconverted: r.unconverted,
-      }))
+    byCurrency: [...sumBy(slices, (x) => x.currency)]
+      .map(([currency, t]) => ({ currency, ...totals(t), originalNetMinor: t.net, originalTaxMinor: t.tax, originalGrossMinor: t.gross, unconverted: t.unconverted }))
       .sort((a, b) => a.currency.localeCompare(b.currency)),
-    byRate: of("rate")
-      .map((r) => ({ rate: r.rate!.replace(/\.?0+$/, ""), taxType: r.tax_type!, ...totals(r) }))
+    byRate: [...sumBy(slices, (x) => `${x.rate}|${x.tax_type}`)]
+      .map(([key, t]) => ({ rate: key.split("|")[0]!.replace(/\.?0+$/, ""), taxType: key.split("|")[1]!, ...totals(t) }))
       .sort((a, b) => Number(a.rate) - Number(b.rate) || a.taxType.localeCompare(b.taxType)),
-    byMonth: of("month")
-      .map((r) => ({ month: r.month!, ...totals(r) }))
-      .sort((a, b) => a.month.localeCompare(b.month)),
-    byCampaign: of("campaign")
-      .map((r) => ({ campaign: r.campaign, ...totals(r) }))
+    byMonth: [...sumBy(slices, (x) => x.month)].map(([month, t]) => ({ month, ...totals(t) })).sort((a, b) => a.month.localeCompare(b.month)),
+    byCampaign: [...sumBy(slices, (x) => x.campaign)]
+      .map(([campaign, t]) => ({ campaign, ...totals(t) }))
       .sort((a, b) => (a.campaign ?? "\uffff").localeCompare(b.campaign ?? "\uffff")),
     ratesInForce: inPeriod,
     fx: used.sort((a, b) => a.currency.localeCompare(b.currency) || a.day.localeCompare(b.day)),

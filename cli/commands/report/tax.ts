@@ -3,7 +3,7 @@ import Table from "cli-table3";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
-import { renderTaxCsv, taxHeadline, taxNotes, taxSections } from "../../report/render-tax.js";
+import { renderTaxCsv, tamperedLine, taxHeadline, taxNotes, taxSections } from "../../report/render-tax.js";
 import { renderTaxPdf } from "../../report/render-tax-pdf.js";
 import { writeReport } from "../../report/write-output.js";
 import { MkError } from "../../errors.js";
@@ -41,8 +41,7 @@ export default class ReportTax extends BaseCommand {
     if (flags.verify) {
       const result = await client.verifyLedger(country);
       if (!result.ok) {
-        const bad = result.firstBad!;
-        this.logToStderr(`Tampered: ${bad.country} entry ${bad.seq} (id ${bad.id}, event ${bad.eventKey}): ${bad.reason}.`);
+        this.logToStderr(tamperedLine(result));
         this.exit(3);
       }
       this.logToStderr(`Ledger verified: ${result.checked.toLocaleString("en-US")} entries in ${result.countries.length} chain(s) hold.`);

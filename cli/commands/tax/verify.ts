@@ -2,6 +2,7 @@ import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
+import { tamperedLine } from "../../report/render-tax.js";
 
 export default class TaxVerify extends BaseCommand {
   static override summary = "Walk the tax ledger's hash chains and name the first entry that was changed, removed or inserted behind the database's back.";
@@ -23,8 +24,7 @@ export default class TaxVerify extends BaseCommand {
     if (flags.json) this.printJson(result);
     else if (result.ok) this.log(`The tax ledger holds: ${result.checked.toLocaleString("en-US")} entries in ${result.countries.length} ${result.countries.length === 1 ? "chain" : "chains"} (${result.countries.join(", ") || "none"}).`);
     if (!result.ok) {
-      const bad = result.firstBad!;
-      this.logToStderr(`Tampered: ${bad.country} entry ${bad.seq} (id ${bad.id}, event ${bad.eventKey}): ${bad.reason}. ${result.checked.toLocaleString("en-US")} entries before it hold.`);
+      this.logToStderr(tamperedLine(result));
       this.exit(3);
     }
   }

@@ -40,7 +40,24 @@ create table tax_ledger (
   hash text not null,
   unique (country, seq)
 );
-create index tax_ledger_country_date on tax_ledger (country, tax_date);
+-- Covers what tax reports read, so a quarter is an index-only scan.
+create index tax_ledger_country_date on tax_ledger (country, tax_date)
+  include (currency, kind, rate, tax_type, campaign, prices_include_tax, net_minor, tax_minor, gross_minor);
+
+-- The ledger summed per country, day and currency, kept with each append (under
+-- the country's chain lock): which exchange rates a report needs, and the
+-- year-to-date sales a registration threshold is checked against, without
+-- reading every entry. Derived; the ledger stays the record.
+create table tax_daily (
+  country text not null,
+  tax_date date not null,
+  currency char(3) not null,
+  lines bigint not null,
+  net_minor bigint not null,
+  tax_minor bigint not null,
+  gross_minor bigint not null,
+  primary key (country, tax_date, currency)
+);
 
 create function mk_refuse_ledger_change() returns trigger
 language plpgsql as $$
@@ -68,6 +85,7 @@ create table fx_rates (
 
 -- Down Migration
 drop table fx_rates;
+drop table tax_daily;
 drop table tax_ledger;
 drop function mk_refuse_ledger_change();
 alter table events drop column tax_type;

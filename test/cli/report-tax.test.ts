@@ -231,4 +231,12 @@ describe("mk report tax on a hand-computed fixture", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /^Ledger verified: 35 entries in 1 chain\(s\) hold\.\n$/);
   });
+
+  it("refuses to report, exit 3, naming the entry a superuser changed with the triggers off", async () => {
+    await query(rt.databaseUrl, "set session_replication_role = replica; update tax_ledger set tax_minor = 0, net_minor = gross_minor where event_key = 't07'");
+    const run = await mk("report", "tax", "--country", "TH", "--period", "2026-Q3", "--verify");
+    assert.equal(run.code, 3);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /^Tampered: TH entry \d+ \(id \d+, event t07\): its fields do not match its hash \(the entry was changed\)\. \d+ entries before it hold\.\n$/);
+  });
 });

@@ -109,20 +109,20 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   app.addHook("onReady", async () => sending.start());
   app.addHook("onClose", async () => sending.stop());
 
-  // Monthly partitions of events, a few months ahead: now, then daily.
-  const partitions = async () => {
+  // Monthly partitions of events, a few months ahead, and the retention period that guards detaching them: now, then daily.
+  const eventMaintenance = async () => {
     try {
+      await setRetention(pool, config.MK_RETENTION_YEARS);
       const created = await ensureEventPartitions(pool);
       if (created.length > 0) app.log.info({ months: created }, "created event partitions");
     } catch (error) {
-      app.log.warn({ code: (error as { code?: string }).code, reason: (error as Error).message }, "could not create event partitions; retrying in a day");
+      app.log.warn({ code: (error as { code?: string }).code, reason: (error as Error).message }, "could not create event partitions or record the retention period; retrying in a day");
     }
   };
   let partitionTimer: NodeJS.Timeout | undefined;
   app.addHook("onReady", async () => {
-    await setRetention(pool, config.MK_RETENTION_YEARS);
-    await partitions();
-    partitionTimer = setInterval(() => void partitions(), 24 * 3600 * 1000).unref();
+    await eventMaintenance();
+    partitionTimer = setInterval(() => void eventMaintenance(), 24 * 3600 * 1000).unref();
   });
   app.addHook("onClose", async () => clearInterval(partitionTimer));
 

@@ -4,7 +4,6 @@ import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
 import { renderTaxCsv, tamperedLine, taxHeadline, taxNotes, taxSections } from "../../report/render-tax.js";
-import { renderTaxPdf } from "../../report/render-tax-pdf.js";
 import { writeReport } from "../../report/write-output.js";
 import { MkError } from "../../errors.js";
 
@@ -53,6 +52,8 @@ export default class ReportTax extends BaseCommand {
     // 2. The report, rendered.
     const report = await client.taxReport({ country, period: flags.period, from: flags.from, to: flags.to });
     if (flags.format === "pdf") {
+      // pdfkit and its fonts load only for a PDF: every other mk command starts faster without them.
+      const { renderTaxPdf } = await import("../../report/render-tax-pdf.js");
       await writeReport(flags.out!, await renderTaxPdf(report));
       return this.logToStderr(`Wrote ${flags.out}`);
     }

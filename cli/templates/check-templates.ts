@@ -1,3 +1,4 @@
+import { groupBy } from "../../runtime/group-by.js";
 import type { MessageSpec } from "../project/messages.js";
 import type { Repository } from "../project/reader.js";
 import { locate } from "../project/yaml-source.js";
@@ -126,8 +127,7 @@ function messageProblems(message: MessageSpec, result: TemplateResult): Problem[
 function complianceProblems(repo: Repository, messages: readonly MessageSpec[], results: ReadonlyMap<string, TemplateResult>): Problem[] {
   const problems: Problem[] = [];
   const address = repo.project?.spec.defaults.postalAddress;
-  const byTemplate = new Map<string, MessageSpec[]>();
-  for (const m of messages) if (m.marketing) byTemplate.set(m.template, [...(byTemplate.get(m.template) ?? []), m]);
+  const byTemplate = groupBy(messages.filter((m) => m.marketing), (m) => m.template);
 
   for (const [template, senders] of byTemplate) {
     const result = results.get(template);

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { Decimal } from "decimal.js";
 import type { FxImportRequest, FxImportResponse, TaxFxUse } from "../../schemas/tax.js";
+import { groupBy } from "../group-by.js";
 import { currencyExponent } from "../money.js";
 import { Money } from "./compute.js";
 
@@ -65,13 +66,8 @@ export async function fxFactors(db: pg.Pool, pairs: readonly { currency: string;
   const result = new Map<string, FxFactor | undefined>();
   const foreign = [...new Set(pairs.map((p) => p.currency).filter((c) => c !== reporting))];
   const lastDay = pairs.reduce((max, p) => (p.day > max ? p.day : max), "0000-00-00");
-  const series = new Map<string, RateRow[]>();
-  if (foreign.length > 0) {
-    for (const row of (await db.query<RateRow>(RATES_SQL, [foreign, reporting, lastDay])).rows) {
-      const key = `${row.base}/${row.quote}`;
-      series.set(key, [...(series.get(key) ?? []), row]);
-    }
-  }
+  const rows = foreign.length > 0 ? (await db.query<RateRow>(RATES_SQL, [foreign, reporting, lastDay])).rows : [];
+  const series = groupBy(rows, (row) => `${row.base}/${row.quote}`);
   const scale = (currency: string) => new Money(10).pow(currencyExponent(reporting) - currencyExponent(currency));
   for (const { currency, day } of pairs) {
     const key = `${currency}/${day}`;

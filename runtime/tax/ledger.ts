@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { groupBy } from "../group-by.js";
 import { Money } from "./compute.js";
 
 /** What one purchase or refund puts in the ledger. */
@@ -78,8 +79,7 @@ export function entryHash(entry: LedgerEntry, seq: number, prevHash: string): st
  * extend a chain one after the other and never deadlock.
  */
 export async function appendToLedger(client: pg.PoolClient, entries: readonly LedgerEntry[]): Promise<void> {
-  const byCountry = new Map<string, LedgerEntry[]>();
-  for (const e of entries) byCountry.set(e.country, [...(byCountry.get(e.country) ?? []), e]);
+  const byCountry = groupBy(entries, (e) => e.country);
   const rows: { entry: LedgerEntry; seq: number; prev: string; hash: string }[] = [];
   for (const country of [...byCountry.keys()].sort()) {
     await client.query(SQL.lock, [country]);

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
-import { Decimal } from "decimal.js";
+import { groupBy } from "../group-by.js";
 import { fieldPath } from "../http/errors.js";
+import { Money } from "./compute.js";
 import { PACKAGE_ROOT } from "../package-root.js";
 import { taxRateRow, type TaxRateInForce, type TaxRateOverride, type TaxRateRow } from "../../schemas/tax.js";
 
@@ -62,14 +63,10 @@ const inForceOn = (day: string) => (r: TaxRateInForce) => r.from <= day && (r.to
  * taxes (QST, PST, RST) come on top of it.
  */
 export class TaxRates {
-  private readonly byCountry = new Map<string, TaxRateInForce[]>();
+  private readonly byCountry: Map<string, TaxRateInForce[]>;
 
   constructor(rows: readonly TaxRateRow[], overrides: readonly TaxRateOverride[] = []) {
-    for (const r of [...rows.map(fromRow), ...overrides.map(fromOverride)]) {
-      const list = this.byCountry.get(r.country) ?? [];
-      list.push(r);
-      this.byCountry.set(r.country, list);
-    }
+    this.byCountry = groupBy([...rows.map(fromRow), ...overrides.map(fromOverride)], (r) => r.country);
   }
 
   countries(): string[] {
@@ -98,7 +95,7 @@ export class TaxRates {
     return {
       country,
       region: region ?? null,
-      rate: components.reduce((sum, c) => sum.plus(c.rate), new Decimal(0)).toString(),
+      rate: components.reduce((sum, c) => sum.plus(c.rate), new Money(0)).toString(),
       type: components.map((c) => c.type).join("+"),
       components,
     };

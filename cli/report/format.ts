@@ -1,19 +1,10 @@
 import { formatMinor } from "../../runtime/money.js";
+import { formatCount } from "../plan/render-text.js";
 import type { RevenueLine } from "../../schemas/report.js";
-
-/** A rate as a percentage with sensible precision: 0.0105 → "1.05 %", 0.395 → "39.5 %"; "-" without a base. */
-export function percent(rate: number | null): string {
-  if (rate === null) return "-";
-  return `${(rate * 100).toFixed(rate < 0.1 ? 2 : 1)} %`;
-}
-
-export function count(n: number): string {
-  return n.toLocaleString("en");
-}
 
 /** "1 purchase", "3 purchases". */
 export function plural(n: number, word: string): string {
-  return `${count(n)} ${word}${n === 1 ? "" : "s"}`;
+  return `${formatCount(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
 /** Net revenue per currency on one line: "USD 1,222.56 · EUR 80.00"; "-" when there is none. */

@@ -3,7 +3,9 @@ import { createRequire } from "node:module";
 import Handlebars from "handlebars";
 import { formatMinor } from "../../runtime/money.js";
 import type { CampaignReport } from "../../schemas/report.js";
-import { count, netRevenue, percent, utcMinute } from "./format.js";
+import { percent } from "../../runtime/reports/percent.js";
+import { formatCount } from "../plan/render-text.js";
+import { netRevenue, utcMinute } from "./format.js";
 
 /**
  * A campaign report as one self-contained HTML file: styles, data and the
@@ -112,31 +114,31 @@ export function renderCampaignHtml(report: CampaignReport): string {
     dailyJson: scriptJson(report.daily),
     started: utcMinute(report.startedAt),
     generated: utcMinute(report.generatedAt),
-    recipients: count(report.recipients),
+    recipients: formatCount(report.recipients),
     cards: [
-      { label: "Sent", value: count(t.sent), note: "" },
-      { label: "Opened", value: count(t.opened), note: percent(report.rates.open) },
-      { label: "Clicked", value: count(t.clicked), note: percent(report.rates.click) },
-      { label: "Converted", value: count(t.converted), note: percent(report.rates.conversion) },
+      { label: "Sent", value: formatCount(t.sent), note: "" },
+      { label: "Opened", value: formatCount(t.opened), note: percent(report.rates.open) },
+      { label: "Clicked", value: formatCount(t.clicked), note: percent(report.rates.click) },
+      { label: "Converted", value: formatCount(t.converted), note: percent(report.rates.conversion) },
       { label: "Net revenue", value: netRevenue(report.revenue), note: "" },
     ],
     funnel: [
-      { stage: "Sent", value: count(t.sent), rate: "", width: 100 * (t.sent / widest) },
-      ...(report.deliveryReported ? [{ stage: "Delivered", value: count(t.delivered), rate: percent(report.rates.delivery), width: (100 * t.delivered) / widest }] : []),
-      { stage: "Opened", value: count(t.opened), rate: percent(report.rates.open), width: (100 * t.opened) / widest },
-      { stage: "Clicked", value: count(t.clicked), rate: percent(report.rates.click), width: (100 * t.clicked) / widest },
-      { stage: "Converted", value: count(t.converted), rate: percent(report.rates.conversion), width: (100 * t.converted) / widest },
+      { stage: "Sent", value: formatCount(t.sent), rate: "", width: 100 * (t.sent / widest) },
+      ...(report.deliveryReported ? [{ stage: "Delivered", value: formatCount(t.delivered), rate: percent(report.rates.delivery), width: (100 * t.delivered) / widest }] : []),
+      { stage: "Opened", value: formatCount(t.opened), rate: percent(report.rates.open), width: (100 * t.opened) / widest },
+      { stage: "Clicked", value: formatCount(t.clicked), rate: percent(report.rates.click), width: (100 * t.clicked) / widest },
+      { stage: "Converted", value: formatCount(t.converted), rate: percent(report.rates.conversion), width: (100 * t.converted) / widest },
     ].map((f) => ({ ...f, width: f.width.toFixed(1) })),
-    bounced: count(t.bounced),
+    bounced: formatCount(t.bounced),
     bounceRate: percent(report.rates.bounce),
-    complained: count(t.complained),
+    complained: formatCount(t.complained),
     complaintRate: percent(report.rates.complaint),
-    unsubscribed: count(t.unsubscribed),
+    unsubscribed: formatCount(t.unsubscribed),
     unsubscribeRate: percent(report.rates.unsubscribe),
-    failed: count(t.failed),
+    failed: formatCount(t.failed),
     revenue: report.revenue.map((r) => ({
       currency: r.currency,
-      purchases: count(r.purchases),
+      purchases: formatCount(r.purchases),
       revenue: formatMinor(r.revenueMinor, r.currency),
       refunds: formatMinor(-r.refundedMinor, r.currency),
       net: formatMinor(r.netMinor, r.currency),
@@ -148,15 +150,15 @@ export function renderCampaignHtml(report: CampaignReport): string {
       report.variants.length > 1
         ? report.variants.map((v) => ({
             name: v.name,
-            sent: count(v.sent),
-            opened: count(v.opened),
-            clicked: count(v.clicked),
-            converted: count(v.converted),
+            sent: formatCount(v.sent),
+            opened: formatCount(v.opened),
+            clicked: formatCount(v.clicked),
+            converted: formatCount(v.converted),
             clickRate: percent(v.rates.click),
             conversionRate: percent(v.rates.conversion),
             revenue: netRevenue(v.revenue),
           }))
         : [],
-    countries: report.topCountries.map((c) => ({ country: c.country, sent: count(c.sent), clicked: count(c.clicked), converted: count(c.converted), width: ((100 * c.sent) / topSent).toFixed(1) })),
+    countries: report.topCountries.map((c) => ({ country: c.country, sent: formatCount(c.sent), clicked: formatCount(c.clicked), converted: formatCount(c.converted), width: ((100 * c.sent) / topSent).toFixed(1) })),
   });
 }

@@ -2,7 +2,9 @@ import asciichart from "asciichart";
 import Table from "cli-table3";
 import { formatMinor } from "../../runtime/money.js";
 import type { CampaignReport, CampaignSummary } from "../../schemas/report.js";
-import { count, netRevenue, percent, plural, utcMinute } from "./format.js";
+import { percent } from "../../runtime/reports/percent.js";
+import { formatCount } from "../plan/render-text.js";
+import { netRevenue, plural, utcMinute } from "./format.js";
 
 function table(head: string[], color: boolean): Table.Table {
   return new Table({ head, style: { head: color ? ["bold"] : [], border: [] } });
@@ -12,7 +14,7 @@ function table(head: string[], color: boolean): Table.Table {
 function dailyChart(report: CampaignReport, color: boolean): string[] {
   const days = report.daily;
   if (days.length === 0) return ["  no activity yet"];
-  if (days.length === 1) return [`  ${days[0]!.day}: ${count(days[0]!.clicked)} clicked, ${count(days[0]!.converted)} converted`];
+  if (days.length === 1) return [`  ${days[0]!.day}: ${formatCount(days[0]!.clicked)} clicked, ${formatCount(days[0]!.converted)} converted`];
   const chart = asciichart.plot([days.map((d) => d.clicked), days.map((d) => d.converted)], {
     height: 8,
     format: (x) => String(Math.round(x)).padStart(7),
@@ -26,30 +28,30 @@ function dailyChart(report: CampaignReport, color: boolean): string[] {
 export function renderCampaignText(report: CampaignReport, options: { color: boolean }): string {
   const { totals: t, rates } = report;
   const out: string[] = [];
-  out.push(`Campaign ${report.campaign}: started ${utcMinute(report.startedAt)}, ${count(report.recipients)} recipients (report of ${utcMinute(report.generatedAt)})`, "");
+  out.push(`Campaign ${report.campaign}: started ${utcMinute(report.startedAt)}, ${formatCount(report.recipients)} recipients (report of ${utcMinute(report.generatedAt)})`, "");
 
   // 1. Funnel.
   const base = report.deliveryReported ? "of delivered" : "of sent";
   const funnel = table(["", "recipients", "rate"], options.color);
   funnel.push(
-    ["sent", count(t.sent), ""],
-    ["delivered", report.deliveryReported ? count(t.delivered) : "-", report.deliveryReported ? `${percent(rates.delivery)} of sent` : "not reported"],
-    ["opened", count(t.opened), `${percent(rates.open)} ${base}`],
-    ["clicked", count(t.clicked), `${percent(rates.click)} (click-to-open ${percent(rates.clickToOpen)})`],
-    ["converted", count(t.converted), percent(rates.conversion)],
+    ["sent", formatCount(t.sent), ""],
+    ["delivered", report.deliveryReported ? formatCount(t.delivered) : "-", report.deliveryReported ? `${percent(rates.delivery)} of sent` : "not reported"],
+    ["opened", formatCount(t.opened), `${percent(rates.open)} ${base}`],
+    ["clicked", formatCount(t.clicked), `${percent(rates.click)} (click-to-open ${percent(rates.clickToOpen)})`],
+    ["converted", formatCount(t.converted), percent(rates.conversion)],
   );
   out.push("Funnel", funnel.toString());
   if (!report.deliveryReported) out.push("  No delivery reports (the outbox and SMTP send none): rates are of sent mail.");
   out.push("");
 
   // 2. Deliverability.
-  const complaints = `${count(t.complained)} (${percent(rates.complaint)})${report.complaintRateAboveLimit ? "  ! at or above the 0.3 % limit Gmail and Yahoo set for bulk senders" : ""}`;
+  const complaints = `${formatCount(t.complained)} (${percent(rates.complaint)})${report.complaintRateAboveLimit ? "  ! at or above the 0.3 % limit Gmail and Yahoo set for bulk senders" : ""}`;
   out.push(
     "Deliverability",
-    `  hard bounces  ${count(t.bounced)} (${percent(rates.bounce)})`,
+    `  hard bounces  ${formatCount(t.bounced)} (${percent(rates.bounce)})`,
     `  complaints    ${complaints}`,
-    `  unsubscribes  ${count(t.unsubscribed)} (${percent(rates.unsubscribe)})`,
-    `  failed        ${count(t.failed)}`,
+    `  unsubscribes  ${formatCount(t.unsubscribed)} (${percent(rates.unsubscribe)})`,
+    `  failed        ${formatCount(t.failed)}`,
     "",
   );
 
@@ -68,7 +70,7 @@ export function renderCampaignText(report: CampaignReport, options: { color: boo
   if (report.variants.length > 1) {
     const variants = table(["variant", "sent", "opened", "clicked", "converted", "click rate", "conversion", "revenue"], options.color);
     for (const v of report.variants) {
-      variants.push([v.name, count(v.sent), count(v.opened), count(v.clicked), count(v.converted), percent(v.rates.click), percent(v.rates.conversion), netRevenue(v.revenue)]);
+      variants.push([v.name, formatCount(v.sent), formatCount(v.opened), formatCount(v.clicked), formatCount(v.converted), percent(v.rates.click), percent(v.rates.conversion), netRevenue(v.revenue)]);
     }
     out.push("Variants", variants.toString(), ...report.comparisons.map((c) => `  ${c.verdict}`), "");
   }
@@ -76,7 +78,7 @@ export function renderCampaignText(report: CampaignReport, options: { color: boo
   // 5. Countries and days.
   if (report.topCountries.length > 0) {
     const countries = table(["country", "sent", "clicked", "converted"], options.color);
-    for (const c of report.topCountries) countries.push([c.country, count(c.sent), count(c.clicked), count(c.converted)]);
+    for (const c of report.topCountries) countries.push([c.country, formatCount(c.sent), formatCount(c.clicked), formatCount(c.converted)]);
     out.push("Top countries", countries.toString(), "");
   }
   out.push("Daily unique clicks and conversions (UTC days)", ...dailyChart(report, options.color));
@@ -90,11 +92,11 @@ export function renderSummariesText(summaries: readonly CampaignSummary[], optio
     list.push([
       s.campaign,
       utcMinute(s.startedAt),
-      count(s.sent),
-      count(s.delivered),
-      count(s.opened),
-      count(s.clicked),
-      count(s.converted),
+      formatCount(s.sent),
+      formatCount(s.delivered),
+      formatCount(s.opened),
+      formatCount(s.clicked),
+      formatCount(s.converted),
       `${percent(s.complaintRate)}${s.complaintRateAboveLimit ? " !" : ""}`,
       netRevenue(s.revenue),
     ]);

@@ -1,4 +1,5 @@
 import { stringify } from "csv-stringify/sync";
+import { formatCount } from "../plan/render-text.js";
 import { formatMinorCode as formatMinor, minorToDecimal } from "../../runtime/money.js";
 import type { LedgerVerification, TaxReport, TaxTotals } from "../../schemas/tax.js";
 
@@ -114,5 +115,5 @@ export function renderTaxCsv(report: TaxReport): string {
 /** The first tampered entry of a failed verification, in one line. */
 export function tamperedLine(result: LedgerVerification): string {
   const bad = result.firstBad!;
-  return `Tampered: ${bad.country} entry ${bad.seq} (id ${bad.id}, event ${bad.eventKey}): ${bad.reason}. ${result.checked.toLocaleString("en-US")} entries before it hold.`;
+  return `Tampered: ${bad.country} entry ${bad.seq} (id ${bad.id}, event ${bad.eventKey}): ${bad.reason}. ${formatCount(result.checked)} entries before it hold.`;
 }

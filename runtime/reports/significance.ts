@@ -1,5 +1,6 @@
 import { errorFunction } from "simple-statistics";
 import type { VariantComparison } from "../../schemas/report.js";
+import { percent } from "./percent.js";
 
 export interface ZTest {
   z: number;
@@ -33,10 +34,6 @@ export interface VariantSample {
   base: number;
   clicked: number;
   converted: number;
-}
-
-function percent(rate: number): string {
-  return `${(rate * 100).toFixed(rate < 0.1 ? 2 : 1)} %`;
 }
 
 /**

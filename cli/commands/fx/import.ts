@@ -1,5 +1,6 @@
 import path from "node:path";
 import { Args } from "@oclif/core";
+import { formatCount } from "../../plan/render-text.js";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
@@ -33,6 +34,6 @@ export default class FxImport extends BaseCommand {
     for (const r of rates) days.add(r.day);
     const sorted = [...days].sort();
     const currencies = new Set(rates.map((r) => `${r.base}/${r.quote}`));
-    this.log(`Imported ${rates.length.toLocaleString("en-US")} rates (${currencies.size} currency pairs, ${days.size} days from ${sorted[0]} to ${sorted.at(-1)}) into "${client.target.env}".`);
+    this.log(`Imported ${formatCount(rates.length)} rates (${currencies.size} currency pairs, ${days.size} days from ${sorted[0]} to ${sorted.at(-1)}) into "${client.target.env}".`);
   }
 }

@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import Table from "cli-table3";
+import { formatCount } from "../../plan/render-text.js";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
@@ -43,7 +44,7 @@ export default class ReportTax extends BaseCommand {
         this.logToStderr(tamperedLine(result));
         this.exit(3);
       }
-      this.logToStderr(`Ledger verified: ${result.checked.toLocaleString("en-US")} entries in ${result.countries.length} chain(s) hold.`);
+      this.logToStderr(`Ledger verified: ${formatCount(result.checked)} entries in ${result.countries.length} chain(s) hold.`);
       if (!country) return;
     }
     if (!country) throw new MkError("MK089", "give --country (e.g. --country TH) and --period, or --verify alone");

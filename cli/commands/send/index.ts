@@ -1,4 +1,5 @@
 import { Args, Flags } from "@oclif/core";
+import { formatCount } from "../../plan/render-text.js";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { MkError } from "../../errors.js";
@@ -37,15 +38,15 @@ Exit codes:
       if (flags.json) return this.printJson(result);
       this.log(
         result.alreadyStarted
-          ? `Campaign "${result.campaign}" had already started (${result.recipients.toLocaleString("en")} recipients); nothing new was sent.`
-          : `Started "${result.campaign}": ${result.recipients.toLocaleString("en")} recipients queued on ${client.target.env}.`,
+          ? `Campaign "${result.campaign}" had already started (${formatCount(result.recipients)} recipients); nothing new was sent.`
+          : `Started "${result.campaign}": ${formatCount(result.recipients)} recipients queued on ${client.target.env}.`,
       );
       return;
     }
 
     const result = await client.sendDue();
     if (flags.json) return this.printJson(result);
-    for (const s of result.started) this.log(`Started "${s.campaign}": ${s.recipients.toLocaleString("en")} recipients queued.`);
+    for (const s of result.started) this.log(`Started "${s.campaign}": ${formatCount(s.recipients)} recipients queued.`);
     for (const r of result.refused) process.stderr.write(`Warning: not started "${r.campaign}": ${r.reason}\n`);
     if (result.started.length === 0) this.log(`No campaign is due on ${client.target.env}.`);
     for (const w of result.waiting) this.log(`Waiting: "${w.campaign}" starts at ${w.startsAt}.`);

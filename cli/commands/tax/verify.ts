@@ -1,4 +1,5 @@
 import { Flags } from "@oclif/core";
+import { formatCount } from "../../plan/render-text.js";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
@@ -22,7 +23,7 @@ export default class TaxVerify extends BaseCommand {
     const client = await connect(flags.dir, flags.env);
     const result = await client.verifyLedger(flags.country?.toUpperCase());
     if (flags.json) this.printJson(result);
-    else if (result.ok) this.log(`The tax ledger holds: ${result.checked.toLocaleString("en-US")} entries in ${result.countries.length} ${result.countries.length === 1 ? "chain" : "chains"} (${result.countries.join(", ") || "none"}).`);
+    else if (result.ok) this.log(`The tax ledger holds: ${formatCount(result.checked)} entries in ${result.countries.length} ${result.countries.length === 1 ? "chain" : "chains"} (${result.countries.join(", ") || "none"}).`);
     if (!result.ok) {
       this.logToStderr(tamperedLine(result));
       this.exit(3);

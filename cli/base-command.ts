@@ -2,6 +2,7 @@ import { Command, Errors, Flags } from "@oclif/core";
 import { MkError } from "./errors.js";
 import { formatProblems } from "./output/problems.js";
 import type { PlanOutcome } from "./plan/plan-repository.js";
+import { writeReport } from "./report/write-output.js";
 
 /**
  * What every mk command shares: `--dir`, and failure output without stack
@@ -28,6 +29,16 @@ export abstract class BaseCommand extends Command {
       return super.catch(error);
     }
     return super.catch(new Errors.CLIError(`unexpected error: ${error.message}`, { exit: 70 }));
+  }
+
+  /** A report on stdout, or written to `out` (MK087 when it cannot be) with "Wrote <file>" on stderr. */
+  protected async printOrWrite(content: string | Buffer, out: string | undefined): Promise<void> {
+    if (out === undefined) {
+      this.log(String(content).replace(/\n$/, ""));
+      return;
+    }
+    await writeReport(out, content);
+    this.logToStderr(`Wrote ${out}`);
   }
 
   /** Print one JSON document on stdout (FORMAT.md, "Machine-readable output"). */

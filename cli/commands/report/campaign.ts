@@ -5,7 +5,6 @@ import { envFlag } from "../../flags.js";
 import { renderCampaignCsv } from "../../report/render-campaign-csv.js";
 import { renderCampaignHtml } from "../../report/render-campaign-html.js";
 import { renderCampaignText } from "../../report/render-campaign-text.js";
-import { writeReport } from "../../report/write-output.js";
 
 export default class ReportCampaign extends BaseCommand {
   static override summary = "Report on a campaign: funnel, deliverability, revenue, cost, variants, countries, days.";
@@ -44,8 +43,6 @@ export default class ReportCampaign extends BaseCommand {
           : flags.format === "html"
             ? renderCampaignHtml(report)
             : renderCampaignText(report, { color });
-    if (!flags.out) return this.log(text.replace(/\n$/, ""));
-    await writeReport(flags.out, text);
-    this.logToStderr(`Wrote ${flags.out}`);
+    await this.printOrWrite(text, flags.out);
   }
 }

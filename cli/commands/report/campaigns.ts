@@ -4,7 +4,6 @@ import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
 import { renderSummariesCsv } from "../../report/render-campaign-csv.js";
 import { renderSummariesText } from "../../report/render-campaign-text.js";
-import { writeReport } from "../../report/write-output.js";
 
 export default class ReportCampaigns extends BaseCommand {
   static override summary = "List every started campaign with its key figures, newest first.";
@@ -24,8 +23,6 @@ export default class ReportCampaigns extends BaseCommand {
     if (flags.format === "table" && summaries.length === 0 && !flags.out) return this.log(`No campaign has started on "${client.target.env}" yet.`);
     const color = !flags.out && process.stdout.isTTY === true;
     const text = flags.format === "json" ? JSON.stringify(summaries, null, 2) : flags.format === "csv" ? renderSummariesCsv(summaries) : renderSummariesText(summaries, { color });
-    if (!flags.out) return this.log(text.replace(/\n$/, ""));
-    await writeReport(flags.out, text);
-    this.logToStderr(`Wrote ${flags.out}`);
+    await this.printOrWrite(text, flags.out);
   }
 }

@@ -5,7 +5,6 @@ import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { envFlag } from "../../flags.js";
 import { renderTaxCsv, tamperedLine, taxHeadline, taxNotes, taxSections } from "../../report/render-tax.js";
-import { writeReport } from "../../report/write-output.js";
 import { MkError } from "../../errors.js";
 
 export default class ReportTax extends BaseCommand {
@@ -55,13 +54,10 @@ export default class ReportTax extends BaseCommand {
     if (flags.format === "pdf") {
       // pdfkit and its fonts load only for a PDF: every other mk command starts faster without them.
       const { renderTaxPdf } = await import("../../report/render-tax-pdf.js");
-      await writeReport(flags.out!, await renderTaxPdf(report));
-      return this.logToStderr(`Wrote ${flags.out}`);
+      return this.printOrWrite(await renderTaxPdf(report), flags.out);
     }
     const text = flags.format === "json" ? JSON.stringify(report, null, 2) : flags.format === "csv" ? renderTaxCsv(report) : this.table(report);
-    if (!flags.out) return this.log(text.replace(/\n$/, ""));
-    await writeReport(flags.out, text);
-    this.logToStderr(`Wrote ${flags.out}`);
+    await this.printOrWrite(text, flags.out);
   }
 
   private table(report: Parameters<typeof taxSections>[0]): string {

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "csv-parse/sync";
-import { initRepository } from "../../cli/init/scaffold.js";
-import { startLocalRuntime, type LocalRuntime } from "../../cli/local/up.js";
 import type { CampaignReport } from "../../schemas/report.js";
-import { runMk, STACK_LINE } from "../helpers/run-mk.js";
+import { initAndUp, type LocalRepository } from "../helpers/local-repository.js";
+import { STACK_LINE } from "../helpers/run-mk.js";
 
 /**
  * mk report on mk init's repository: the welcome campaign sent through the
@@ -15,24 +13,12 @@ import { runMk, STACK_LINE } from "../helpers/run-mk.js";
  * one refunded in part), all through POST /v1/events with the send ids.
  */
 let repo: string;
-let local: LocalRuntime;
-const mk = (...args: string[]) => runMk([...args, "--dir", repo]);
-
-async function api(pathname: string, body?: unknown): Promise<any> {
-  const response = await fetch(local.url + pathname, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { authorization: `Bearer ${local.token}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return response.json();
-}
+let mk: LocalRepository["mk"];
+let stop: LocalRepository["stop"];
+let api: LocalRepository["api"];
 
 before(async () => {
-  const base = await mkdtemp(path.join(tmpdir(), "mk-report-"));
-  await chmod(base, 0o755);
-  repo = path.join(base, "campaigns");
-  initRepository(repo, { force: false });
-  local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0 });
+  ({ repo, mk, stop, api } = await initAndUp("mk-report-"));
   assert.equal((await mk("apply", "--auto-approve")).code, 0);
   const people = ["email,firstName,consent,country", ...Array.from({ length: 6 }, (_, i) => `friend${i}@example.test,Friend${i},marketing,${i < 4 ? "TH" : "DE"}`)];
   await writeFile(path.join(repo, "people.csv"), `${people.join("\n")}\n`);
@@ -60,10 +46,7 @@ before(async () => {
   assert.equal(result.accepted, 7, JSON.stringify(result));
 });
 
-after(async () => {
-  await local.stop();
-  await rm(path.dirname(repo), { recursive: true, force: true });
-});
+after(() => stop());
 
 describe("mk report campaign", () => {
   it("prints the funnel, money, countries and days as tables", async () => {

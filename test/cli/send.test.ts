@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { initRepository } from "../../cli/init/scaffold.js";
-import { startLocalRuntime, type LocalRuntime } from "../../cli/local/up.js";
-import { runMk, STACK_LINE } from "../helpers/run-mk.js";
+import { initAndUp, type LocalRepository } from "../helpers/local-repository.js";
+import { STACK_LINE } from "../helpers/run-mk.js";
 
 /**
  * mk init's repository on mk up's runtime, sent with the real binary: the
@@ -13,15 +11,12 @@ import { runMk, STACK_LINE } from "../helpers/run-mk.js";
  * outbox transport keeps what was sent.
  */
 let repo: string;
-let local: LocalRuntime;
-const mk = (...args: string[]) => runMk([...args, "--dir", repo]);
+let mk: LocalRepository["mk"];
+let stop: LocalRepository["stop"];
+let api: LocalRepository["api"];
 
 before(async () => {
-  const base = await mkdtemp(path.join(tmpdir(), "mk-send-"));
-  await chmod(base, 0o755);
-  repo = path.join(base, "campaigns");
-  initRepository(repo, { force: false });
-  local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0 });
+  ({ repo, mk, stop, api } = await initAndUp("mk-send-"));
   const apply = await mk("apply", "--auto-approve");
   assert.equal(apply.code, 0, apply.stderr);
   const people = ["email,firstName,consent", ...Array.from({ length: 5 }, (_, i) => `Friend${i}@Example.test,Friend${i},marketing`), "nobody@example.test,No,"];
@@ -30,10 +25,7 @@ before(async () => {
   assert.equal(imported.code, 0, imported.stderr + imported.stdout);
 });
 
-after(async () => {
-  await local.stop();
-  await rm(path.dirname(repo), { recursive: true, force: true });
-});
+after(() => stop());
 
 describe("mk send, mk outbox", () => {
   it("says when nothing is due: the welcome campaign has no schedule", async () => {
@@ -75,8 +67,7 @@ describe("mk send, mk outbox", () => {
   it("lists and replays rejected events", async () => {
     assert.equal((await mk("events", "dead-letter", "list")).stdout, "No dead letters on local.\n");
     const event = { idempotencyKey: "order-1", type: "purchase", subscriber: { email: "late@example.test" }, occurredAt: "2026-11-23T10:00:00Z", amount: { value: 100, currency: "USD" } };
-    const posted = await fetch(`${local.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${local.token}`, "content-type": "application/json" }, body: JSON.stringify({ events: [event] }) });
-    assert.equal(((await posted.json()) as { rejected: number }).rejected, 1);
+    assert.equal(((await api("/v1/events", { events: [event] })) as { rejected: number }).rejected, 1);
     const list = await mk("events", "dead-letter", "list");
     assert.match(list.stdout, /order-1.*subscriber: no subscriber with email late@example\.test/s);
     const replay = await mk("events", "dead-letter", "replay");

@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
-import { initRepository } from "../../cli/init/scaffold.js";
-import { startLocalRuntime, type LocalRuntime } from "../../cli/local/up.js";
-import { runMk, STACK_LINE } from "../helpers/run-mk.js";
+import type { LocalRuntime } from "../../cli/local/up.js";
+import { initAndUp, type LocalRepository } from "../helpers/local-repository.js";
+import { STACK_LINE } from "../helpers/run-mk.js";
 
 let repo: string;
 let local: LocalRuntime;
-const mk = (...args: string[]) => runMk([...args, "--dir", repo]);
+let mk: LocalRepository["mk"];
+let stop: LocalRepository["stop"];
+let api: LocalRepository["api"];
 const file = async (name: string, text: string) => {
   const at = path.join(repo, name);
   await writeFile(at, text);
@@ -18,18 +19,11 @@ const file = async (name: string, text: string) => {
 };
 
 before(async () => {
-  const base = await mkdtemp(path.join(tmpdir(), "mk-tax-"));
-  await chmod(base, 0o755);
-  repo = path.join(base, "campaigns");
-  initRepository(repo, { force: false });
-  local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0 });
+  ({ repo, local, mk, stop, api } = await initAndUp("mk-tax-"));
   assert.equal((await mk("apply", "--auto-approve")).code, 0);
 });
 
-after(async () => {
-  await local.stop();
-  await rm(path.dirname(repo), { recursive: true, force: true });
-});
+after(() => stop());
 
 describe("mk fx import", () => {
   it("reads the ECB's daily file, its history file and a plain CSV", async () => {
@@ -94,13 +88,9 @@ describe("mk tax rates, mk tax verify", () => {
   });
 
   it("exits 3 and names the entry when someone edited the ledger behind the database's back", async () => {
-    await fetch(`${local.url}/v1/subscribers/import`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${local.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ subscribers: [{ email: "buyer@example.test", country: "TH" }] }),
-    });
+    await api("/v1/subscribers/import", { subscribers: [{ email: "buyer@example.test", country: "TH" }] });
     const events = ["o1", "o2"].map((key) => ({ idempotencyKey: key, type: "purchase", subscriber: { email: "buyer@example.test" }, occurredAt: "2026-11-20T10:00:00+07:00", amount: { value: 107_000, currency: "THB" } }));
-    await fetch(`${local.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${local.token}`, "content-type": "application/json" }, body: JSON.stringify({ events }) });
+    await api("/v1/events", { events });
     assert.equal((await mk("tax", "verify", "--country", "TH")).stdout, "The tax ledger holds: 2 entries in 1 chain (TH).\n");
     const db = new pg.Client({ connectionString: local.databaseUrl });
     await db.connect();

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { apiVersion, duration, eventName, mailbox, resourceName, templatePath } from "./common.js";
+import { apiVersion, duration, DURATION_PATTERN, eventName, LOCAL_TIME_PATTERN, mailbox, resourceName, templatePath } from "./common.js";
 import { campaignData } from "./campaign.js";
 import { condition } from "./condition.js";
 
@@ -16,13 +16,29 @@ const sendStep = z.strictObject({
   }),
 });
 
-const waitStep = z.strictObject({ name: stepName, wait: duration });
+const waitStep = z.strictObject({
+  name: stepName,
+  wait: duration,
+  until: z
+    .string()
+    .regex(LOCAL_TIME_PATTERN, { error: 'must be a local time such as "09:00"' })
+    .optional()
+    .meta({ description: "After the wait, go on at the next time of day it is this, in the recipient's time zone." }),
+});
 
 const ifStep = z.strictObject({
   name: stepName,
   if: condition,
   then: z.literal("exit", { error: 'must be "exit"' }),
 });
+
+/** `after 7d`: a subscriber may enter again once this long has passed since their last enrollment began. */
+export const REENTER_AFTER_PATTERN = new RegExp(`^after (${DURATION_PATTERN.source.slice(1, -1)})$`);
+
+export const reenter = z
+  .union([z.boolean(), z.string().regex(REENTER_AFTER_PATTERN, { error: 'must be true, false or "after <duration>" such as "after 30d"' })])
+  .meta({ description: "false (default): not while enrolled; true: every trigger enrolls; after <duration>: not within that long of the last enrollment." });
+export type Reenter = z.infer<typeof reenter>;
 
 export const sequenceStep = z.union([sendStep, waitStep, ifStep]);
 
@@ -34,9 +50,16 @@ export const sequence = z.strictObject({
   trigger: z.strictObject({ event: eventName }),
   audience: resourceName.optional().meta({ description: "Only subscribers in this audience may enter." }),
   transactional: z.boolean().default(false).meta({ description: "true skips marketing consent (service mail only)." }),
+  reenter: reenter.default(false),
+  migrate: z
+    .literal("by-step-name", { error: 'must be "by-step-name"' })
+    .optional()
+    .meta({ description: "On a change, move active enrollments to the new version at the step of the same name." }),
   steps: z.array(sequenceStep).min(1),
 });
 
 export type Sequence = z.infer<typeof sequence>;
 export type SequenceStep = z.infer<typeof sequenceStep>;
 export type SendStep = z.infer<typeof sendStep>;
+export type WaitStep = z.infer<typeof waitStep>;
+export type IfStep = z.infer<typeof ifStep>;

@@ -26,6 +26,7 @@ export async function resolveRepository(repo: Repository, options: ResolveOption
     ...audienceReferences(repo),
     ...audienceCycles(repo),
     ...variantChecks(repo),
+    ...stepNameChecks(repo),
     ...scheduleChecks(repo, options.now),
     ...environmentChecks(repo),
   ];
@@ -142,6 +143,27 @@ function variantChecks(repo: Repository): Problem[] {
       }
       seen.add(variant.name);
     });
+  }
+  return problems;
+}
+
+/** Step names identify steps across versions (`migrate: by-step-name`), so they are unique within a sequence. */
+function stepNameChecks(repo: Repository): Problem[] {
+  const problems: Problem[] = [];
+  for (const sequence of repo.sequences) {
+    const seen = new Map<string, number>();
+    sequence.spec.steps.forEach((step, i) => {
+      if (step.name === undefined) return;
+      const earlier = seen.get(step.name);
+      if (earlier !== undefined) {
+        problems.push(problem("MK033", locate(sequence.source, ["steps", i, "name"]), `step name "${step.name}" is already used by step ${earlier + 1}; step names are unique in a sequence`));
+      } else seen.set(step.name, i);
+    });
+    if (sequence.spec.migrate === "by-step-name" && seen.size === 0) {
+      problems.push(
+        problem("MK034", locate(sequence.source, ["migrate"]), "migrate: by-step-name moves enrollments to the step of the same name, but no step has a name; name the steps"),
+      );
+    }
   }
   return problems;
 }

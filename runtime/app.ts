@@ -22,6 +22,8 @@ import { httpsCertificates, type CertificateSource } from "./webhooks/sns-signat
 import { registerSendRoutes } from "./sending/routes.js";
 import { createSending } from "./sending/service.js";
 import { upsertSubscribers } from "./subscribers/upsert.js";
+import { systemClock, type Clock } from "./clock.js";
+import { createSequences } from "./sequences/service.js";
 
 export interface Runtime {
   app: FastifyInstance;
@@ -45,10 +47,13 @@ export interface RuntimeOptions {
   confirmSnsSubscription?: (url: URL) => Promise<void>;
   /** How often campaign analytics deltas are folded into the rollups; 0 = never (a test folds them itself). */
   rollupFoldIntervalMs?: number;
+  /** The time sequences schedule by (enrollments, waits, conditions); tests move it forward. */
+  clock?: Clock;
 }
 
 export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Runtime {
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "mk-runtime" });
+  const clock = options.clock ?? systemClock;
   const metrics = createMetrics(pool);
   const countryOf = openCountryLookup(config.MK_GEOIP_DB);
   // The shipped tax rates are read now: a damaged data file stops the runtime at start, not at the first purchase.
@@ -108,6 +113,9 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   const sending = createSending(config, pool, metrics.registry, app.log);
   app.addHook("onReady", async () => sending.start());
   app.addHook("onClose", async () => sending.stop());
+  const sequences = createSequences(pool, metrics.registry, app.log, clock, config.MK_WORKERS);
+  app.addHook("onReady", async () => sequences.start());
+  app.addHook("onClose", async () => sequences.stop());
 
   // Monthly partitions of events, a few months ahead, and the retention period that guards detaching them: now, then daily.
   const eventMaintenance = async () => {
@@ -164,7 +172,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       v1.get("/state", async () => readState(pool));
       v1.post("/apply", async (request) => {
         try {
-          const result = await applyState(pool, parseBody(applyRequest, request.body));
+          const result = await applyState(pool, parseBody(applyRequest, request.body), clock());
           metrics.applies.inc({ result: "applied" });
           return result;
         } catch (error) {
@@ -176,7 +184,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
       v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
       registerSendRoutes(v1, { pool, transport: sending.transport });
-      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf });
+      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, clock });
       registerReportRoutes(v1, { pool, cache: reportCache });
       registerTaxRoutes(v1, { pool });
     },

@@ -45,6 +45,8 @@ export const applyRequest = z.strictObject({
   /** HTML the runtime does not hold yet; every hash a resource names must be here or stored. */
   templates: z.array(compiledTemplate),
   source: applySource,
+  /** Deleting a sequence ends its active enrollments; without this the apply is refused. */
+  allowExitActive: z.boolean().optional(),
 });
 export type ApplyRequest = z.infer<typeof applyRequest>;
 
@@ -53,6 +55,17 @@ export interface ApplyResponse {
   added: number;
   changed: number;
   deleted: number;
+  /** Sequences that got a new version, with its number. */
+  sequenceVersions?: Record<string, number>;
+  /** Active enrollments moved to a new version by step name, and ended because their sequence was deleted. */
+  enrollmentsMigrated?: number;
+  enrollmentsExited?: number;
+}
+
+/** A sequence's enrollments still running: how many, and on which version. */
+export interface ActiveEnrollments {
+  active: number;
+  byVersion: Record<string, number>;
 }
 
 /** A resource as the runtime holds it. */
@@ -70,6 +83,8 @@ export interface StateResponse {
   resources: AppliedResource[];
   /** Hashes of the compiled HTML the runtime holds. */
   templates: string[];
+  /** Active enrollments of each sequence that has any. */
+  sequences: Record<string, ActiveEnrollments>;
 }
 
 export interface ApplyRecord {

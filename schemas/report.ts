@@ -129,3 +129,40 @@ export interface CampaignSummary {
   complaintRateAboveLimit: boolean;
   revenue: RevenueLine[];
 }
+
+/** One step of one version: how many enrollments reached it, and what its mail did. */
+export interface SequenceStepReport {
+  version: number;
+  /** 1-based, as in the file. */
+  step: number;
+  name: string | null;
+  kind: "send" | "wait" | "if";
+  /** What the step is: the subject, the wait, the condition. */
+  summary: string;
+  reached: number;
+  /** `if` steps: how many left the sequence there. */
+  exited: number;
+  /** `send` steps, from the campaign analytics of the step's ledger key (unique recipients). */
+  sent: number;
+  delivered: number;
+  opened: number;
+  clicked: number;
+  converted: number;
+  unsubscribed: number;
+  bounced: number;
+}
+
+export interface SequenceReport {
+  sequence: string;
+  /** The newest version (the one new enrollments start on while the sequence is applied). */
+  version: number;
+  applied: boolean;
+  enrolled: number;
+  active: number;
+  completed: number;
+  failed: number;
+  exited: number;
+  /** Exits by reason: `condition: step 3 (bought)`, `unsubscribe`, `bounce`, `complaint`, `no-consent`, `sequence-deleted`. */
+  exitReasons: Record<string, number>;
+  steps: SequenceStepReport[];
+}

@@ -14,6 +14,8 @@ export class ConditionCompiler {
     private readonly audiences: ReadonlyMap<string, Condition | undefined>,
     /** The project's time zone, for subscribers without one. */
     private readonly defaultTimezone: string,
+    /** The moment `event … within` counts back from: the runtime's clock; the database's now() when not given. */
+    private readonly now?: Date,
   ) {}
 
   /** `$n` for a new parameter. */
@@ -76,7 +78,7 @@ export class ConditionCompiler {
   private event(condition: { event: string; within: string; min?: number; max?: number }): string {
     const count =
       `(select count(*) from events e where e.subscriber_id = s.id and e.name = ${this.param(condition.event)} ` +
-      `and e.occurred_at >= now() - ${this.param(`${durationMs(condition.within)} milliseconds`, "::interval")})`;
+      `and e.occurred_at >= ${this.now ? this.param(this.now, "::timestamptz") : "now()"} - ${this.param(`${durationMs(condition.within)} milliseconds`, "::interval")})`;
     const min = condition.min ?? (condition.max === undefined ? 1 : 0);
     const parts = [];
     if (min > 0) parts.push(`${count} >= ${this.param(min, "::bigint")}`);

@@ -5,6 +5,8 @@ import { withTransaction } from "../db/transaction.js";
 import { taxContext } from "../tax/context.js";
 import { appendToLedger } from "../tax/ledger.js";
 import { tagTaxes } from "../tax/tagging.js";
+import { systemClock, type Clock } from "../clock.js";
+import { enrollFromEvents } from "../sequences/enroll.js";
 import { attribute } from "./attribution.js";
 import type { CountryLookup } from "./geoip.js";
 import { EVENT_SQL } from "./queries.js";
@@ -37,7 +39,8 @@ function reasonOf(issues: readonly { path: readonly PropertyKey[]; message: stri
  * what was sent, and never costs its neighbours. A key already stored, or
  * earlier in the same batch, is a duplicate, whatever its occurredAt. Keys,
  * events and dead letters commit together. Events are attributed to a
- * campaign as they are stored (attribution.ts).
+ * campaign as they are stored (attribution.ts), and enroll subscribers in
+ * the sequences they trigger (sequences/enroll.ts).
  */
 export interface IngestOptions {
   /** Record rejected events in the dead-letter table (a replay does not: they are there already). */
@@ -46,6 +49,8 @@ export interface IngestOptions {
   attributionWindowMs: number;
   /** The country of an IP address, for events with neither their own country nor a subscriber's. */
   countryOf?: CountryLookup | undefined;
+  /** The time enrollments in sequences start at. */
+  clock?: Clock | undefined;
 }
 
 export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], options: IngestOptions): Promise<IngestResult> {
@@ -114,6 +119,8 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
       ]);
       // The tax ledger, in the same transaction: an event and its entry exist together or not at all.
       if (entries.length > 0) await appendToLedger(client, entries);
+      // Sequences these events trigger, likewise.
+      await enrollFromEvents(client, store.map((item) => ({ idempotencyKey: item.valid.event.idempotencyKey, subscriberId: item.subscriber.id, name: item.valid.event.type })), (options.clock ?? systemClock)());
     }
     if (options.deadLetter && dead.length > 0) {
       dead.sort((a, b) => a.index - b.index);

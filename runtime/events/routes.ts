@@ -3,6 +3,7 @@ import type pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { deadLetterReplayRequest } from "../../schemas/api.js";
 import { durationMs } from "../../schemas/common.js";
+import type { Clock } from "../clock.js";
 import { ApiError, parseBody, queryLimit } from "../http/errors.js";
 import { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
 import type { CountryLookup } from "./geoip.js";
@@ -17,9 +18,9 @@ function bodyLimitFor(batchLimit: number): number {
 /** `POST /v1/events` under /v1 (bearer token already checked), and its metrics. */
 export function registerEventRoutes(
   v1: FastifyInstance,
-  deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string; countryOf?: CountryLookup | undefined },
+  deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string; countryOf?: CountryLookup | undefined; clock: Clock },
 ): void {
-  const { pool, batchLimit, countryOf } = deps;
+  const { pool, batchLimit, countryOf, clock } = deps;
   const attributionWindowMs = durationMs(deps.attributionWindow);
   const ingested = new Counter({ name: "mk_events_ingested_total", help: "Events received, by outcome", labelNames: ["result"] as const, registers: [deps.registry] });
   const lag = new Histogram({
@@ -47,7 +48,7 @@ export function registerEventRoutes(
         { path: "events", message: `at most ${batchLimit}` },
       ]);
     }
-    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs, countryOf });
+    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs, countryOf, clock });
     const now = Date.now();
     for (const outcome of result.results) {
       if (outcome.status === "accepted") lag.observe(Math.max(0, now - Date.parse((body.events[outcome.index] as { occurredAt: string }).occurredAt)) / 1000);
@@ -62,6 +63,6 @@ export function registerEventRoutes(
 
   v1.post("/events/dead-letters/replay", async (request) => {
     const { ids } = parseBody(deadLetterReplayRequest, request.body ?? {});
-    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs, countryOf });
+    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs, countryOf, clock });
   });
 }

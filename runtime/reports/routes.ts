@@ -2,9 +2,10 @@ import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { campaignReport, campaignSummaries } from "./campaign-report.js";
 import type { ReportCache } from "./cache.js";
+import { sequenceReport } from "./sequence-report.js";
 
 /**
- * Campaign reports under /v1 (bearer token already checked), cached for
+ * Campaign and sequence reports under /v1 (bearer token already checked), cached for
  * MK_REPORT_CACHE_SECONDS. The body is the same JSON either way; the
  * x-mk-cache header says whether it came from the cache.
  */
@@ -23,5 +24,8 @@ export function registerReportRoutes(v1: FastifyInstance, deps: { pool: pg.Pool;
   v1.get("/reports/campaigns", async (_request, reply) => cached("campaigns", () => campaignSummaries(pool), reply));
   v1.get<{ Params: { name: string } }>("/reports/campaigns/:name", async (request, reply) =>
     cached(`campaign:${request.params.name}`, () => campaignReport(pool, request.params.name), reply),
+  );
+  v1.get<{ Params: { name: string } }>("/reports/sequences/:name", async (request, reply) =>
+    cached(`sequence:${request.params.name}`, () => sequenceReport(pool, request.params.name), reply),
   );
 }

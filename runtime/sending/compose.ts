@@ -92,7 +92,7 @@ export class MessageComposer {
         consent: s.consent ?? undefined,
         attributes: s.attributes,
       },
-      campaign: { name: snapshot.campaign, subject: variant.subject, data: variant.data },
+      campaign: { name: snapshot.sequence?.name ?? snapshot.campaign, subject: variant.subject, data: variant.data },
       variant: variant.name,
       project: snapshot.project,
       unsubscribeUrl,
@@ -115,6 +115,7 @@ export class MessageComposer {
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "X-Mk-Send-Id": recipient.sendId,
         "X-Mk-Campaign": snapshot.campaign,
+        ...(snapshot.sequence ? { "X-Mk-Sequence": snapshot.sequence.name } : {}),
       },
       configurationSet: snapshot.configurationSet,
     };

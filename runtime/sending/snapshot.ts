@@ -1,4 +1,9 @@
-import type { Campaign, StoredProject } from "../../schemas/index.js";
+import type pg from "pg";
+import type { Campaign, StoredProject, Variant } from "../../schemas/index.js";
+import { ApiError } from "../http/errors.js";
+import { sha256 } from "../state/canonical.js";
+import { SEND_SQL } from "./queries.js";
+import { prepareLinks } from "./tracked-links.js";
 
 /** A campaign as the runtime stores it (the repository's file without apiVersion, kind, name). */
 export type CampaignSpec = Omit<Campaign, "apiVersion" | "kind" | "name">;
@@ -23,7 +28,10 @@ export interface SnapshotVariant {
  * later applies cannot change mail already on its way.
  */
 export interface SendSnapshot {
+  /** The campaign's name; for a sequence's send step, its ledger key (`<sequence>/v<version>/step-<n>`). */
   campaign: string;
+  /** Set on a sequence's send step: which sequence, version and step (1-based) it is. */
+  sequence?: { name: string; version: number; step: number; stepName?: string | undefined } | undefined;
   from: string;
   replyTo?: string | undefined;
   transactional: boolean;
@@ -34,4 +42,50 @@ export interface SendSnapshot {
   utmCampaign: string;
   configurationSet?: string | undefined;
   variants: SnapshotVariant[];
+}
+
+/** What a snapshot is made of: a campaign, or a sequence's send step dressed as one. */
+export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from" | "replyTo" | "template" | "variants" | "data" | "utm" | "transactional"> & {
+  schedule?: { window?: string | undefined } | undefined;
+};
+
+/** The variants with their HTML (links prepared) stored by hash, and the settings the send keeps. */
+export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSpec, name: string, spec: SnapshotSource): Promise<SendSnapshot> {
+  const variants: Array<{ name: string | null; weight: number } & Partial<Pick<Variant, "subject" | "preheader" | "template" | "data">>> = spec.variants ?? [
+    { name: null, weight: 100 },
+  ];
+  const paths = [...new Set(variants.map((v) => v.template ?? spec.template))];
+  const templates = new Map((await client.query<{ name: string; hash: string; html: string }>(SEND_SQL.templates, [paths])).rows.map((r) => [r.name, r]));
+  const utm = { ...project.tracking.utm, campaign: project.tracking.utm.campaign ?? name, ...spec.utm } as Record<string, string>;
+
+  const snapshotVariants: SnapshotVariant[] = [];
+  for (const v of variants) {
+    const path = v.template ?? spec.template;
+    const template = templates.get(path);
+    if (!template) throw new ApiError(409, "missing_template", `campaign "${name}" uses ${path}, which is not applied`);
+    const prepared = prepareLinks(template.html, { utm, trackClicks: project.tracking.clicks });
+    const htmlHash = sha256(prepared.html);
+    await client.query(SEND_SQL.storeTemplate, [htmlHash, prepared.html]);
+    snapshotVariants.push({
+      name: v.name,
+      weight: v.weight,
+      subject: v.subject ?? spec.subject,
+      preheader: v.preheader ?? spec.preheader,
+      htmlHash,
+      links: prepared.links,
+      data: { ...spec.data, ...v.data },
+    });
+  }
+  return {
+    campaign: name,
+    from: spec.from ?? project.defaults.from,
+    replyTo: spec.replyTo ?? project.defaults.replyTo,
+    transactional: spec.transactional,
+    window: spec.schedule?.window,
+    project: { name: project.name, postalAddress: project.defaults.postalAddress, locale: project.defaults.locale, timezone: project.defaults.timezone },
+    provider: project.sending.provider,
+    utmCampaign: utm["campaign"] ?? name,
+    configurationSet: project.sending.configurationSet,
+    variants: snapshotVariants,
+  };
 }

@@ -1,14 +1,12 @@
 import type pg from "pg";
-import { storedProject, type Condition, type Variant } from "../../schemas/index.js";
+import { storedProject, type Condition } from "../../schemas/index.js";
 import { recipientsFilter } from "../audiences/count.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
 import { ApiError } from "../http/errors.js";
-import { sha256 } from "../state/canonical.js";
 import { campaignReach } from "./budget.js";
 import { SEND_SQL } from "./queries.js";
 import { dueInstant, startsAt } from "./schedule.js";
-import type { CampaignSpec, ProjectSpec, SendSnapshot, SnapshotVariant } from "./snapshot.js";
-import { prepareLinks } from "./tracked-links.js";
+import { snapshotCampaign, type CampaignSpec, type ProjectSpec } from "./snapshot.js";
 import { withTransaction } from "../db/transaction.js";
 
 export interface StartedCampaign {
@@ -138,49 +136,8 @@ async function startCampaign(client: pg.PoolClient, serial: number, project: Pro
     where ${filter}
     order by s.id
     limit ${compiler.param(limit, "::bigint")}
-    on conflict (campaign, subscriber_id) do nothing`;
+    on conflict (campaign, subscriber_id) where enrollment_id is null do nothing`;
   const { rowCount } = await client.query(insert, compiler.params);
   await client.query(SEND_SQL.setRecipients, [campaign.name, rowCount ?? 0]);
   return { campaign: campaign.name, recipients: rowCount ?? 0 };
-}
-
-/** The variants with their HTML (links prepared) stored by hash, and the settings the send keeps. */
-async function snapshotCampaign(client: pg.PoolClient, project: ProjectSpec, name: string, spec: CampaignSpec): Promise<SendSnapshot> {
-  const variants: Array<{ name: string | null; weight: number } & Partial<Pick<Variant, "subject" | "preheader" | "template" | "data">>> = spec.variants ?? [
-    { name: null, weight: 100 },
-  ];
-  const paths = [...new Set(variants.map((v) => v.template ?? spec.template))];
-  const templates = new Map((await client.query<{ name: string; hash: string; html: string }>(SEND_SQL.templates, [paths])).rows.map((r) => [r.name, r]));
-  const utm = { ...project.tracking.utm, campaign: project.tracking.utm.campaign ?? name, ...spec.utm } as Record<string, string>;
-
-  const snapshotVariants: SnapshotVariant[] = [];
-  for (const v of variants) {
-    const path = v.template ?? spec.template;
-    const template = templates.get(path);
-    if (!template) throw new ApiError(409, "missing_template", `campaign "${name}" uses ${path}, which is not applied`);
-    const prepared = prepareLinks(template.html, { utm, trackClicks: project.tracking.clicks });
-    const htmlHash = sha256(prepared.html);
-    await client.query(SEND_SQL.storeTemplate, [htmlHash, prepared.html]);
-    snapshotVariants.push({
-      name: v.name,
-      weight: v.weight,
-      subject: v.subject ?? spec.subject,
-      preheader: v.preheader ?? spec.preheader,
-      htmlHash,
-      links: prepared.links,
-      data: { ...spec.data, ...v.data },
-    });
-  }
-  return {
-    campaign: name,
-    from: spec.from ?? project.defaults.from,
-    replyTo: spec.replyTo ?? project.defaults.replyTo,
-    transactional: spec.transactional,
-    window: spec.schedule?.window,
-    project: { name: project.name, postalAddress: project.defaults.postalAddress, locale: project.defaults.locale, timezone: project.defaults.timezone },
-    provider: project.sending.provider,
-    utmCampaign: utm["campaign"] ?? name,
-    configurationSet: project.sending.configurationSet,
-    variants: snapshotVariants,
-  };
 }

@@ -1,4 +1,4 @@
-import type { AppliedResource } from "../../schemas/api.js";
+import type { ActiveEnrollments, AppliedResource } from "../../schemas/api.js";
 import type { ResourceChange } from "./diff.js";
 
 /**
@@ -13,5 +13,20 @@ export function startedCampaignProblems(changes: readonly ResourceChange[], curr
       (c) =>
         `campaign "${c.name}" has started sending, so it can no longer be ${c.action === "delete" ? "deleted" : "changed"}; ` +
         `put it back as it was and create a new campaign (a new file with a new name) for the change`,
+    );
+}
+
+/**
+ * Deleting a sequence ends its active enrollments mid-journey, so it needs
+ * `--allow-exit-active`. Shared by plan and apply.
+ */
+export function activeSequenceProblems(changes: readonly ResourceChange[], active: Readonly<Record<string, ActiveEnrollments>>, allowExitActive: boolean): string[] {
+  if (allowExitActive) return [];
+  return changes
+    .filter((c) => c.kind === "Sequence" && c.action === "delete" && (active[c.name]?.active ?? 0) > 0)
+    .map(
+      (c) =>
+        `sequence "${c.name}" has ${active[c.name]!.active} active enrollment${active[c.name]!.active === 1 ? "" : "s"}; deleting it ends them where they are. ` +
+        `Pass --allow-exit-active to mk plan / mk apply to delete it anyway, or keep the file until they finish`,
     );
 }

@@ -4,8 +4,9 @@ import { ApiError } from "../http/errors.js";
 import { specHash } from "./canonical.js";
 import { diffState } from "./diff.js";
 import { STATE_SQL } from "./queries.js";
-import { startedCampaignProblems } from "./rules.js";
+import { activeSequenceProblems, startedCampaignProblems } from "./rules.js";
 import { withTransaction } from "../db/transaction.js";
+import { activeEnrollments, applySequences } from "../sequences/versions.js";
 
 interface ResourceRow {
   kind: ResourceKind;
@@ -30,15 +31,17 @@ export async function readSerial(db: pg.Pool | pg.PoolClient): Promise<number> {
 
 /** Everything applied, with the serial it is at (`GET /v1/state`). */
 export async function readState(db: pg.Pool | pg.PoolClient): Promise<StateResponse> {
-  const [serial, resources, templates] = await Promise.all([
+  const [serial, resources, templates, sequences] = await Promise.all([
     readSerial(db),
     db.query<ResourceRow>(STATE_SQL.resources),
     db.query<{ hash: string }>(STATE_SQL.templateHashes),
+    activeEnrollments(db),
   ]);
   return {
     serial,
     resources: resources.rows.map(toResource),
     templates: templates.rows.map((r) => r.hash),
+    sequences,
   };
 }
 
@@ -53,7 +56,7 @@ function templateHash(resource: { kind: ResourceKind; spec: Record<string, unkno
  * each checks the serial it was planned against and the loser gets a 409.
  * Nothing changes and the serial stays when the state already matches.
  */
-export async function applyState(pool: pg.Pool, request: ApplyRequest): Promise<ApplyResponse> {
+export async function applyState(pool: pg.Pool, request: ApplyRequest, now = new Date()): Promise<ApplyResponse> {
   return withTransaction(pool, async (client) => {
     // 1. Lock the state and check the plan is not stale.
     const serial = Number((await client.query<{ serial: string }>(STATE_SQL.lockSerial)).rows[0]?.serial ?? 0);
@@ -71,6 +74,8 @@ export async function applyState(pool: pg.Pool, request: ApplyRequest): Promise<
     const changes = diffState(current, request.resources);
     const refused = startedCampaignProblems(changes, current);
     if (refused.length > 0) throw new ApiError(409, "campaign_started", refused.join("; "));
+    const exiting = activeSequenceProblems(changes, await activeEnrollments(client), request.allowExitActive ?? false);
+    if (exiting.length > 0) throw new ApiError(409, "sequence_active", exiting.join("; "));
     const counts = {
       added: changes.filter((c) => c.action === "create").length,
       changed: changes.filter((c) => c.action === "update").length,
@@ -103,7 +108,16 @@ export async function applyState(pool: pg.Pool, request: ApplyRequest): Promise<
     await client.query(STATE_SQL.setSerial, [next]);
     const { commit, author, branch, dirty } = request.source;
     await client.query(STATE_SQL.recordApply, [next, serial, commit, author, branch, dirty, counts.added, counts.changed, counts.deleted]);
-    return { serial: next, ...counts };
+
+    // 5. Sequences: new versions, migrations, enrollments of deleted ones ended.
+    const sequences = await applySequences(client, changes, next, now);
+    return {
+      serial: next,
+      ...counts,
+      ...(Object.keys(sequences.versions).length > 0 ? { sequenceVersions: sequences.versions } : {}),
+      ...(sequences.migrated > 0 ? { enrollmentsMigrated: sequences.migrated } : {}),
+      ...(sequences.exited > 0 ? { enrollmentsExited: sequences.exited } : {}),
+    };
   });
 }
 

@@ -1,0 +1,67 @@
+import type pg from "pg";
+import { durationMs, type Condition } from "../../schemas/index.js";
+import { REENTER_AFTER_PATTERN } from "../../schemas/sequence.js";
+import { ConditionCompiler } from "../audiences/condition-sql.js";
+import { SEQUENCE_SQL } from "./queries.js";
+import { parseSequenceSpec } from "./spec.js";
+
+/** An event just stored, as enrollment sees it. */
+export interface StoredEvent {
+  idempotencyKey: string;
+  subscriberId: string;
+  name: string;
+}
+
+/**
+ * Enroll the subscribers whose new events trigger a sequence, in the
+ * transaction that stores the events: an event and the enrollments it causes
+ * exist together or not at all, and a re-delivered event (a key already
+ * stored) never gets here. One enrollment per (sequence, event key) by a
+ * unique key; by default none while the subscriber is active in the sequence
+ * (a partial unique index, so concurrent ingests in other runtimes meet there
+ * too); `reenter: after <d>` also waits that long after the last enrollment.
+ * Who may enter: the sequence's audience, marketing consent unless it is
+ * transactional, and nobody suppressed. Returns how many were enrolled.
+ */
+export async function enrollFromEvents(client: pg.PoolClient, events: readonly StoredEvent[], now: Date): Promise<number> {
+  if (events.length === 0) return 0;
+  const names = [...new Set(events.map((e) => e.name))];
+  const sequences = (await client.query<{ name: string; version: number; spec: unknown }>(SEQUENCE_SQL.triggered, [names])).rows;
+  if (sequences.length === 0) return 0;
+
+  const audiences = new Map((await client.query<{ name: string; spec: { where?: Condition } }>(SEQUENCE_SQL.audiences)).rows.map((r) => [r.name, r.spec.where]));
+  const timezone = (await client.query<{ timezone: string }>(SEQUENCE_SQL.projectTimezone)).rows[0]?.timezone ?? "UTC";
+  let enrolled = 0;
+  for (const sequence of sequences) {
+    const spec = parseSequenceSpec(sequence.spec);
+    const triggering = events.filter((e) => e.name === spec.trigger.event);
+    if (triggering.length === 0) continue;
+
+    const compiler = new ConditionCompiler(audiences, timezone, now);
+    const name = compiler.param(sequence.name, "::text");
+    const at = compiler.param(now, "::timestamptz");
+    const where = ["not exists (select 1 from suppressions x where x.email = s.email)"];
+    if (spec.audience !== undefined) where.push(compiler.compile({ audience: spec.audience }));
+    if (!spec.transactional) where.push("s.consent = 'marketing'");
+    const after = typeof spec.reenter === "string" ? REENTER_AFTER_PATTERN.exec(spec.reenter)?.[1] : undefined;
+    if (after !== undefined) {
+      where.push(
+        `not exists (select 1 from enrollments p where p.sequence = ${name} and p.subscriber_id = s.id ` +
+          `and p.enrolled_at > ${at} - ${compiler.param(`${durationMs(after)} milliseconds`, "::interval")})`,
+      );
+    }
+    // By subscriber, so concurrent batches meet on the one-active index in the same order (no deadlock);
+    // then in the order they came, so the first of a subscriber's triggers in a batch is the one that enrolls.
+    const insert = `
+      insert into enrollments (sequence, version, subscriber_id, trigger_key, exclusive, step, next_run_at, enrolled_at)
+      select ${name}, ${compiler.param(sequence.version, "::int")}, s.id, e.key, ${compiler.param(spec.reenter !== true, "::boolean")}, 0, ${at}, ${at}
+      from unnest(${compiler.param(triggering.map((e) => e.idempotencyKey), "::text[]")}, ${compiler.param(triggering.map((e) => e.subscriberId), "::bigint[]")})
+        with ordinality as e (key, subscriber_id, position)
+      join subscribers s on s.id = e.subscriber_id
+      where ${where.join(" and ")}
+      order by s.id, e.position
+      on conflict do nothing`;
+    enrolled += (await client.query(insert, compiler.params)).rowCount ?? 0;
+  }
+  return enrolled;
+}

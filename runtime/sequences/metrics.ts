@@ -1,0 +1,48 @@
+import type pg from "pg";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Clock } from "../clock.js";
+import { SEQUENCE_SQL } from "./queries.js";
+
+export interface SequenceMetrics {
+  steps: Counter<"kind" | "outcome">;
+}
+
+/** Sequences' metrics; active enrollments and timer lag are read from the database on each scrape. */
+export function createSequenceMetrics(registry: Registry, pool: pg.Pool, clock: Clock): SequenceMetrics {
+  const steps = new Counter({
+    name: "mk_sequence_steps_total",
+    help: "Sequence steps run, by kind (send, wait, if, exit, complete) and outcome",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "mk_sequence_enrollments_active",
+    help: "Enrollments still running, per sequence",
+    labelNames: ["sequence"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of (await pool.query<{ sequence: string; active: number }>(SEQUENCE_SQL.activeBySequence)).rows) this.set({ sequence: row.sequence }, row.active);
+    },
+  });
+  let lag = { due: 0, seconds: 0 };
+  new Gauge({
+    name: "mk_sequence_timer_lag_seconds",
+    help: "How long the most overdue enrollment step has waited past its time",
+    registers: [registry],
+    async collect() {
+      const row = (await pool.query<{ due: number; lag_seconds: number }>(SEQUENCE_SQL.timerLag, [clock()])).rows[0];
+      lag = { due: row?.due ?? 0, seconds: row?.lag_seconds ?? 0 };
+      this.set(lag.seconds);
+    },
+  });
+  new Gauge({
+    name: "mk_sequence_steps_due",
+    help: "Enrollments whose next step is due and waiting for a worker",
+    registers: [registry],
+    collect() {
+      this.set(lag.due);
+    },
+  });
+  return { steps };
+}

@@ -1,0 +1,97 @@
+/** Named SQL for sequences: versions, enrollments, their steps and reports; parameters only. */
+export const SEQUENCE_SQL = {
+  /** Applied sequences, with their newest version (null before the first). */
+  live: `
+    select r.name, r.spec, v.version, v.fingerprint
+    from resources r
+    left join lateral (select version, fingerprint from sequence_versions where sequence = r.name order by version desc limit 1) v on true
+    where r.kind = 'Sequence'`,
+  insertVersion: "insert into sequence_versions (sequence, version, spec, fingerprint, created_serial) values ($1, $2, $3, $4, $5)",
+  nextVersion: "select coalesce(max(version), 0) + 1 as version from sequence_versions where sequence = $1",
+  recordStepSnapshot: `
+    insert into campaign_sends (campaign, started_serial, snapshot, recipients, sequence, sequence_version, step)
+    values ($1, $2, $3, 0, $4, $5, $6)`,
+  stepSnapshots: "select step from campaign_sends where sequence = $1 and sequence_version = $2 order by step",
+  version: "select spec from sequence_versions where sequence = $1 and version = $2",
+  /** Active enrollments per sequence and version (plan and apply). */
+  activeCounts: "select sequence, version, count(*)::int as active from enrollments where status = 'active' group by sequence, version",
+  activeOnOlderVersions: "select id, version, step from enrollments where sequence = $1 and status = 'active' and version < $2 for update",
+  migrate: `
+    update enrollments e set version = $2, step = m.step, updated_at = now()
+    from unnest($1::uuid[], $3::int[]) as m (id, step)
+    where e.id = m.id`,
+  exitAll: `
+    with exited as (
+      update enrollments set status = 'exited', exit_reason = $2, next_run_at = null, ended_at = $3, updated_at = now()
+      where sequence = $1 and status = 'active'
+      returning id, version, step
+    )
+    insert into enrollment_history (enrollment_id, version, step, kind, outcome, at)
+    select id, version, step, 'exit', $2, $3 from exited`,
+
+  /** Sequences a batch of event names triggers: the newest version of each applied one. */
+  triggered: `
+    select r.name, v.version, v.spec
+    from resources r
+    join lateral (select version, spec from sequence_versions where sequence = r.name order by version desc limit 1) v on true
+    where r.kind = 'Sequence' and r.spec -> 'trigger' ->> 'event' = any($1::text[])`,
+  audiences: "select name, spec from resources where kind = 'Audience'",
+  projectTimezone: "select spec -> 'defaults' ->> 'timezone' as timezone from resources where kind = 'Project'",
+
+  /** Due enrollments, locked for this transaction: a worker that dies releases them by dying. */
+  claim: `
+    select id, sequence, version, subscriber_id, step, next_run_at
+    from enrollments
+    where status = 'active' and next_run_at <= $1
+    order by next_run_at
+    limit $2
+    for update skip locked`,
+  recipients: `
+    select s.id, s.email, s.timezone, s.consent, x.reason as suppressed
+    from subscribers s left join suppressions x on x.email = s.email
+    where s.id = any($1::bigint[])`,
+  /** Due at once by the database's clock: the sequence's own clock already decided the step is due. */
+  queueSends: `
+    insert into sends (campaign, subscriber_id, email, timezone, enrollment_id, due_at)
+    select *, now() from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::uuid[])
+    on conflict (enrollment_id, campaign) where enrollment_id is not null do nothing`,
+  settle: `
+    update enrollments e set version = u.version, step = u.step, status = u.status, next_run_at = u.next_run_at,
+      exit_reason = u.exit_reason, ended_at = u.ended_at, updated_at = now()
+    from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[])
+      as u (id, version, step, status, next_run_at, exit_reason, ended_at)
+    where e.id = u.id`,
+  history: `
+    insert into enrollment_history (enrollment_id, version, step, kind, outcome, at)
+    select * from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[], $6::timestamptz[])`,
+  timerLag: `
+    select count(*)::int as due, coalesce(extract(epoch from $1::timestamptz - min(next_run_at)), 0)::float8 as lag_seconds
+    from enrollments where status = 'active' and next_run_at <= $1`,
+  activeBySequence: "select sequence, count(*)::int as active from enrollments where status = 'active' group by sequence",
+
+  enrollment: `
+    select id, sequence, version, subscriber_id, trigger_key, status, step, next_run_at, exit_reason, enrolled_at, ended_at
+    from enrollments where id = $1`,
+  enrollmentHistory: "select version, step, kind, outcome, at from enrollment_history where enrollment_id = $1 order by id",
+
+  applied: "select 1 from resources where kind = 'Sequence' and name = $1",
+  /** Report: enrollments by status and exit reason. */
+  reportStatuses: `
+    select status, exit_reason, count(*)::int as n from enrollments where sequence = $1 group by status, exit_reason order by status, exit_reason`,
+  reportVersions: "select version, spec, created_at from sequence_versions where sequence = $1 order by version",
+  /** How many enrollments ran each step, with how that went. */
+  reportSteps: `
+    select h.version, h.step, h.kind, h.outcome, count(*)::int as n
+    from enrollment_history h join enrollments e on e.id = h.enrollment_id
+    where e.sequence = $1 and h.kind in ('send', 'wait', 'if')
+    group by h.version, h.step, h.kind, h.outcome`,
+  /** Engagement per send step, from the campaign analytics of each step's ledger key. */
+  reportStepEngagement: `
+    select c.sequence_version as version, c.step, c.campaign,
+      coalesce(sum(n.sent), 0)::bigint as sent, coalesce(sum(n.delivered), 0)::bigint as delivered, coalesce(sum(n.opened), 0)::bigint as opened,
+      coalesce(sum(n.clicked), 0)::bigint as clicked, coalesce(sum(n.converted), 0)::bigint as converted,
+      coalesce(sum(n.bounced), 0)::bigint as bounced, coalesce(sum(n.unsubscribed), 0)::bigint as unsubscribed
+    from campaign_sends c left join campaign_counts n on n.campaign = c.campaign
+    where c.sequence = $1
+    group by c.sequence_version, c.step, c.campaign`,
+} as const;

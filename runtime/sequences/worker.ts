@@ -1,0 +1,304 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import type { Condition } from "../../schemas/index.js";
+import { ConditionCompiler } from "../audiences/condition-sql.js";
+import type { Clock } from "../clock.js";
+import { withTransaction } from "../db/transaction.js";
+import { groupBy } from "../group-by.js";
+import { ApiError } from "../http/errors.js";
+import { sleep } from "../sending/rate-limit.js";
+import type { WorkerLog } from "../sending/worker.js";
+import type { SequenceMetrics } from "./metrics.js";
+import { SEQUENCE_SQL } from "./queries.js";
+import { parseSequenceSpec, stepKey, stepLabel, type SequenceSpec } from "./spec.js";
+import { waitEnds } from "./wait.js";
+
+export interface SequenceWorkerOptions {
+  pool: pg.Pool;
+  clock: Clock;
+  log: WorkerLog;
+  metrics?: SequenceMetrics | undefined;
+  /** Most enrollments worked in one transaction. */
+  batchSize?: number;
+  /** Wait between polls when nothing is due. */
+  idleMs?: number;
+}
+
+interface Claimed {
+  id: string;
+  sequence: string;
+  version: number;
+  subscriber_id: string;
+  step: number;
+  next_run_at: Date;
+}
+
+interface Recipient {
+  id: string;
+  email: string;
+  timezone: string | null;
+  consent: string | null;
+  suppressed: string | null;
+}
+
+/** An enrollment as the worker moves it along; written back once per batch. */
+interface Working {
+  id: string;
+  sequence: string;
+  version: number;
+  subscriberId: string;
+  step: number;
+  /** When this run was due: waits count from here, so a late worker does not stretch the journey. */
+  due: Date;
+  status: "active" | "completed" | "exited" | "failed";
+  nextRunAt: Date | null;
+  exitReason: string | null;
+}
+
+interface Version {
+  spec: SequenceSpec;
+  /** Send steps that have a snapshot (and so a ledger key). */
+  snapshots: Set<number>;
+}
+
+interface HistoryRow {
+  id: string;
+  version: number;
+  step: number;
+  kind: "send" | "wait" | "if" | "exit" | "complete";
+  outcome: string;
+}
+
+/**
+ * Works due enrollments: claims a batch with FOR UPDATE SKIP LOCKED and runs
+ * each one's steps until it waits, exits or completes, all in one
+ * transaction: the send ledger rows a send step queues, the history and the
+ * enrollment's new step commit together, or (a worker killed mid-batch) not
+ * at all, and the next worker runs the same steps again from the same place.
+ * A step can never run twice: the ledger is unique per enrollment and step,
+ * and the history per enrollment, version and step. Steps of one kind run as
+ * one statement per batch (one condition query for every enrollment at an
+ * `if`), so a batch costs a few queries, not a few per enrollment.
+ */
+export class SequenceWorker {
+  readonly id = `sequence-worker-${randomUUID().slice(0, 8)}`;
+  private readonly versions = new Map<string, Version>();
+  private readonly batchSize: number;
+  private readonly idleMs: number;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: SequenceWorkerOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.idleMs = options.idleMs ?? 500;
+  }
+
+  start(): void {
+    this.loop ??= (async () => {
+      while (!this.stopping.signal.aborted) {
+        try {
+          const worked = await this.runOnce();
+          if (worked === 0) await sleep(this.idleMs, this.stopping.signal);
+        } catch (error) {
+          if (this.stopping.signal.aborted) break;
+          this.options.log.error({ worker: this.id, code: (error as { code?: string }).code, reason: (error as Error).message }, "sequence worker batch failed; retrying");
+          await sleep(1000, this.stopping.signal);
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+  }
+
+  /** One batch; returns how many enrollments it worked (0 when none was due). */
+  async runOnce(): Promise<number> {
+    const history: HistoryRow[] = [];
+    const worked = await withTransaction(this.options.pool, async (client) => {
+      history.length = 0;
+      const now = this.options.clock();
+      const claimed = (await client.query<Claimed>(SEQUENCE_SQL.claim, [now, this.batchSize])).rows;
+      if (claimed.length === 0) return [];
+      const recipients = new Map(
+        (await client.query<Recipient>(SEQUENCE_SQL.recipients, [[...new Set(claimed.map((c) => c.subscriber_id))]])).rows.map((r) => [r.id, r]),
+      );
+      const defaultZone = (await client.query<{ timezone: string }>(SEQUENCE_SQL.projectTimezone)).rows[0]?.timezone ?? "UTC";
+      const context: BatchContext = { client, now, recipients, defaultZone, history, sends: [] };
+
+      let working: Working[] = claimed.map((c) => ({
+        id: c.id,
+        sequence: c.sequence,
+        version: c.version,
+        subscriberId: c.subscriber_id,
+        step: c.step,
+        due: c.next_run_at,
+        status: "active",
+        nextRunAt: null,
+        exitReason: null,
+      }));
+      const all = working;
+      // Each pass runs one step of every enrollment still going; a wait, an exit or the end takes it out.
+      while (working.length > 0) {
+        const next: Working[] = [];
+        for (const group of groupBy(working, (w) => `${w.sequence}\u0000${w.version}\u0000${w.step}`).values()) {
+          next.push(...(await this.runStep(context, group)));
+        }
+        working = next;
+      }
+
+      if (context.sends.length > 0) {
+        const s = context.sends;
+        await client.query(SEQUENCE_SQL.queueSends, [s.map((x) => x.key), s.map((x) => x.subscriberId), s.map((x) => x.email), s.map((x) => x.timezone), s.map((x) => x.enrollmentId)]);
+      }
+      await client.query(SEQUENCE_SQL.history, [
+        history.map((h) => h.id),
+        history.map((h) => h.version),
+        history.map((h) => h.step),
+        history.map((h) => h.kind),
+        history.map((h) => h.outcome),
+        history.map(() => now),
+      ]);
+      const ended = (w: Working) => (w.status === "active" ? null : now);
+      await client.query(SEQUENCE_SQL.settle, [
+        all.map((w) => w.id),
+        all.map((w) => w.version),
+        all.map((w) => w.step),
+        all.map((w) => w.status),
+        all.map((w) => w.nextRunAt),
+        all.map((w) => w.exitReason),
+        all.map(ended),
+      ]);
+      return all;
+    });
+    if (this.options.metrics) {
+      for (const [key, rows] of groupBy(history, (h) => `${h.kind}\u0000${h.kind === "send" || h.kind === "wait" ? "" : h.outcome.split(":")[0]}`)) {
+        const [kind, outcome] = key.split("\u0000") as [string, string];
+        this.options.metrics.steps.inc({ kind, outcome }, rows.length);
+      }
+    }
+    return worked.length;
+  }
+
+  /** One step for enrollments at the same step of the same version; returns those that go straight on. */
+  private async runStep(context: BatchContext, group: Working[]): Promise<Working[]> {
+    const first = group[0]!;
+    let version: Version;
+    try {
+      version = await this.version(context.client, first.sequence, first.version);
+    } catch (error) {
+      return this.fail(context, group, `version ${first.version} cannot be read: ${(error as Error).message}`);
+    }
+    const { spec } = version;
+    const step = spec.steps[first.step];
+    if (!step) {
+      for (const w of group) {
+        w.status = "completed";
+        context.history.push({ id: w.id, version: w.version, step: w.step, kind: "complete", outcome: "completed" });
+      }
+      return [];
+    }
+    const label = stepLabel(spec.steps, first.step);
+
+    if ("send" in step) {
+      if (!version.snapshots.has(first.step)) return this.fail(context, group, `${label} has no snapshot to send`);
+      const key = stepKey(first.sequence, first.version, first.step);
+      const going: Working[] = [];
+      for (const w of group) {
+        const r = context.recipients.get(w.subscriberId)!;
+        if (r.suppressed) this.exit(context, w, r.suppressed);
+        else if (!spec.transactional && r.consent !== "marketing") this.exit(context, w, "no-consent");
+        else {
+          context.sends.push({ key, subscriberId: w.subscriberId, email: r.email, timezone: r.timezone ?? context.defaultZone, enrollmentId: w.id });
+          context.history.push({ id: w.id, version: w.version, step: w.step, kind: "send", outcome: "queued" });
+          w.step += 1;
+          going.push(w);
+        }
+      }
+      return going;
+    }
+
+    if ("wait" in step) {
+      for (const w of group) {
+        const zone = context.recipients.get(w.subscriberId)!.timezone ?? context.defaultZone;
+        w.nextRunAt = waitEnds(w.due, step, zone);
+        context.history.push({ id: w.id, version: w.version, step: w.step, kind: "wait", outcome: `until ${w.nextRunAt.toISOString()}` });
+        w.step += 1;
+      }
+      return [];
+    }
+
+    // if … then: exit, against the subscribers as they are now.
+    let matched: Set<string>;
+    try {
+      matched = await this.evaluate(context, step.if, group.map((w) => w.subscriberId));
+    } catch (error) {
+      if (error instanceof ApiError) return this.fail(context, group, `${label}: ${error.message}`);
+      throw error;
+    }
+    const going: Working[] = [];
+    for (const w of group) {
+      if (matched.has(w.subscriberId)) {
+        context.history.push({ id: w.id, version: w.version, step: w.step, kind: "if", outcome: "matched" });
+        this.exit(context, w, `condition: ${label}`);
+      } else {
+        context.history.push({ id: w.id, version: w.version, step: w.step, kind: "if", outcome: "not matched" });
+        w.step += 1;
+        going.push(w);
+      }
+    }
+    return going;
+  }
+
+  private exit(context: BatchContext, w: Working, reason: string): void {
+    w.status = "exited";
+    w.exitReason = reason;
+    context.history.push({ id: w.id, version: w.version, step: w.step, kind: "exit", outcome: reason });
+  }
+
+  private fail(context: BatchContext, group: Working[], reason: string): [] {
+    this.options.log.warn({ sequence: group[0]!.sequence, version: group[0]!.version, count: group.length, reason }, "sequence step failed; enrollments marked failed");
+    for (const w of group) {
+      w.status = "failed";
+      w.exitReason = reason;
+      context.history.push({ id: w.id, version: w.version, step: w.step, kind: "exit", outcome: `failed: ${reason}` });
+    }
+    return [];
+  }
+
+  /** Which of these subscribers match the condition at this moment (the runtime's clock). */
+  private async evaluate(context: BatchContext, condition: Condition, subscriberIds: string[]): Promise<Set<string>> {
+    context.audiences ??= new Map(
+      (await context.client.query<{ name: string; spec: { where?: Condition } }>(SEQUENCE_SQL.audiences)).rows.map((r) => [r.name, r.spec.where]),
+    );
+    const compiler = new ConditionCompiler(context.audiences, context.defaultZone, context.now);
+    const where = compiler.compile(condition);
+    const sql = `select s.id from subscribers s where s.id = any(${compiler.param(subscriberIds, "::bigint[]")}) and ${where}`;
+    return new Set((await context.client.query<{ id: string }>(sql, compiler.params)).rows.map((r) => r.id));
+  }
+
+  /** A version's spec and which send steps have snapshots; versions never change, so kept for good. */
+  private async version(client: pg.PoolClient, sequence: string, number: number): Promise<Version> {
+    const key = `${sequence}\u0000${number}`;
+    let version = this.versions.get(key);
+    if (!version) {
+      const spec = (await client.query<{ spec: unknown }>(SEQUENCE_SQL.version, [sequence, number])).rows[0]?.spec;
+      if (spec === undefined) throw new Error(`sequence "${sequence}" has no version ${number}`);
+      const steps = (await client.query<{ step: number }>(SEQUENCE_SQL.stepSnapshots, [sequence, number])).rows.map((r) => r.step);
+      version = { spec: parseSequenceSpec(spec), snapshots: new Set(steps) };
+      this.versions.set(key, version);
+    }
+    return version;
+  }
+}
+
+interface BatchContext {
+  client: pg.PoolClient;
+  now: Date;
+  recipients: Map<string, Recipient>;
+  defaultZone: string;
+  history: HistoryRow[];
+  sends: { key: string; subscriberId: string; email: string; timezone: string; enrollmentId: string }[];
+  audiences?: Map<string, Condition | undefined>;
+}

@@ -10,3 +10,8 @@ export const envFlag = Flags.string({
 
 /** `--cache`: reuse compiled templates whose files did not change. */
 export const cacheFlag = Flags.boolean({ summary: "Keep compiled templates in .mk/cache/ and recompile only those whose files changed." });
+
+/** `--allow-exit-active`: deleting a sequence ends its active enrollments; say that is meant. */
+export const allowExitActiveFlag = Flags.boolean({
+  summary: "Allow deleting a sequence that has active enrollments; they exit with reason sequence-deleted.",
+});

@@ -1,7 +1,8 @@
 import { Args, Flags } from "@oclif/core";
+import type { ApplyResponse } from "../../schemas/api.js";
 import { BaseCommand } from "../base-command.js";
 import { LOCAL_ENV } from "../environments.js";
-import { cacheFlag } from "../flags.js";
+import { allowExitActiveFlag, cacheFlag } from "../flags.js";
 import { applyCompleteLine, applyPlanFile, confirmApply } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
@@ -32,12 +33,13 @@ Exit codes:
     env: Flags.string({ char: "e", summary: `Environment from mk.yaml, or "${LOCAL_ENV}" for the runtime mk up started (default: local, or the plan file's).` }),
     "auto-approve": Flags.boolean({ summary: "Apply without asking for confirmation (for CI)." }),
     cache: cacheFlag,
+    "allow-exit-active": allowExitActiveFlag,
     json: Flags.boolean({ summary: "Print { serial, added, changed, deleted } as one JSON document." }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Apply);
-    const report = (result: { serial: number; added: number; changed: number; deleted: number }) =>
+    const report = (result: ApplyResponse) =>
       flags.json ? this.printJson(result) : this.log(applyCompleteLine(result));
 
     // 1. A saved plan is applied as it is.
@@ -48,7 +50,7 @@ Exit codes:
     }
 
     // 2. Otherwise plan now, show it, and stop on problems or when nothing changes.
-    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV }));
+    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV, allowExitActive: flags["allow-exit-active"] }));
     if (!outcome) return;
     const style = { color: Boolean(process.stdout.isTTY) };
     const { plan, client } = outcome;

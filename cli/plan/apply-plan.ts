@@ -35,5 +35,9 @@ export async function applyPlanFile(file: string, dir: string, env: string | und
 }
 
 export function applyCompleteLine(result: ApplyResponse): string {
-  return `Apply complete! Resources: ${result.added} added, ${result.changed} changed, ${result.deleted} deleted. State serial ${result.serial}.`;
+  const lines = [`Apply complete! Resources: ${result.added} added, ${result.changed} changed, ${result.deleted} deleted. State serial ${result.serial}.`];
+  for (const [name, version] of Object.entries(result.sequenceVersions ?? {})) lines.push(`Sequence "${name}" is at version ${version}; new enrollments start on it.`);
+  if (result.enrollmentsMigrated) lines.push(`${result.enrollmentsMigrated} active enrollment${result.enrollmentsMigrated === 1 ? "" : "s"} moved to the new version by step name.`);
+  if (result.enrollmentsExited) lines.push(`${result.enrollmentsExited} active enrollment${result.enrollmentsExited === 1 ? "" : "s"} ended with their deleted sequence.`);
+  return lines.join("\n");
 }

@@ -1,11 +1,11 @@
-import type { ApplyRequest, ApplySource, AudienceCountRequest, Condition } from "../../schemas/index.js";
+import type { ActiveEnrollments, ApplyRequest, ApplySource, AudienceCountRequest, Condition, SequenceStep } from "../../schemas/index.js";
 import { diffState, type ResourceChange } from "../../runtime/state/diff.js";
-import { startedCampaignProblems } from "../../runtime/state/rules.js";
+import { activeSequenceProblems, startedCampaignProblems } from "../../runtime/state/rules.js";
 import type { RuntimeClient } from "../runtime-client.js";
 import type { Validation } from "../validation.js";
 import { campaignReach, type CampaignReach } from "../../runtime/sending/budget.js";
 import { desiredState } from "./desired-state.js";
-
+import { stepChanges, type StepChange } from "./sequence-steps.js";
 
 /** Everything `mk plan` found out: what would change, and what it would mean. */
 export interface Plan {
@@ -19,6 +19,8 @@ export interface Plan {
   audiences: Record<string, number>;
   /** Reach of campaigns being created or changed. */
   campaigns: Record<string, CampaignReach>;
+  /** Sequences being changed or deleted: their active enrollments, and for changes the steps that differ. */
+  sequences: Record<string, { active: number; migrate: boolean; steps: StepChange[] }>;
   /** What `mk apply` sends. */
   request: ApplyRequest;
 }
@@ -27,12 +29,13 @@ export interface Plan {
  * Compare the repository with the runtime's state: a pure diff of specs,
  * then audience sizes and costs for what changes. `validation` must have no errors.
  */
-export async function makePlan(validation: Validation, client: RuntimeClient, source: ApplySource): Promise<Plan> {
+export async function makePlan(validation: Validation, client: RuntimeClient, source: ApplySource, options: { allowExitActive?: boolean } = {}): Promise<Plan> {
   // 1. Desired and current state, and the difference.
   const desired = desiredState(validation);
   const state = await client.state();
   const changes = diffState(state.resources, desired.resources);
-  const errors = startedCampaignProblems(changes, state.resources);
+  const allowExitActive = options.allowExitActive ?? false;
+  const errors = [...startedCampaignProblems(changes, state.resources), ...activeSequenceProblems(changes, state.sequences, allowExitActive)];
 
   // 2. Sizes and costs of what changes.
   const project = validation.repo?.project?.spec;
@@ -65,11 +68,33 @@ export async function makePlan(validation: Validation, client: RuntimeClient, so
     errors,
     audiences: Object.fromEntries([...audiences].map((name) => [name, counts.audiences[name] ?? 0])),
     campaigns: reach,
+    sequences: sequenceChanges(changes, state.resources, desired.resources, state.sequences),
     request: {
       baseSerial: state.serial,
       resources: desired.resources,
       templates: desired.templates.filter((t) => !held.has(t.hash)),
       source,
+      ...(allowExitActive ? { allowExitActive } : {}),
     },
   };
+}
+
+function sequenceChanges(
+  changes: readonly ResourceChange[],
+  current: readonly { kind: string; name: string; spec: Record<string, unknown> }[],
+  desired: readonly { kind: string; name: string; spec: Record<string, unknown> }[],
+  active: Readonly<Record<string, ActiveEnrollments>>,
+): Plan["sequences"] {
+  const spec = (list: typeof current, name: string) => list.find((r) => r.kind === "Sequence" && r.name === name)?.spec;
+  const out: Plan["sequences"] = {};
+  for (const change of changes.filter((c) => c.kind === "Sequence" && c.action !== "create")) {
+    const before = spec(current, change.name);
+    const after = spec(desired, change.name);
+    out[change.name] = {
+      active: active[change.name]?.active ?? 0,
+      migrate: after?.["migrate"] === "by-step-name",
+      steps: before && after ? stepChanges(before["steps"] as SequenceStep[], after["steps"] as SequenceStep[]) : [],
+    };
+  }
+  return out;
 }

@@ -12,6 +12,8 @@ export interface PlanOptions {
   cache?: boolean;
   now?: Date;
   environment?: NodeJS.ProcessEnv;
+  /** Let the plan delete sequences that have active enrollments (they exit). */
+  allowExitActive?: boolean;
 }
 
 export type PlanOutcome = { problems: Problem[]; plan?: undefined } | { problems: Problem[]; plan: Plan; client: RuntimeClient };
@@ -27,6 +29,6 @@ export async function planRepository(options: PlanOptions): Promise<PlanOutcome>
   const project = repo.project!;
   const target = await resolveTarget(options.env, project.spec, repo.root, options.environment);
   const client = new RuntimeClient(target);
-  const plan = await makePlan(validation, client, await gitSource(repo.root, options.environment));
+  const plan = await makePlan(validation, client, await gitSource(repo.root, options.environment), { allowExitActive: options.allowExitActive ?? false });
   return { problems: validation.problems, plan, client };
 }

@@ -35,17 +35,37 @@ export function renderChange(change: ResourceChange, plan: Plan, style: OutputSt
   const lines = [`  ${paint(style, "dim", `# ${label} ${WILL[change.action]}${reachNote(change, plan)}`)}`, `  ${symbol} ${label}`];
   if (change.action === "delete") return lines;
   if (change.kind === "Template") return [...lines, ...templateLines(change, style)];
-  for (const field of change.fields) lines.push(fieldLine(field, change.action, style));
+  const steps = change.kind === "Sequence" && change.action === "update" ? plan.sequences[change.name]?.steps : undefined;
+  for (const field of change.fields) {
+    if (steps && /^steps(\[|$)/.test(field.path)) continue;
+    lines.push(fieldLine(field, change.action, style));
+  }
+  for (const step of steps ?? []) {
+    lines.push(`      ${paint(style, COLOR[step.action], SYMBOL[step.action])} ${step.label}: ${step.summary}`);
+    for (const field of step.fields) lines.push(`    ${fieldLine(field, "update", style)}`);
+  }
   return lines;
 }
 
 function reachNote(change: ResourceChange, plan: Plan): string {
+  if (change.kind === "Sequence") return enrollmentNote(change, plan);
   if (change.action === "delete") return "";
   if (change.kind === "Audience" && plan.audiences[change.name] !== undefined) return ` (${formatCount(plan.audiences[change.name] ?? 0)} subscribers now)`;
   const reach = change.kind === "Campaign" ? plan.campaigns[change.name] : undefined;
   if (!reach) return "";
   const cap = reach.cappedBy ? `, capped by budget.${reach.cappedBy}` : "";
   return ` (${formatCount(reach.recipients)} recipients, est. ${formatUsd(reach.costMicroUsd)}${cap})`;
+}
+
+/** What a change does to a sequence's active enrollments. */
+function enrollmentNote(change: ResourceChange, plan: Plan): string {
+  const entry = plan.sequences[change.name];
+  if (!entry || entry.active === 0) return "";
+  const active = `${formatCount(entry.active)} active enrollment${entry.active === 1 ? "" : "s"}`;
+  if (change.action === "delete") return ` (ends ${active})`;
+  return entry.migrate
+    ? ` (${active} move to the new version at the step of the same name; the rest stay on theirs)`
+    : ` (${active} stay on the version they started; new enrollments start on this one)`;
 }
 
 function fieldLine(field: FieldChange, action: Action, style: OutputStyle): string {

@@ -4,6 +4,8 @@ import type { Plan } from "../../../cli/plan/make-plan.js";
 import { campaignReach } from "../../../runtime/sending/budget.js";
 import { formatUsd, renderPlanText } from "../../../cli/plan/render-text.js";
 import { diffState, fieldChanges } from "../../../runtime/state/diff.js";
+import { stepChanges } from "../../../cli/plan/sequence-steps.js";
+import type { SequenceStep } from "../../../schemas/index.js";
 
 const NO_COLOR = { color: false };
 
@@ -60,6 +62,7 @@ describe("renderPlanText", () => {
     errors: [],
     audiences: { lapsed: 1200 },
     campaigns: { winback: { recipients: 1200, costMicroUsd: 120_000 } },
+    sequences: {},
     request: { baseSerial: 7, resources: [], templates: [], source: { commit: null, author: null, branch: null, dirty: null } },
   };
 
@@ -109,6 +112,46 @@ mk will perform the following actions:
 Plan: 1 to add, 2 to change, 1 to delete.
 `,
     );
+  });
+
+  it("shows a sequence's change step by step, and what happens to its active enrollments", () => {
+    const before: SequenceStep[] = [
+      { name: "welcome", send: { template: "templates/a.mjml", subject: "Welcome" } },
+      { wait: "2d" },
+      { name: "tips", send: { template: "templates/a.mjml", subject: "Tips" } },
+    ];
+    const after: SequenceStep[] = [
+      { name: "welcome", send: { template: "templates/a.mjml", subject: "Welcome, {{subscriber.firstName}}" } },
+      { wait: "3d", until: "09:00" },
+      { name: "bought", if: { event: "purchase", within: "3d" }, then: "exit" },
+      { name: "tips", send: { template: "templates/a.mjml", subject: "Tips" } },
+    ];
+    const changes = diffState([{ kind: "Sequence", name: "onboarding", spec: { reenter: false, steps: before } }], [{ kind: "Sequence", name: "onboarding", spec: { reenter: "after 30d", steps: after } }]);
+    const text = renderPlanText({ ...base, changes, sequences: { onboarding: { active: 42, migrate: false, steps: stepChanges(before, after) } } }, NO_COLOR);
+    assert.equal(
+      text.split("\n").slice(4, 14).join("\n"),
+      `  # sequence "onboarding" will be updated in place (42 active enrollments stay on the version they started; new enrollments start on this one)
+  ~ sequence "onboarding"
+      ~ reenter = false -> "after 30d"
+      ~ step 1 (welcome): send "Welcome, {{subscriber.firstName}}" (templates/a.mjml)
+          ~ send.subject = "Welcome" -> "Welcome, {{subscriber.firstName}}"
+      ~ step 2: wait 3d until 09:00
+          + until = "09:00"
+          ~ wait = "2d" -> "3d"
+      + step 3 (bought): if {"event":"purchase","within":"3d"} then exit
+`,
+    );
+    const deleting = renderPlanText({ ...base, changes: diffState([{ kind: "Sequence", name: "onboarding", spec: { steps: before } }], []), sequences: { onboarding: { active: 1, migrate: false, steps: [] } } }, NO_COLOR);
+    assert.match(deleting, /# sequence "onboarding" will be deleted \(ends 1 active enrollment\)/);
+  });
+
+  it("matches steps by name, so a moved named step is not a removal and an addition", () => {
+    const a = { name: "a", wait: "1d" } as const;
+    const b = { name: "b", wait: "2d" } as const;
+    assert.deepEqual(stepChanges([a, b], [a, b]), []);
+    assert.deepEqual(stepChanges([a, b], [b]).map((c) => `${c.action} ${c.label}`), ["delete step 1 (a)"]);
+    assert.deepEqual(stepChanges([{ wait: "1d" }], [{ wait: "1d" }, { wait: "2d" }]).map((c) => `${c.action} ${c.label}: ${c.summary}`), ["create step 2: wait 2d"]);
+    assert.deepEqual(stepChanges([{ wait: "1d" }], [{ send: { template: "t.mjml", subject: "S" } }]).map((c) => c.action), ["delete", "create"]);
   });
 
   it("says so in a sentence when nothing changes, and lists plan errors", () => {

@@ -31,6 +31,8 @@ export const PROBLEM_CODES = {
   MK030: { severity: "error", title: "duplicate variant name" },
   MK031: { severity: "error", title: "reserved environment name" },
   MK032: { severity: "error", title: "invalid mailbox" },
+  MK033: { severity: "error", title: "duplicate step name in a sequence" },
+  MK034: { severity: "warning", title: "migrate: by-step-name with no named steps" },
   MK040: { severity: "error", title: "MJML error" },
   MK041: { severity: "error", title: "mj-include file not found" },
   MK042: { severity: "error", title: "mj-include cycle" },
@@ -69,6 +71,8 @@ export const PROBLEM_CODES = {
   MK087: { severity: "error", title: "cannot write the --out file" },
   MK088: { severity: "error", title: "exchange-rate file cannot be read" },
   MK089: { severity: "error", title: "mk report tax: unknown country code or malformed period" },
+  MK090: { severity: "error", title: "no report for that sequence (never applied)" },
+  MK091: { severity: "error", title: "deleting a sequence with active enrollments needs --allow-exit-active" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -17,7 +17,7 @@ import type {
   StateResponse,
   SubscriberImportResponse,
 } from "../schemas/api.js";
-import type { CampaignReport, CampaignSummary } from "../schemas/report.js";
+import type { CampaignReport, CampaignSummary, SequenceReport } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
@@ -89,6 +89,10 @@ export class RuntimeClient {
     return this.request("GET", `/v1/reports/campaigns/${encodeURIComponent(name)}`);
   }
 
+  sequenceReport(name: string): Promise<SequenceReport> {
+    return this.request("GET", `/v1/reports/sequences/${encodeURIComponent(name)}`);
+  }
+
   campaignSummaries(): Promise<CampaignSummary[]> {
     return this.request("GET", "/v1/reports/campaigns");
   }
@@ -138,6 +142,8 @@ export class RuntimeClient {
     if (error?.code === "stale_plan") throw new MkError("MK075", message);
     if (error?.code === "campaign_started") throw new MkError("MK077", message);
     if (error?.code === "campaign_not_found" || error?.code === "campaign_not_started") throw new MkError("MK086", message);
+    if (error?.code === "unknown_sequence") throw new MkError("MK090", message);
+    if (error?.code === "sequence_active") throw new MkError("MK091", message);
     if (error?.code === "invalid_country" || error?.code === "invalid_period") throw new MkError("MK089", message);
     throw new MkError("MK076", `the runtime of "${env}" answered ${response.status}: ${message}${id}`);
   }

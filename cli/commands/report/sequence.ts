@@ -1,0 +1,35 @@
+import { Args, Flags } from "@oclif/core";
+import { BaseCommand } from "../../base-command.js";
+import { connect } from "../../connect.js";
+import { envFlag } from "../../flags.js";
+import { renderSequenceHtml, renderSequenceText } from "../../report/render-sequence.js";
+
+export default class ReportSequence extends BaseCommand {
+  static override summary = "Report on a sequence: enrollments by status and exit reason, and a funnel per step.";
+
+  static override description =
+    "Each step shows how many enrollments reached it; send steps their unique opens, clicks and conversions (attributed to that step's message), " +
+    "condition steps how many left there. Steps of every version someone enrolled in are listed. html is one self-contained file.";
+
+  static override examples = [
+    "<%= config.bin %> report sequence onboarding",
+    "<%= config.bin %> report sequence onboarding --env prod --format html --out onboarding.html",
+  ];
+
+  static override args = { name: Args.string({ description: "The sequence's name.", required: true }) };
+
+  static override flags = {
+    env: envFlag,
+    format: Flags.string({ summary: "Output format.", options: ["table", "json", "html"], default: "table" }),
+    out: Flags.string({ summary: "Write the report to this file instead of standard output." }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(ReportSequence);
+    const client = await connect(flags.dir, flags.env);
+    const report = await client.sequenceReport(args.name);
+    const color = !flags.out && process.stdout.isTTY === true;
+    const text = flags.format === "json" ? JSON.stringify(report, null, 2) : flags.format === "html" ? renderSequenceHtml(report) : renderSequenceText(report, { color });
+    await this.printOrWrite(text, flags.out);
+  }
+}

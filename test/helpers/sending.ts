@@ -17,14 +17,53 @@ export interface CampaignFixture {
   transactional?: boolean;
 }
 
-/** Apply a project, an audience of everyone, a template and the given campaigns. */
-export async function applyCampaigns(rt: TestRuntime, campaigns: CampaignFixture[], project: { maxPerSecond?: number; provider?: string; timezone?: string } = {}): Promise<void> {
+/** A sequence as applied: the file's fields without apiVersion and kind. */
+export interface SequenceFixture {
+  name: string;
+  trigger: { event: string };
+  steps: Record<string, unknown>[];
+  [field: string]: unknown;
+}
+
+export interface ApplyExtras {
+  sequences?: SequenceFixture[];
+  /** More templates: path → HTML. */
+  templates?: Record<string, string>;
+  allowExitActive?: boolean;
+}
+
+/**
+ * Apply a project, an audience of everyone, a template (plus `extras.templates`),
+ * the given campaigns and `extras.sequences`. Throws unless the apply succeeds
+ * (use applyRequest for one that should not).
+ */
+export async function applyCampaigns(
+  rt: TestRuntime,
+  campaigns: CampaignFixture[],
+  project: { maxPerSecond?: number; provider?: string; timezone?: string } = {},
+  extras: ApplyExtras = {},
+): Promise<{ serial: number; sequenceVersions?: Record<string, number>; enrollmentsMigrated?: number; enrollmentsExited?: number }> {
+  const result = await applyRequest(rt, campaigns, project, extras);
+  if (result.status !== 200) throw new Error(`apply failed: ${JSON.stringify(result.body)}`);
+  return result.body;
+}
+
+export async function applyRequest(
+  rt: TestRuntime,
+  campaigns: CampaignFixture[],
+  project: { maxPerSecond?: number; provider?: string; timezone?: string } = {},
+  extras: ApplyExtras = {},
+): Promise<{ status: number; body: any }> {
   const { serial } = (await rt.api("/v1/state")).body as { serial: number };
+  const extraTemplates = Object.entries(extras.templates ?? {});
   const body = {
     baseSerial: serial,
     source: { commit: "c0ffee", author: "Test <t@example.com>", branch: "main", dirty: false },
-    templates: [{ hash: sha256(SENDING_HTML), html: SENDING_HTML }],
+    ...(extras.allowExitActive ? { allowExitActive: true } : {}),
+    templates: [{ hash: sha256(SENDING_HTML), html: SENDING_HTML }, ...extraTemplates.map(([, html]) => ({ hash: sha256(html), html }))],
     resources: [
+      ...extraTemplates.map(([path, html]) => ({ kind: "Template", name: path, spec: { html: sha256(html), files: { [path]: "<mjml/>" } } })),
+      ...(extras.sequences ?? []).map(({ name, ...spec }) => ({ kind: "Sequence", name, spec })),
       {
         kind: "Project",
         name: "nomad-desk",
@@ -44,8 +83,7 @@ export async function applyCampaigns(rt: TestRuntime, campaigns: CampaignFixture
       })),
     ],
   };
-  const result = await rt.api("/v1/apply", { body });
-  if (result.status !== 200) throw new Error(`apply failed: ${JSON.stringify(result.body)}`);
+  return rt.api("/v1/apply", { body });
 }
 
 /**

@@ -5,6 +5,7 @@ import { foldRollups } from "../../../runtime/reports/rollups.js";
 import { compareVariants, twoProportionZTest } from "../../../runtime/reports/significance.js";
 import type { CampaignReport, CampaignSummary } from "../../../schemas/report.js";
 import { stopDatabase } from "../../helpers/database.js";
+import { waitFor } from "../../helpers/wait-for.js";
 import { startRedis, type TestRedis } from "../../helpers/redis.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
@@ -20,13 +21,6 @@ function random(seed: number): () => number {
   };
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface Send {
   id: string;
@@ -179,7 +173,7 @@ describe("campaign reports from the rollups equal plain SQL over the raw events"
     await query(rt.databaseUrl, "update subscribers set country = null where id % 37 = 0");
     await applyCampaigns(rt, [{ name: "launch", variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50, subject: "B" }] }, { name: "quiet" }]);
     assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "launch" } })).status, 200);
-    await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0);
+    await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0, 60_000);
     sends = await query<Send>(rt.databaseUrl, "select id, subscriber_id::text, email, variant from sends where campaign = 'launch' order by id");
   });
   after(() => rt.close());

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { stopDatabase } from "../../helpers/database.js";
+import { waitFor } from "../../helpers/wait-for.js";
 import fc from "fast-check";
 import { signLinkToken } from "../../../runtime/sending/link-tokens.js";
 import { SIGNING_SECRET, startRuntime, type TestRuntime } from "../../helpers/runtime.js";
@@ -120,10 +121,3 @@ describe("starting and sending a campaign through the outbox", () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

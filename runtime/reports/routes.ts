@@ -3,6 +3,7 @@ import type pg from "pg";
 import { campaignReport, campaignSummaries } from "./campaign-report.js";
 import type { ReportCache } from "./cache.js";
 import { sequenceReport } from "./sequence-report.js";
+import { readSerial } from "../state/store.js";
 
 /**
  * Campaign and sequence reports under /v1 (bearer token already checked), cached for
@@ -25,7 +26,8 @@ export function registerReportRoutes(v1: FastifyInstance, deps: { pool: pg.Pool;
   v1.get<{ Params: { name: string } }>("/reports/campaigns/:name", async (request, reply) =>
     cached(`campaign:${request.params.name}`, () => campaignReport(pool, request.params.name), reply),
   );
+  // Keyed by the state serial too: an apply that versions or deletes the sequence shows at once.
   v1.get<{ Params: { name: string } }>("/reports/sequences/:name", async (request, reply) =>
-    cached(`sequence:${request.params.name}`, () => sequenceReport(pool, request.params.name), reply),
+    cached(`sequence:${request.params.name}:${await readSerial(pool)}`, () => sequenceReport(pool, request.params.name), reply),
   );
 }

@@ -25,23 +25,26 @@ export function createSequenceMetrics(registry: Registry, pool: pg.Pool, clock: 
       for (const row of (await pool.query<{ sequence: string; active: number }>(SEQUENCE_SQL.activeBySequence)).rows) this.set({ sequence: row.sequence }, row.active);
     },
   });
-  let lag = { due: 0, seconds: 0 };
+  // One query serves both gauges of a scrape (prom-client collects them concurrently).
+  let read: { at: number; row: Promise<{ due: number; lag_seconds: number } | undefined> } | undefined;
+  const timers = () => {
+    if (!read || Date.now() - read.at > 1000) read = { at: Date.now(), row: pool.query<{ due: number; lag_seconds: number }>(SEQUENCE_SQL.timerLag, [clock()]).then((r) => r.rows[0]) };
+    return read.row;
+  };
   new Gauge({
     name: "mk_sequence_timer_lag_seconds",
     help: "How long the most overdue enrollment step has waited past its time",
     registers: [registry],
     async collect() {
-      const row = (await pool.query<{ due: number; lag_seconds: number }>(SEQUENCE_SQL.timerLag, [clock()])).rows[0];
-      lag = { due: row?.due ?? 0, seconds: row?.lag_seconds ?? 0 };
-      this.set(lag.seconds);
+      this.set((await timers())?.lag_seconds ?? 0);
     },
   });
   new Gauge({
     name: "mk_sequence_steps_due",
     help: "Enrollments whose next step is due and waiting for a worker",
     registers: [registry],
-    collect() {
-      this.set(lag.due);
+    async collect() {
+      this.set((await timers())?.due ?? 0);
     },
   });
   return { steps };

@@ -6,6 +6,7 @@ import type { CampaignReport } from "../../schemas/report.js";
 import { percent } from "../../runtime/reports/percent.js";
 import { formatCount } from "../plan/render-text.js";
 import { netRevenue, utcMinute } from "./format.js";
+import { REPORT_CSS } from "./report-css.js";
 
 /**
  * A campaign report as one self-contained HTML file: styles, data and the
@@ -19,16 +20,7 @@ const TEMPLATE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Campaign report: {{r.campaign}}</title>
 <style>{{{uplotCss}}}
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2430; margin: 0; background: #f6f7f9; }
-main { max-width: 980px; margin: 0 auto; padding: 24px; }
-h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10px; }
-.muted { color: #667085; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: 12px; margin-top: 18px; }
-.card { background: #fff; border-radius: 10px; padding: 12px 14px; box-shadow: 0 1px 2px rgba(0,0,0,.06); }
-.card b { display: block; font-size: 22px; }
-table { border-collapse: collapse; width: 100%; background: #fff; border-radius: 10px; overflow: hidden; box-shadow: 0 1px 2px rgba(0,0,0,.06); }
-th, td { text-align: left; padding: 7px 12px; border-bottom: 1px solid #eef0f3; } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-.bar { background: #e8edff; border-radius: 4px; height: 10px; } .bar span { display: block; height: 10px; border-radius: 4px; background: #3b5bdb; }
+{{{reportCss}}}
 .flag { color: #b42318; font-weight: 600; } .verdict { margin: 8px 0; }
 #daily { background: #fff; border-radius: 10px; padding: 10px; box-shadow: 0 1px 2px rgba(0,0,0,.06); }
 </style>
@@ -109,6 +101,7 @@ export function renderCampaignHtml(report: CampaignReport): string {
   const topSent = Math.max(1, ...report.topCountries.map((c) => c.sent));
   return render({
     r: report,
+    reportCss: REPORT_CSS,
     uplotCss: asset("uplot/dist/uPlot.min.css"),
     uplotJs: asset("uplot/dist/uPlot.iife.min.js"),
     dailyJson: scriptJson(report.daily),

@@ -4,6 +4,7 @@ import { percent } from "../../runtime/reports/percent.js";
 import type { SequenceReport, SequenceStepReport } from "../../schemas/report.js";
 import { formatCount } from "../plan/render-text.js";
 import { plural } from "./format.js";
+import { REPORT_CSS } from "./report-css.js";
 
 /** One funnel row, shared by the terminal and the HTML: counts formatted, rates of those who reached the step. */
 function stepRow(step: SequenceStepReport, versions: number) {
@@ -63,16 +64,7 @@ const TEMPLATE = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sequence report: {{r.sequence}}</title>
 <style>
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2430; margin: 0; background: #f6f7f9; }
-main { max-width: 1080px; margin: 0 auto; padding: 24px; }
-h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10px; }
-.muted { color: #667085; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: 12px; margin-top: 18px; }
-.card { background: #fff; border-radius: 10px; padding: 12px 14px; box-shadow: 0 1px 2px rgba(0,0,0,.06); }
-.card b { display: block; font-size: 22px; }
-table { border-collapse: collapse; width: 100%; background: #fff; border-radius: 10px; overflow: hidden; box-shadow: 0 1px 2px rgba(0,0,0,.06); }
-th, td { text-align: left; padding: 7px 12px; border-bottom: 1px solid #eef0f3; } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-.bar { background: #e8edff; border-radius: 4px; height: 10px; min-width: 80px; } .bar span { display: block; height: 10px; border-radius: 4px; background: #3b5bdb; }
+{{{reportCss}}}
 </style>
 </head>
 <body><main>
@@ -103,6 +95,7 @@ export function renderSequenceHtml(report: SequenceReport): string {
   const widest = Math.max(1, ...report.steps.map((s) => s.reached));
   return render({
     r: report,
+    reportCss: REPORT_CSS,
     enrolled: plural(report.enrolled, "enrollment"),
     cards: [
       { label: "Enrolled", value: formatCount(report.enrolled) },

@@ -5,7 +5,8 @@ import type pg from "pg";
 import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "./compose.js";
 import type { SendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
-import { sleep, type SendRateLimiter } from "./rate-limit.js";
+import type { SendRateLimiter } from "./rate-limit.js";
+import { PollingLoop } from "../polling-loop.js";
 import { nextInWindow, parseWindow } from "./schedule.js";
 import type { SendSnapshot } from "./snapshot.js";
 import { TransportError, type OutgoingMessage, type RemoteTransport, type Transport } from "./transports/transport.js";
@@ -65,17 +66,15 @@ export class SendWorker {
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly leaseSeconds: number;
-  private readonly idleMs: number;
   private readonly maxAttempts: number;
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly loop: PollingLoop;
   private lastSweep = 0;
 
   constructor(private readonly options: WorkerOptions) {
     this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 16;
     this.leaseSeconds = options.leaseSeconds ?? 120;
-    this.idleMs = options.idleMs ?? 500;
+    this.loop = new PollingLoop(() => this.runOnce(), { idleMs: options.idleMs ?? 500, log: options.log, name: "send worker", id: this.id });
     this.maxAttempts = options.maxAttempts ?? 8;
     const transport = options.transport.name;
     this.breaker = circuitBreaker(
@@ -95,31 +94,19 @@ export class SendWorker {
 
   /** Work until stop(). */
   start(): void {
-    this.loop ??= (async () => {
-      while (!this.stopping.signal.aborted) {
-        try {
-          const worked = await this.runOnce();
-          if (worked === 0) await sleep(this.idleMs, this.stopping.signal);
-        } catch (error) {
-          if (this.stopping.signal.aborted) break;
-          this.options.log.error({ worker: this.id, code: (error as { code?: string }).code, reason: (error as Error).message }, "send worker batch failed; retrying");
-          await sleep(1000, this.stopping.signal);
-        }
-      }
-    })();
+    this.loop.start();
   }
 
   /** Finish the batch in hand, then stop. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /** One batch: returns how many rows it settled (0 when nothing was due). */
   async runOnce(): Promise<number> {
     const { pool } = this.options;
     await this.sweepExpiredLeases();
-    const granted = await this.options.limiter.take(this.batchSize, this.stopping.signal);
+    const granted = await this.options.limiter.take(this.batchSize, this.loop.signal);
     const claimed = (await pool.query<ClaimedRow>(SEND_SQL.claim, [granted, this.leaseSeconds, this.id])).rows;
     if (claimed.length === 0) return 0;
 

@@ -6,7 +6,7 @@ import type { Clock } from "../clock.js";
 import { withTransaction } from "../db/transaction.js";
 import { groupBy } from "../group-by.js";
 import { ApiError } from "../http/errors.js";
-import { sleep } from "../sending/rate-limit.js";
+import { PollingLoop } from "../polling-loop.js";
 import type { WorkerLog } from "../sending/worker.js";
 import type { SequenceMetrics } from "./metrics.js";
 import { SEQUENCE_SQL } from "./queries.js";
@@ -84,33 +84,21 @@ export class SequenceWorker {
   readonly id = `sequence-worker-${randomUUID().slice(0, 8)}`;
   private readonly versions = new Map<string, Version>();
   private readonly batchSize: number;
-  private readonly idleMs: number;
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly loop: PollingLoop;
 
   constructor(private readonly options: SequenceWorkerOptions) {
     this.batchSize = options.batchSize ?? 500;
-    this.idleMs = options.idleMs ?? 500;
+    this.loop = new PollingLoop(() => this.runOnce(), { idleMs: options.idleMs ?? 500, log: options.log, name: "sequence worker", id: this.id });
   }
 
+  /** Work until stop(). */
   start(): void {
-    this.loop ??= (async () => {
-      while (!this.stopping.signal.aborted) {
-        try {
-          const worked = await this.runOnce();
-          if (worked === 0) await sleep(this.idleMs, this.stopping.signal);
-        } catch (error) {
-          if (this.stopping.signal.aborted) break;
-          this.options.log.error({ worker: this.id, code: (error as { code?: string }).code, reason: (error as Error).message }, "sequence worker batch failed; retrying");
-          await sleep(1000, this.stopping.signal);
-        }
-      }
-    })();
+    this.loop.start();
   }
 
+  /** Finish the batch in hand, then stop. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /** One batch; returns how many enrollments it worked (0 when none was due). */

@@ -12,5 +12,6 @@ export function planJson(plan: Plan) {
     errors: plan.errors,
     audiences: plan.audiences,
     campaigns: plan.campaigns,
+    sequences: plan.sequences,
   };
 }

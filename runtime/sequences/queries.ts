@@ -29,12 +29,18 @@ export const SEQUENCE_SQL = {
     insert into enrollment_history (enrollment_id, version, step, kind, outcome, at)
     select id, version, step, 'exit', $2, $3 from exited`,
 
-  /** Sequences a batch of event names triggers: the newest version of each applied one. */
+  /**
+   * Sequences a batch of event names triggers: the newest version of each
+   * applied one. FOR SHARE: an apply that changes or deletes one waits for
+   * this transaction (and then sees its enrollments, to end or move them), or
+   * this waits for the apply (a sequence it deleted then enrolls nobody).
+   */
   triggered: `
     select r.name, v.version, v.spec
     from resources r
     join lateral (select version, spec from sequence_versions where sequence = r.name order by version desc limit 1) v on true
-    where r.kind = 'Sequence' and r.spec -> 'trigger' ->> 'event' = any($1::text[])`,
+    where r.kind = 'Sequence' and r.spec -> 'trigger' ->> 'event' = any($1::text[])
+    for share of r`,
   audiences: "select name, spec from resources where kind = 'Audience'",
   projectTimezone: "select spec -> 'defaults' ->> 'timezone' as timezone from resources where kind = 'Project'",
 

@@ -71,7 +71,7 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
   it("applies, recording the git source, and then plans no changes (exit 0)", async () => {
     const applied = await mk("apply", "--auto-approve");
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /Apply complete! Resources: 15 added, 0 changed, 0 deleted\. State serial 1\.\n$/);
+    assert.match(applied.stdout, /Apply complete! Resources: 15 added, 0 changed, 0 deleted\. State serial 1\.\nSequence "onboarding" is at version 1; new enrollments start on it\.\n$/);
     const again = await mk("plan", "--detailed-exitcode");
     assert.equal(again.code, 0);
     assert.match(again.stdout, /No changes\. The runtime matches the repository\./);

@@ -4,11 +4,12 @@ import { canonicalJson } from "../state/canonical.js";
 /** A sequence as the runtime stores it: the repository's file without apiVersion, kind and name. */
 export type SequenceSpec = Omit<Sequence, "apiVersion" | "kind" | "name">;
 
-const stored = sequence.omit({ apiVersion: true, kind: true, name: true });
+/** The stored form's schema: the runtime checks every applied Sequence against it. */
+export const storedSequence = sequence.omit({ apiVersion: true, kind: true, name: true });
 
 /** A stored spec, defaults filled in (versions applied before a field existed get its default). */
 export function parseSequenceSpec(spec: unknown): SequenceSpec {
-  return stored.parse(spec);
+  return storedSequence.parse(spec);
 }
 
 /** The ledger key of a send step: never a campaign name, which cannot hold "/". */

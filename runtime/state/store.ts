@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { AppliedResource, ApplyRecord, ApplyRequest, ApplyResponse, ResourceKind, StateResponse } from "../../schemas/api.js";
-import { ApiError } from "../http/errors.js";
+import { ApiError, fieldPath } from "../http/errors.js";
+import { storedSequence } from "../sequences/spec.js";
 import { specHash } from "./canonical.js";
 import { diffState } from "./diff.js";
 import { STATE_SQL } from "./queries.js";
@@ -128,6 +129,15 @@ function checkUnique(request: ApplyRequest): void {
     if (seen.has(key)) throw new ApiError(400, "invalid_request", `resources[${i}]: ${key} appears twice`, [{ path: `resources[${i}].name`, message: "appears twice" }]);
     seen.add(key);
   });
+  // Sequences run in the runtime for weeks: one that cannot be read must not get in.
+  const fields = request.resources.flatMap((r, i) => {
+    if (r.kind !== "Sequence") return [];
+    const parsed = storedSequence.safeParse(r.spec);
+    return parsed.success ? [] : parsed.error.issues.slice(0, 20).map((issue) => ({ path: `resources[${i}].spec${issue.path.length > 0 ? "." : ""}${fieldPath(issue.path)}`, message: issue.message }));
+  });
+  if (fields.length > 0) {
+    throw new ApiError(400, "invalid_request", `invalid sequence: ${fields.slice(0, 3).map((f) => `${f.path}: ${f.message}`).join("; ")}`, fields);
+  }
   if (request.resources.filter((r) => r.kind === "Project").length > 1) {
     throw new ApiError(400, "invalid_request", "only one Project resource may be applied", [{ path: "resources", message: "more than one Project" }]);
   }

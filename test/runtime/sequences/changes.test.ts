@@ -72,6 +72,14 @@ describe("changing a live sequence through apply", () => {
     assert.equal(same.sequenceVersions, undefined, "nothing changed, no version");
   });
 
+  it("refuses a sequence it could not run, naming the request field", async () => {
+    const bad = await applyRequest(rt, [], {}, { sequences: [sequence([welcome, { wait: "2 days" }], { reenter: "sometimes" })], templates: { "templates/tips.mjml": tipsHtml } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, "invalid_request");
+    const paths = bad.body.error.fields.map((f: { path: string }) => f.path);
+    assert.deepEqual(paths, ["resources[1].spec.reenter", "resources[1].spec.steps[1].wait"], "resources[0] is the extra template");
+  });
+
   it("refuses to delete a sequence with active enrollments unless told to, then ends them", async () => {
     await signup("s4@example.test");
     await waitFor(async () => (await enrollments()).some((e) => e.email === "s4@example.test" && e.status === "active" && e.step === 3), 30_000, "s4 waiting");

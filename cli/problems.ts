@@ -73,6 +73,7 @@ export const PROBLEM_CODES = {
   MK089: { severity: "error", title: "mk report tax: unknown country code or malformed period" },
   MK090: { severity: "error", title: "no report for that sequence (never applied)" },
   MK091: { severity: "error", title: "deleting a sequence with active enrollments needs --allow-exit-active" },
+  MK092: { severity: "error", title: "mk report sequence --subscriber prints table or json only" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

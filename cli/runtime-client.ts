@@ -17,7 +17,7 @@ import type {
   StateResponse,
   SubscriberImportResponse,
 } from "../schemas/api.js";
-import type { CampaignReport, CampaignSummary, SequenceReport } from "../schemas/report.js";
+import type { CampaignReport, CampaignSummary, SequenceReport, SubscriberJourney } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
@@ -91,6 +91,10 @@ export class RuntimeClient {
 
   sequenceReport(name: string): Promise<SequenceReport> {
     return this.request("GET", `/v1/reports/sequences/${encodeURIComponent(name)}`);
+  }
+
+  subscriberJourneys(sequence: string, email: string): Promise<SubscriberJourney[]> {
+    return this.request("GET", `/v1/reports/sequences/${encodeURIComponent(sequence)}/subscribers/${encodeURIComponent(email)}`);
   }
 
   campaignSummaries(): Promise<CampaignSummary[]> {

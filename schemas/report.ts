@@ -166,3 +166,28 @@ export interface SequenceReport {
   exitReasons: Record<string, number>;
   steps: SequenceStepReport[];
 }
+
+/** One step an enrollment took, as `enrollment_history` keeps it. */
+export interface JourneyStep {
+  version: number;
+  /** "step 3 (bought)", or the enrollment's end. */
+  step: string;
+  kind: "send" | "wait" | "if" | "exit" | "complete" | "migrate";
+  outcome: string;
+  at: string;
+}
+
+/** A subscriber's enrollment in a sequence, with its history (`mk report sequence <name> --subscriber <email>`). */
+export interface SubscriberJourney {
+  id: string;
+  version: number;
+  status: "active" | "completed" | "exited" | "failed";
+  /** For active enrollments: the step that runs next, and when. */
+  next: { step: string; at: string } | null;
+  exitReason: string | null;
+  enrolledAt: string;
+  endedAt: string | null;
+  /** The idempotency key of the event that enrolled them. */
+  trigger: string;
+  history: JourneyStep[];
+}

@@ -1,9 +1,9 @@
 import Handlebars from "handlebars";
 import Table from "cli-table3";
 import { percent } from "../../runtime/reports/percent.js";
-import type { SequenceReport, SequenceStepReport } from "../../schemas/report.js";
+import type { SequenceReport, SequenceStepReport, SubscriberJourney } from "../../schemas/report.js";
 import { formatCount } from "../plan/render-text.js";
-import { plural } from "./format.js";
+import { plural, utcMinute } from "./format.js";
 import { REPORT_CSS } from "./report-css.js";
 
 /** One funnel row, shared by the terminal and the HTML: counts formatted, rates of those who reached the step. */
@@ -54,6 +54,23 @@ export function renderSequenceText(report: SequenceReport, options: { color: boo
     table.push([row.step, row.what, row.reached, row.sent, row.opened, row.clicked, row.converted, row.exited]);
   }
   out.push("Steps (rates of the enrollments that reached the step)", table.toString());
+  return `${out.join("\n")}\n`;
+}
+
+/** `mk report sequence <name> --subscriber <email>`: each enrollment of theirs, with every step it took. */
+export function renderJourneysText(sequence: string, email: string, journeys: readonly SubscriberJourney[]): string {
+  if (journeys.length === 0) return `${email} has never been enrolled in ${sequence}.\n`;
+  const out: string[] = [];
+  journeys.forEach((j, i) => {
+    const state =
+      j.status === "active" && j.next
+        ? `active, next ${j.next.step} at ${utcMinute(j.next.at)}`
+        : `${j.status}${j.exitReason ? ` (${j.exitReason})` : ""}${j.endedAt ? ` at ${utcMinute(j.endedAt)}` : ""}`;
+    out.push(`${sequence} v${j.version} for ${email}, enrolled ${utcMinute(j.enrolledAt)} by event ${j.trigger}: ${state}`);
+    const width = Math.max(...j.history.map((h) => h.step.length), 0);
+    for (const h of j.history) out.push(`  ${utcMinute(h.at)}  ${h.step.padEnd(width)}  ${h.kind.padEnd(8)}  ${h.outcome}`);
+    if (i < journeys.length - 1) out.push("");
+  });
   return `${out.join("\n")}\n`;
 }
 

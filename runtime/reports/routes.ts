@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { campaignReport, campaignSummaries } from "./campaign-report.js";
 import type { ReportCache } from "./cache.js";
-import { sequenceReport } from "./sequence-report.js";
+import { sequenceReport, subscriberJourneys } from "./sequence-report.js";
 import { readSerial } from "../state/store.js";
 
 /**
@@ -29,5 +29,9 @@ export function registerReportRoutes(v1: FastifyInstance, deps: { pool: pg.Pool;
   // Keyed by the state serial too: an apply that versions or deletes the sequence shows at once.
   v1.get<{ Params: { name: string } }>("/reports/sequences/:name", async (request, reply) =>
     cached(`sequence:${request.params.name}:${await readSerial(pool)}`, () => sequenceReport(pool, request.params.name), reply),
+  );
+  // Not cached: support asks this while watching a journey happen.
+  v1.get<{ Params: { name: string; email: string } }>("/reports/sequences/:name/subscribers/:email", async (request) =>
+    subscriberJourneys(pool, request.params.name, request.params.email),
   );
 }

@@ -1,8 +1,8 @@
 import type pg from "pg";
-import type { SequenceReport } from "../../schemas/report.js";
+import type { JourneyStep, SequenceReport, SubscriberJourney } from "../../schemas/report.js";
 import { ApiError } from "../http/errors.js";
 import { SEQUENCE_SQL } from "../sequences/queries.js";
-import { parseSequenceSpec, stepKind, stepSummary } from "../sequences/spec.js";
+import { parseSequenceSpec, stepKind, stepLabel, stepSummary, type SequenceSpec } from "../sequences/spec.js";
 
 /**
  * `GET /v1/reports/sequences/:name`: enrollments by status and exit reason,
@@ -76,4 +76,50 @@ export async function sequenceReport(pool: pg.Pool, name: string): Promise<Seque
     });
   }
   return report;
+}
+
+interface EnrollmentRow {
+  id: string;
+  version: number;
+  status: SubscriberJourney["status"];
+  step: number;
+  next_run_at: Date | null;
+  exit_reason: string | null;
+  enrolled_at: Date;
+  ended_at: Date | null;
+  trigger_key: string;
+}
+
+/**
+ * `GET /v1/reports/sequences/:name/subscribers/:email`: where one subscriber
+ * is in a sequence and how they got there (support's "why did Ana get this?").
+ * 404 for an unknown sequence; an empty list for someone never enrolled.
+ */
+export async function subscriberJourneys(pool: pg.Pool, name: string, email: string): Promise<SubscriberJourney[]> {
+  const versions = new Map(
+    (await pool.query<{ version: number; spec: unknown }>(SEQUENCE_SQL.reportVersions, [name])).rows.map((r) => [r.version, parseSequenceSpec(r.spec)]),
+  );
+  if (versions.size === 0) throw new ApiError(404, "unknown_sequence", `no sequence "${name}" has been applied`);
+  const enrollments = (await pool.query<EnrollmentRow>(SEQUENCE_SQL.subscriberEnrollments, [name, email.trim().toLowerCase()])).rows;
+  const history = (await pool.query<{ enrollment_id: string; version: number; step: number; kind: JourneyStep["kind"]; outcome: string; at: Date }>(
+    SEQUENCE_SQL.enrollmentHistory,
+    [enrollments.map((e) => e.id)],
+  )).rows;
+  const label = (version: number, step: number) => {
+    const spec: SequenceSpec | undefined = versions.get(version);
+    return spec && step < spec.steps.length ? stepLabel(spec.steps, step) : "the end";
+  };
+  return enrollments.map((e) => ({
+    id: e.id,
+    version: e.version,
+    status: e.status,
+    next: e.status === "active" && e.next_run_at ? { step: label(e.version, e.step), at: e.next_run_at.toISOString() } : null,
+    exitReason: e.exit_reason,
+    enrolledAt: e.enrolled_at.toISOString(),
+    endedAt: e.ended_at?.toISOString() ?? null,
+    trigger: e.trigger_key,
+    history: history
+      .filter((h) => h.enrollment_id === e.id)
+      .map((h) => ({ version: h.version, step: label(h.version, h.step), kind: h.kind, outcome: h.outcome, at: h.at.toISOString() })),
+  }));
 }

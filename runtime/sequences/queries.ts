@@ -75,10 +75,13 @@ export const SEQUENCE_SQL = {
     from enrollments where status = 'active' and next_run_at <= $1`,
   activeBySequence: "select sequence, count(*)::int as active from enrollments where status = 'active' group by sequence",
 
-  enrollment: `
-    select id, sequence, version, subscriber_id, trigger_key, status, step, next_run_at, exit_reason, enrolled_at, ended_at
-    from enrollments where id = $1`,
-  enrollmentHistory: "select version, step, kind, outcome, at from enrollment_history where enrollment_id = $1 order by id",
+  /** One subscriber's enrollments in a sequence, oldest first, and what each did. */
+  subscriberEnrollments: `
+    select e.id, e.version, e.status, e.step, e.next_run_at, e.exit_reason, e.enrolled_at, e.ended_at, e.trigger_key
+    from enrollments e join subscribers s on s.id = e.subscriber_id
+    where e.sequence = $1 and s.email = $2
+    order by e.enrolled_at, e.id`,
+  enrollmentHistory: "select enrollment_id, version, step, kind, outcome, at from enrollment_history where enrollment_id = any($1::uuid[]) order by id",
 
   applied: "select 1 from resources where kind = 'Sequence' and name = $1",
   /** Report: enrollments by status and exit reason. */

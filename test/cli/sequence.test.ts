@@ -50,7 +50,7 @@ describe("a sequence through mk plan, mk apply and mk report sequence", () => {
   });
 
   it("enrolls on signup and sends the welcome through mk up's workers", async () => {
-    const people = ["email,firstName,consent", "ana@example.test,Ana,marketing", "bo@example.test,Bo,marketing", "cy@example.test,Cy,"];
+    const people = ["email,firstName,consent,timezone", "ana@example.test,Ana,marketing,Asia/Bangkok", "bo@example.test,Bo,marketing,", "cy@example.test,Cy,,"];
     await writeFile(path.join(repo, "people.csv"), `${people.join("\n")}\n`);
     assert.equal((await mk("subscribers", "import", path.join(repo, "people.csv"))).code, 0);
     const at = new Date().toISOString();
@@ -85,6 +85,21 @@ describe("a sequence through mk plan, mk apply and mk report sequence", () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^Error: MK090 no sequence "nope" has been applied\n$/);
     assert.doesNotMatch(unknown.stderr, STACK_LINE);
+  });
+
+  it("shows one subscriber's journey: where they are and every step they took", async () => {
+    const table = await mk("report", "sequence", "onboarding", "--subscriber", "Ana@example.test");
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.split("\n");
+    assert.match(lines[0]!, /^onboarding v1 for Ana@example\.test, enrolled \d{4}-\d\d-\d\d \d\d:\d\d UTC by event signup-ana: active, next step 3 \(bought\) at \d{4}-\d\d-\d\d 02:00 UTC$/);
+    assert.match(lines[1]!, /^ {2}\S+ \S+ UTC {2}step 1 \(welcome\) {2}send {6}queued$/);
+    assert.match(lines[2]!, /^ {2}\S+ \S+ UTC {2}step 2 \(pause\) {4}wait {6}until \S+T02:00:00\.000Z$/, "09:00 in Ana's zone, Bangkok");
+    const json = JSON.parse((await mk("report", "sequence", "onboarding", "--subscriber", "ana@example.test", "--format", "json")).stdout);
+    assert.deepEqual(json.map((j: { status: string; history: { kind: string }[] }) => [j.status, j.history.map((h) => h.kind)]), [["active", ["send", "wait"]]]);
+    assert.equal((await mk("report", "sequence", "onboarding", "--subscriber", "cy@example.test")).stdout, "cy@example.test has never been enrolled in onboarding.\n");
+    const html = await mk("report", "sequence", "onboarding", "--subscriber", "ana@example.test", "--format", "html");
+    assert.equal(html.code, 1);
+    assert.match(html.stderr, /^Error: MK092 /);
   });
 
   it("plans a change step by step, with the active enrollments it leaves on their version", async () => {

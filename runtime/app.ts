@@ -52,7 +52,8 @@ export interface RuntimeOptions {
 }
 
 export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Runtime {
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10, application_name: "mk-runtime" });
+  // Ten for requests, plus one per worker: a sequence worker holds its connection for a whole batch.
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 + 2 * config.MK_WORKERS, application_name: "mk-runtime" });
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics(pool);
   const countryOf = openCountryLookup(config.MK_GEOIP_DB);

@@ -83,8 +83,8 @@ export interface StateResponse {
   resources: AppliedResource[];
   /** Hashes of the compiled HTML the runtime holds. */
   templates: string[];
-  /** Active enrollments of each sequence that has any. */
-  sequences: Record<string, ActiveEnrollments>;
+  /** Active enrollments of each sequence that has any (absent from runtimes older than sequences). */
+  sequences?: Record<string, ActiveEnrollments>;
 }
 
 export interface ApplyRecord {

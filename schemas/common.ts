@@ -27,10 +27,14 @@ export const eventName = z
   .string()
   .regex(EVENT_NAME_PATTERN, { error: "must start with a letter and contain only letters, digits, _ . : -" });
 
+/** Ten years: longer is a typo (or "never"), and past what dates in the database can count back. */
+export const MAX_DURATION_MS = 3653 * 86_400_000;
+
 export const duration = z
   .string()
   .regex(DURATION_PATTERN, { error: 'must be a duration such as "30m", "12h", "7d" or "2w"' })
-  .meta({ description: "<n>m | <n>h | <n>d | <n>w" });
+  .refine((value) => !DURATION_PATTERN.test(value) || durationMs(value) <= MAX_DURATION_MS, { error: "must be at most ten years (521w)", params: { code: "MK014" } })
+  .meta({ description: "<n>m | <n>h | <n>d | <n>w, at most ten years" });
 
 const MS_PER_UNIT = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 

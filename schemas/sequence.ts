@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { apiVersion, duration, DURATION_PATTERN, eventName, LOCAL_TIME_PATTERN, mailbox, resourceName, templatePath } from "./common.js";
+import { apiVersion, duration, DURATION_PATTERN, durationMs, eventName, LOCAL_TIME_PATTERN, mailbox, MAX_DURATION_MS, resourceName, templatePath } from "./common.js";
 import { campaignData } from "./campaign.js";
 import { condition } from "./condition.js";
 
@@ -36,7 +36,13 @@ const ifStep = z.strictObject({
 export const REENTER_AFTER_PATTERN = new RegExp(`^after (${DURATION_PATTERN.source.slice(1, -1)})$`);
 
 export const reenter = z
-  .union([z.boolean(), z.string().regex(REENTER_AFTER_PATTERN, { error: 'must be true, false or "after <duration>" such as "after 30d"' })])
+  .union([
+    z.boolean(),
+    z
+      .string()
+      .regex(REENTER_AFTER_PATTERN, { error: 'must be true, false or "after <duration>" such as "after 30d"' })
+      .refine((value) => !REENTER_AFTER_PATTERN.test(value) || durationMs(value.slice("after ".length)) <= MAX_DURATION_MS, { error: "must be at most ten years (after 521w)" }),
+  ])
   .meta({ description: "false (default): not while enrolled; true: every trigger enrolls; after <duration>: not within that long of the last enrollment." });
 export type Reenter = z.infer<typeof reenter>;
 

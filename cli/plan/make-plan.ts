@@ -35,7 +35,7 @@ export async function makePlan(validation: Validation, client: RuntimeClient, so
   const state = await client.state();
   const changes = diffState(state.resources, desired.resources);
   const allowExitActive = options.allowExitActive ?? false;
-  const errors = [...startedCampaignProblems(changes, state.resources), ...activeSequenceProblems(changes, state.sequences, allowExitActive)];
+  const errors = [...startedCampaignProblems(changes, state.resources), ...activeSequenceProblems(changes, state.sequences ?? {}, allowExitActive)];
 
   // 2. Sizes and costs of what changes.
   const project = validation.repo?.project?.spec;
@@ -68,7 +68,8 @@ export async function makePlan(validation: Validation, client: RuntimeClient, so
     errors,
     audiences: Object.fromEntries([...audiences].map((name) => [name, counts.audiences[name] ?? 0])),
     campaigns: reach,
-    sequences: sequenceChanges(changes, state.resources, desired.resources, state.sequences),
+    // A runtime older than sequences has no counts: none are active there.
+    sequences: sequenceChanges(changes, state.resources, desired.resources, state.sequences ?? {}),
     request: {
       baseSerial: state.serial,
       resources: desired.resources,

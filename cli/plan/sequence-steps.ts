@@ -16,10 +16,11 @@ export interface StepChange {
 }
 
 /**
- * The steps that differ between two versions, matched by name where steps
- * have names (so a named step that moved or changed is one change, not a
- * removal and an addition), by content otherwise; an unnamed step replaced
- * by one of the same kind at the same place is a change.
+ * The steps that differ between two versions, in order (a longest common
+ * subsequence): steps are the same step when they have the same name, or,
+ * unnamed, the same content, so a named step edited in place is one change
+ * with its fields; a step replaced by one of the same kind at the same place
+ * is shown as a change too. A step moved elsewhere shows as removed and added.
  */
 export function stepChanges(before: readonly SequenceStep[], after: readonly SequenceStep[]): StepChange[] {
   const same = (a: SequenceStep, b: SequenceStep) => (a.name !== undefined || b.name !== undefined ? a.name === b.name : canonicalJson(a) === canonicalJson(b));

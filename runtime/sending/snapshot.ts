@@ -50,7 +50,7 @@ export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from"
 };
 
 /** The variants with their HTML (links prepared) stored by hash, and the settings the send keeps. */
-export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSpec, name: string, spec: SnapshotSource): Promise<SendSnapshot> {
+export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSpec, name: string, spec: SnapshotSource, label = `campaign "${name}"`): Promise<SendSnapshot> {
   const variants: Array<{ name: string | null; weight: number } & Partial<Pick<Variant, "subject" | "preheader" | "template" | "data">>> = spec.variants ?? [
     { name: null, weight: 100 },
   ];
@@ -62,7 +62,7 @@ export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSp
   for (const v of variants) {
     const path = v.template ?? spec.template;
     const template = templates.get(path);
-    if (!template) throw new ApiError(409, "missing_template", `campaign "${name}" uses ${path}, which is not applied`);
+    if (!template) throw new ApiError(409, "missing_template", `${label} uses ${path}, which is not applied`);
     const prepared = prepareLinks(template.html, { utm, trackClicks: project.tracking.clicks });
     const htmlHash = sha256(prepared.html);
     await client.query(SEND_SQL.storeTemplate, [htmlHash, prepared.html]);

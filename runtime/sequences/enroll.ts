@@ -2,6 +2,7 @@ import type pg from "pg";
 import { durationMs, type Condition } from "../../schemas/index.js";
 import { REENTER_AFTER_PATTERN } from "../../schemas/sequence.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
+import { ApiError } from "../http/errors.js";
 import { SEQUENCE_SQL } from "./queries.js";
 import { parseSequenceSpec } from "./spec.js";
 
@@ -21,17 +22,17 @@ export interface StoredEvent {
  * (a partial unique index, so concurrent ingests in other runtimes meet there
  * too); `reenter: after <d>` also waits that long after the last enrollment.
  * Who may enter: the sequence's audience, marketing consent unless it is
- * transactional, and nobody suppressed. Returns how many were enrolled.
+ * transactional, and nobody suppressed.
  */
-export async function enrollFromEvents(client: pg.PoolClient, events: readonly StoredEvent[], now: Date): Promise<number> {
-  if (events.length === 0) return 0;
+export async function enrollFromEvents(client: pg.PoolClient, events: readonly StoredEvent[], now: Date): Promise<void> {
+  if (events.length === 0) return;
   const names = [...new Set(events.map((e) => e.name))];
-  const sequences = (await client.query<{ name: string; version: number; spec: unknown }>(SEQUENCE_SQL.triggered, [names])).rows;
-  if (sequences.length === 0) return 0;
+  const locked = (await client.query<{ name: string }>(SEQUENCE_SQL.lockTriggered, [names])).rows.map((r) => r.name);
+  if (locked.length === 0) return;
+  const sequences = (await client.query<{ name: string; version: number; spec: unknown }>(SEQUENCE_SQL.newestVersions, [locked])).rows;
 
   const audiences = new Map((await client.query<{ name: string; spec: { where?: Condition } }>(SEQUENCE_SQL.audiences)).rows.map((r) => [r.name, r.spec.where]));
   const timezone = (await client.query<{ timezone: string }>(SEQUENCE_SQL.projectTimezone)).rows[0]?.timezone ?? "UTC";
-  let enrolled = 0;
   for (const sequence of sequences) {
     const spec = parseSequenceSpec(sequence.spec);
     const triggering = events.filter((e) => e.name === spec.trigger.event);
@@ -41,7 +42,14 @@ export async function enrollFromEvents(client: pg.PoolClient, events: readonly S
     const name = compiler.param(sequence.name, "::text");
     const at = compiler.param(now, "::timestamptz");
     const where = ["not exists (select 1 from suppressions x where x.email = s.email)"];
-    if (spec.audience !== undefined) where.push(compiler.compile({ audience: spec.audience }));
+    try {
+      if (spec.audience !== undefined) where.push(compiler.compile({ audience: spec.audience }));
+    } catch (error) {
+      // An audience deleted through the API alone (mk validate stops that in a repository): nobody can be
+      // checked against it, so nobody enters; the events themselves are stored all the same.
+      if (error instanceof ApiError) continue;
+      throw error;
+    }
     if (!spec.transactional) where.push("s.consent = 'marketing'");
     const after = typeof spec.reenter === "string" ? REENTER_AFTER_PATTERN.exec(spec.reenter)?.[1] : undefined;
     if (after !== undefined) {
@@ -61,7 +69,6 @@ export async function enrollFromEvents(client: pg.PoolClient, events: readonly S
       where ${where.join(" and ")}
       order by s.id, e.position
       on conflict do nothing`;
-    enrolled += (await client.query(insert, compiler.params)).rowCount ?? 0;
+    await client.query(insert, compiler.params);
   }
-  return enrolled;
 }

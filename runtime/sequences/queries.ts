@@ -7,7 +7,6 @@ export const SEQUENCE_SQL = {
     left join lateral (select version, fingerprint from sequence_versions where sequence = r.name order by version desc limit 1) v on true
     where r.kind = 'Sequence'`,
   insertVersion: "insert into sequence_versions (sequence, version, spec, fingerprint, created_serial) values ($1, $2, $3, $4, $5)",
-  nextVersion: "select coalesce(max(version), 0) + 1 as version from sequence_versions where sequence = $1",
   recordStepSnapshot: `
     insert into campaign_sends (campaign, started_serial, snapshot, recipients, sequence, sequence_version, step)
     values ($1, $2, $3, 0, $4, $5, $6)`,
@@ -15,32 +14,41 @@ export const SEQUENCE_SQL = {
   version: "select spec from sequence_versions where sequence = $1 and version = $2",
   /** Active enrollments per sequence and version (plan and apply). */
   activeCounts: "select sequence, version, count(*)::int as active from enrollments where status = 'active' group by sequence, version",
-  activeOnOlderVersions: "select id, version, step from enrollments where sequence = $1 and status = 'active' and version < $2 for update",
+  activeOnOlderVersions: "select id, version, step from enrollments where sequence = $1 and status = 'active' and version < $2 order by subscriber_id for update",
   migrate: `
     update enrollments e set version = $2, step = m.step, updated_at = now()
     from unnest($1::uuid[], $3::int[]) as m (id, step)
     where e.id = m.id`,
+  /** Rows locked in subscriber order, as every other multi-row lock on enrollments, so concurrent lockers queue instead of deadlocking. */
   exitAll: `
-    with exited as (
-      update enrollments set status = 'exited', exit_reason = $2, next_run_at = null, ended_at = $3, updated_at = now()
-      where sequence = $1 and status = 'active'
-      returning id, version, step
+    with target as (
+      select id from enrollments where sequence = $1 and status = 'active' order by subscriber_id for update
+    ), exited as (
+      update enrollments e set status = 'exited', exit_reason = $2, next_run_at = null, ended_at = $3, updated_at = now()
+      from target where e.id = target.id
+      returning e.id, e.version, e.step
     )
     insert into enrollment_history (enrollment_id, version, step, kind, outcome, at)
     select id, version, step, 'exit', $2, $3 from exited`,
 
   /**
-   * Sequences a batch of event names triggers: the newest version of each
-   * applied one. FOR SHARE: an apply that changes or deletes one waits for
-   * this transaction (and then sees its enrollments, to end or move them), or
-   * this waits for the apply (a sequence it deleted then enrolls nobody).
+   * The applied sequences a batch of event names triggers, share-locked in
+   * name order (as apply locks them, see lockSequences): an apply that
+   * versions, migrates or deletes one waits for this ingest and then sees its
+   * enrollments, or this waits for the apply and then reads what it wrote.
    */
-  triggered: `
-    select r.name, v.version, v.spec
-    from resources r
-    join lateral (select version, spec from sequence_versions where sequence = r.name order by version desc limit 1) v on true
-    where r.kind = 'Sequence' and r.spec -> 'trigger' ->> 'event' = any($1::text[])
-    for share of r`,
+  lockTriggered: `
+    select name from resources
+    where kind = 'Sequence' and spec -> 'trigger' ->> 'event' = any($1::text[])
+    order by name
+    for share`,
+  /** The newest version of each (read after the lock, so an apply that just committed is seen). */
+  newestVersions: `
+    select distinct on (sequence) sequence as name, version, spec
+    from sequence_versions where sequence = any($1::text[])
+    order by sequence, version desc`,
+  /** Apply takes every sequence's row first, in name order, before it writes any resource. */
+  lockSequences: "select name from resources where kind = 'Sequence' order by name for update",
   audiences: "select name, spec from resources where kind = 'Audience'",
   projectTimezone: "select spec -> 'defaults' ->> 'timezone' as timezone from resources where kind = 'Project'",
 
@@ -60,7 +68,7 @@ export const SEQUENCE_SQL = {
   queueSends: `
     insert into sends (campaign, subscriber_id, email, timezone, enrollment_id, due_at)
     select *, now() from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::uuid[])
-    on conflict (enrollment_id, campaign) where enrollment_id is not null do nothing`,
+    on conflict (campaign, subscriber_id, enrollment_id) do nothing`,
   settle: `
     update enrollments e set version = u.version, step = u.step, status = u.status, next_run_at = u.next_run_at,
       exit_reason = u.exit_reason, ended_at = u.ended_at, updated_at = now()

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { ActiveEnrollments } from "../../schemas/api.js";
 import { storedProject } from "../../schemas/index.js";
+import { ApiError } from "../http/errors.js";
 import { canonicalJson, sha256 } from "../state/canonical.js";
 import type { ResourceChange } from "../state/diff.js";
 import { SEND_SQL } from "../sending/queries.js";
@@ -48,6 +49,7 @@ export async function applySequences(client: pg.PoolClient, changes: readonly Re
   const live = (await client.query<{ name: string; spec: unknown; version: number | null; fingerprint: string | null }>(SEQUENCE_SQL.live)).rows;
   if (live.length === 0) return result;
   const projectSpec = (await client.query<{ spec: unknown }>(SEND_SQL.project)).rows[0]?.spec;
+  if (projectSpec === undefined) throw new ApiError(400, "invalid_request", "sequences need the Project resource (mk.yaml) in the same state: their mail takes its sender, address and tracking");
   const project = storedProject.parse(projectSpec);
   for (const row of live) {
     const spec = parseSequenceSpec(row.spec);
@@ -84,7 +86,7 @@ async function stepSnapshots(client: pg.PoolClient, project: ProjectSpec, name: 
         data: send.data,
         transactional: spec.transactional,
         utm: { campaign: name, content: step.name ?? `step-${index + 1}` },
-      }),
+      }, `sequence "${name}" ${stepLabel(spec.steps, index)}`),
     );
   }
   return out;

@@ -5,7 +5,6 @@ import { ConditionCompiler } from "../audiences/condition-sql.js";
 import type { Clock } from "../clock.js";
 import { withTransaction } from "../db/transaction.js";
 import { groupBy } from "../group-by.js";
-import { ApiError } from "../http/errors.js";
 import { PollingLoop } from "../polling-loop.js";
 import type { WorkerLog } from "../sending/worker.js";
 import type { SequenceMetrics } from "./metrics.js";
@@ -48,7 +47,7 @@ interface Working {
   version: number;
   subscriberId: string;
   step: number;
-  /** When this run was due: waits count from here, so a late worker does not stretch the journey. */
+  /** When this run was due. */
   due: Date;
   status: "active" | "completed" | "exited" | "failed";
   nextRunAt: Date | null;
@@ -105,7 +104,6 @@ export class SequenceWorker {
   async runOnce(): Promise<number> {
     const history: HistoryRow[] = [];
     const worked = await withTransaction(this.options.pool, async (client) => {
-      history.length = 0;
       const now = this.options.clock();
       const claimed = (await client.query<Claimed>(SEQUENCE_SQL.claim, [now, this.batchSize])).rows;
       if (claimed.length === 0) return [];
@@ -131,7 +129,7 @@ export class SequenceWorker {
       while (working.length > 0) {
         const next: Working[] = [];
         for (const group of groupBy(working, (w) => `${w.sequence}\u0000${w.version}\u0000${w.step}`).values()) {
-          next.push(...(await this.runStep(context, group)));
+          next.push(...(await this.runGuarded(context, group)));
         }
         working = next;
       }
@@ -167,6 +165,35 @@ export class SequenceWorker {
       }
     }
     return worked.length;
+  }
+
+  /**
+   * runStep inside a savepoint: a step that fails for its own reasons (a
+   * condition the database cannot evaluate, a wait beyond any date) fails
+   * those enrollments with the reason, not the whole batch over and over.
+   * Connection errors still end the batch (nothing is written; it runs again).
+   */
+  private async runGuarded(context: BatchContext, group: Working[]): Promise<Working[]> {
+    const marks = { history: context.history.length, sends: context.sends.length, steps: group.map((w) => w.step) };
+    await context.client.query("savepoint sequence_step");
+    try {
+      const going = await this.runStep(context, group);
+      await context.client.query("release savepoint sequence_step");
+      return going;
+    } catch (error) {
+      if (isConnectionError(error)) throw error;
+      await context.client.query("rollback to savepoint sequence_step");
+      context.history.length = marks.history;
+      context.sends.length = marks.sends;
+      group.forEach((w, i) => {
+        w.step = marks.steps[i]!;
+        w.status = "active";
+        w.nextRunAt = null;
+        w.exitReason = null;
+      });
+      const label = (await this.version(context.client, group[0]!.sequence, group[0]!.version).catch(() => undefined))?.spec.steps;
+      return this.fail(context, group, `${label ? stepLabel(label, group[0]!.step) : `step ${group[0]!.step + 1}`}: ${(error as Error).message}`);
+    }
   }
 
   /** One step for enrollments at the same step of the same version; returns those that go straight on. */
@@ -210,7 +237,8 @@ export class SequenceWorker {
     if ("wait" in step) {
       for (const w of group) {
         const zone = context.recipients.get(w.subscriberId)!.timezone ?? context.defaultZone;
-        w.nextRunAt = waitEnds(w.due, step, zone);
+        // From when the step runs: after an outage the journey resumes with its waits, not all at once.
+        w.nextRunAt = waitEnds(w.due > context.now ? w.due : context.now, step, zone);
         context.history.push({ id: w.id, version: w.version, step: w.step, kind: "wait", outcome: `until ${w.nextRunAt.toISOString()}` });
         w.step += 1;
       }
@@ -218,13 +246,7 @@ export class SequenceWorker {
     }
 
     // if … then: exit, against the subscribers as they are now.
-    let matched: Set<string>;
-    try {
-      matched = await this.evaluate(context, step.if, group.map((w) => w.subscriberId));
-    } catch (error) {
-      if (error instanceof ApiError) return this.fail(context, group, `${label}: ${error.message}`);
-      throw error;
-    }
+    const matched = await this.evaluate(context, step.if, group.map((w) => w.subscriberId));
     const going: Working[] = [];
     for (const w of group) {
       if (matched.has(w.subscriberId)) {
@@ -279,6 +301,12 @@ export class SequenceWorker {
     }
     return version;
   }
+}
+
+/** The connection itself failed: no savepoint can help, the batch ends (and runs again). */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === undefined ? /Connection terminated|ECONNRESET|ECONNREFUSED/.test((error as Error).message ?? "") : code.startsWith("08") || code === "57P01";
 }
 
 interface BatchContext {

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { AppliedResource, ApplyRecord, ApplyRequest, ApplyResponse, ResourceKind, StateResponse } from "../../schemas/api.js";
 import { ApiError, fieldPath } from "../http/errors.js";
+import { SEQUENCE_SQL } from "../sequences/queries.js";
 import { storedSequence } from "../sequences/spec.js";
 import { specHash } from "./canonical.js";
 import { diffState } from "./diff.js";
@@ -68,6 +69,9 @@ export async function applyState(pool: pg.Pool, request: ApplyRequest, now = new
         `the state moved from serial ${request.baseSerial} to ${serial} since this plan was made; run mk plan again and apply the new plan`,
       );
     }
+
+    // Sequences' rows before any write, in name order, as ingest share-locks them (see SEQUENCE_SQL.lockSequences).
+    await client.query(SEQUENCE_SQL.lockSequences);
 
     // 2. Work out the change, and refuse what must not change.
     const current = (await client.query<ResourceRow>(STATE_SQL.resources)).rows.map(toResource);

@@ -22,6 +22,7 @@ const EXPECTED: Record<string, string[]> = {
   "bad-timezone": ["campaigns/hello.yaml:9:13 MK024"],
   "bad-wait-until": ["sequences/onboarding.yaml:7:24 MK010"],
   "duplicate-name": ["campaigns/hello.yaml:1:1 MK020"],
+  "duration-too-long": ["audiences/buyers.yaml:5:11 MK014"],
   "duplicate-step-name": ["sequences/onboarding.yaml:7:11 MK033"],
   "duplicate-variant": ["campaigns/hello.yaml:9:13 MK030"],
   "event-as-mapping": ["audiences/buyers.yaml:6:7 MK012", "audiences/buyers.yaml:6:14 MK010"],

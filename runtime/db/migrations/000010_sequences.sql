@@ -53,6 +53,8 @@ create unique index enrollments_one_active on enrollments (sequence, subscriber_
 create index enrollments_due on enrollments (next_run_at) where status = 'active';
 create index enrollments_subscriber on enrollments (subscriber_id, sequence, enrolled_at);
 create index enrollments_sequence on enrollments (sequence, status);
+-- Active enrollments per sequence and version: plan, apply and every metrics scrape count them.
+create index enrollments_active on enrollments (sequence, version) where status = 'active';
 
 -- What each enrollment did, step by step. A step (send, wait, condition) runs
 -- at most once per enrollment and version: the unique index makes a second
@@ -79,10 +81,12 @@ alter table campaign_sends add column step integer;
 alter table campaign_sends add constraint campaign_sends_sequence_step
   check ((sequence is null) = (step is null) and (sequence is null) = (sequence_version is null));
 
+-- One key serves both (PostgreSQL 15+ for NULLS NOT DISTINCT): a campaign row
+-- (enrollment_id null) once per subscriber, a step's row once per enrollment;
+-- and it still answers lookups by (campaign, subscriber).
 alter table sends add column enrollment_id uuid references enrollments (id) on delete cascade;
 alter table sends drop constraint sends_campaign_subscriber_id_key;
-create unique index sends_campaign_recipient on sends (campaign, subscriber_id) where enrollment_id is null;
-create unique index sends_enrollment_step on sends (enrollment_id, campaign) where enrollment_id is not null;
+alter table sends add constraint sends_recipient_key unique nulls not distinct (campaign, subscriber_id, enrollment_id);
 
 -- An unsubscribe, a hard bounce or a complaint ends the subscriber's active
 -- enrollments at once, whichever path recorded it (link, webhook, import).
@@ -105,8 +109,7 @@ create trigger suppressions_exit_enrollments after insert on suppressions for ea
 -- Down Migration
 drop trigger suppressions_exit_enrollments on suppressions;
 drop function mk_exit_suppressed_enrollments();
-drop index sends_enrollment_step;
-drop index sends_campaign_recipient;
+alter table sends drop constraint sends_recipient_key;
 delete from sends where enrollment_id is not null;
 alter table sends add constraint sends_campaign_subscriber_id_key unique (campaign, subscriber_id);
 alter table sends drop column enrollment_id;

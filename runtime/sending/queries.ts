@@ -2,7 +2,6 @@
 export const SEND_SQL = {
   lockState: "select serial from state for update",
   project: "select spec from resources where kind = 'Project'",
-  audiences: "select name, spec from resources where kind = 'Audience'",
   unstartedCampaigns: "select name, spec from resources where kind = 'Campaign' and started_at is null order by name",
   campaign: "select name, spec, started_at from resources where kind = 'Campaign' and name = $1",
   templates: `

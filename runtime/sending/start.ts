@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { storedProject, type Condition } from "../../schemas/index.js";
+import { appliedAudiences, appliedProject } from "../state/applied.js";
 import { recipientsFilter } from "../audiences/count.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
 import { ApiError } from "../http/errors.js";
@@ -94,9 +94,9 @@ function providerMismatch(project: ProjectSpec, transport: string): string | und
 }
 
 async function readProject(client: pg.PoolClient): Promise<ProjectSpec> {
-  const spec = (await client.query<{ spec: unknown }>(SEND_SQL.project)).rows[0]?.spec;
-  if (!spec) throw new ApiError(409, "no_project", "nothing is applied yet; run mk apply first");
-  return storedProject.parse(spec);
+  const project = await appliedProject(client);
+  if (!project) throw new ApiError(409, "no_project", "nothing is applied yet; run mk apply first");
+  return project;
 }
 
 /** Snapshot the campaign, then write its ledger rows in one INSERT … SELECT. */
@@ -111,8 +111,7 @@ async function startCampaign(client: pg.PoolClient, serial: number, project: Pro
   const dues = zones.map((zone) => (spec.schedule ? dueInstant(spec.schedule, zone, project.defaults.timezone).toJSDate() : now));
 
   // 2. Who: audience, consent, geofence, suppressions; how many: the budget caps.
-  const audiences = new Map((await client.query<{ name: string; spec: { where?: Condition } }>(SEND_SQL.audiences)).rows.map((r) => [r.name, r.spec.where]));
-  const compiler = new ConditionCompiler(audiences, project.defaults.timezone);
+  const compiler = new ConditionCompiler(await appliedAudiences(client), project.defaults.timezone);
   const filter = recipientsFilter(compiler, spec.audience, !spec.transactional, spec.geofence);
   const reach = campaignReach(Number.MAX_SAFE_INTEGER, project.sending.pricePer1000Usd, spec.budget);
   const limit = reach.cappedBy ? reach.recipients : null;

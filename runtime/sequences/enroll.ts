@@ -1,8 +1,9 @@
 import type pg from "pg";
-import { durationMs, type Condition } from "../../schemas/index.js";
+import { durationMs } from "../../schemas/index.js";
 import { REENTER_AFTER_PATTERN } from "../../schemas/sequence.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
 import { ApiError } from "../http/errors.js";
+import { appliedAudiences } from "../state/applied.js";
 import { SEQUENCE_SQL } from "./queries.js";
 import { parseSequenceSpec } from "./spec.js";
 
@@ -31,7 +32,7 @@ export async function enrollFromEvents(client: pg.PoolClient, events: readonly S
   if (locked.length === 0) return;
   const sequences = (await client.query<{ name: string; version: number; spec: unknown }>(SEQUENCE_SQL.newestVersions, [locked])).rows;
 
-  const audiences = new Map((await client.query<{ name: string; spec: { where?: Condition } }>(SEQUENCE_SQL.audiences)).rows.map((r) => [r.name, r.spec.where]));
+  const audiences = await appliedAudiences(client);
   const timezone = (await client.query<{ timezone: string }>(SEQUENCE_SQL.projectTimezone)).rows[0]?.timezone ?? "UTC";
   for (const sequence of sequences) {
     const spec = parseSequenceSpec(sequence.spec);

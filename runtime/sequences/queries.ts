@@ -49,7 +49,6 @@ export const SEQUENCE_SQL = {
     order by sequence, version desc`,
   /** Apply takes every sequence's row first, in name order, before it writes any resource. */
   lockSequences: "select name from resources where kind = 'Sequence' order by name for update",
-  audiences: "select name, spec from resources where kind = 'Audience'",
   projectTimezone: "select spec -> 'defaults' ->> 'timezone' as timezone from resources where kind = 'Project'",
 
   /** Due enrollments, locked for this transaction: a worker that dies releases them by dying. */
@@ -70,10 +69,10 @@ export const SEQUENCE_SQL = {
     select *, now() from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::uuid[])
     on conflict (campaign, subscriber_id, enrollment_id) do nothing`,
   settle: `
-    update enrollments e set version = u.version, step = u.step, status = u.status, next_run_at = u.next_run_at,
+    update enrollments e set step = u.step, status = u.status, next_run_at = u.next_run_at,
       exit_reason = u.exit_reason, ended_at = u.ended_at, updated_at = now()
-    from unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[])
-      as u (id, version, step, status, next_run_at, exit_reason, ended_at)
+    from unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[])
+      as u (id, step, status, next_run_at, exit_reason, ended_at)
     where e.id = u.id`,
   history: `
     insert into enrollment_history (enrollment_id, version, step, kind, outcome, at)

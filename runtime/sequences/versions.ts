@@ -1,10 +1,9 @@
 import type pg from "pg";
 import type { ActiveEnrollments } from "../../schemas/api.js";
-import { storedProject } from "../../schemas/index.js";
 import { ApiError } from "../http/errors.js";
 import { canonicalJson, sha256 } from "../state/canonical.js";
 import type { ResourceChange } from "../state/diff.js";
-import { SEND_SQL } from "../sending/queries.js";
+import { appliedProject } from "../state/applied.js";
 import { snapshotCampaign, type ProjectSpec, type SendSnapshot } from "../sending/snapshot.js";
 import { SEQUENCE_SQL } from "./queries.js";
 import { parseSequenceSpec, stepKey, stepLabel, type SequenceSpec } from "./spec.js";
@@ -48,9 +47,8 @@ export async function applySequences(client: pg.PoolClient, changes: readonly Re
 
   const live = (await client.query<{ name: string; spec: unknown; version: number | null; fingerprint: string | null }>(SEQUENCE_SQL.live)).rows;
   if (live.length === 0) return result;
-  const projectSpec = (await client.query<{ spec: unknown }>(SEND_SQL.project)).rows[0]?.spec;
-  if (projectSpec === undefined) throw new ApiError(400, "invalid_request", "sequences need the Project resource (mk.yaml) in the same state: their mail takes its sender, address and tracking");
-  const project = storedProject.parse(projectSpec);
+  const project = await appliedProject(client);
+  if (!project) throw new ApiError(400, "invalid_request", "sequences need the Project resource (mk.yaml) in the same state: their mail takes its sender, address and tracking");
   for (const row of live) {
     const spec = parseSequenceSpec(row.spec);
     const steps = await stepSnapshots(client, project, row.name, spec);

@@ -6,6 +6,7 @@ import type { Clock } from "../clock.js";
 import { withTransaction } from "../db/transaction.js";
 import { groupBy } from "../group-by.js";
 import { PollingLoop } from "../polling-loop.js";
+import { appliedAudiences } from "../state/applied.js";
 import type { WorkerLog } from "../sending/worker.js";
 import type { SequenceMetrics } from "./metrics.js";
 import { SEQUENCE_SQL } from "./queries.js";
@@ -149,7 +150,6 @@ export class SequenceWorker {
       const ended = (w: Working) => (w.status === "active" ? null : now);
       await client.query(SEQUENCE_SQL.settle, [
         all.map((w) => w.id),
-        all.map((w) => w.version),
         all.map((w) => w.step),
         all.map((w) => w.status),
         all.map((w) => w.nextRunAt),
@@ -191,20 +191,16 @@ export class SequenceWorker {
         w.nextRunAt = null;
         w.exitReason = null;
       });
-      const label = (await this.version(context.client, group[0]!.sequence, group[0]!.version).catch(() => undefined))?.spec.steps;
-      return this.fail(context, group, `${label ? stepLabel(label, group[0]!.step) : `step ${group[0]!.step + 1}`}: ${(error as Error).message}`);
+      const { sequence, version, step } = group[0]!;
+      const steps = this.versions.get(`${sequence}\u0000${version}`)?.spec.steps;
+      return this.fail(context, group, `${steps ? stepLabel(steps, step) : `version ${version} step ${step + 1}`}: ${(error as Error).message}`);
     }
   }
 
   /** One step for enrollments at the same step of the same version; returns those that go straight on. */
   private async runStep(context: BatchContext, group: Working[]): Promise<Working[]> {
     const first = group[0]!;
-    let version: Version;
-    try {
-      version = await this.version(context.client, first.sequence, first.version);
-    } catch (error) {
-      return this.fail(context, group, `version ${first.version} cannot be read: ${(error as Error).message}`);
-    }
+    const version = await this.version(context.client, first.sequence, first.version);
     const { spec } = version;
     const step = spec.steps[first.step];
     if (!step) {
@@ -279,9 +275,7 @@ export class SequenceWorker {
 
   /** Which of these subscribers match the condition at this moment (the runtime's clock). */
   private async evaluate(context: BatchContext, condition: Condition, subscriberIds: string[]): Promise<Set<string>> {
-    context.audiences ??= new Map(
-      (await context.client.query<{ name: string; spec: { where?: Condition } }>(SEQUENCE_SQL.audiences)).rows.map((r) => [r.name, r.spec.where]),
-    );
+    context.audiences ??= await appliedAudiences(context.client);
     const compiler = new ConditionCompiler(context.audiences, context.defaultZone, context.now);
     const where = compiler.compile(condition);
     const sql = `select s.id from subscribers s where s.id = any(${compiler.param(subscriberIds, "::bigint[]")}) and ${where}`;

@@ -1,6 +1,8 @@
 /** Named SQL for the applied state; parameters only, never built from input. */
 export const STATE_SQL = {
   serial: "select serial from state",
+  project: "select spec from resources where kind = 'Project'",
+  audiences: "select name, spec from resources where kind = 'Audience'",
   lockSerial: "select serial from state for update",
   resources: "select kind, name, spec, spec_hash, started_at from resources order by kind, name",
   templateHashes: "select hash from compiled_templates order by hash",

@@ -33,3 +33,16 @@ export function createMetrics(pool: pg.Pool): RuntimeMetrics {
   gauge("mk_db_pool_waiting", "Requests waiting for a database connection", () => pool.waitingCount);
   return { registry, httpDuration, applies };
 }
+
+/**
+ * One database read shared by the gauges of a scrape: prom-client collects
+ * every metric at once, so gauges reading "the last refresh" would show the
+ * previous scrape's value. A read is reused for a second, then made again.
+ */
+export function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at > 1000) last = { at: Date.now(), value: read() };
+    return last.value;
+  };
+}

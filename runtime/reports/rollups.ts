@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { Gauge, type Registry } from "prom-client";
+import { perScrape } from "../http/metrics.js";
 import { REPORT_SQL } from "./queries.js";
 
 /** Deltas folded per transaction: large enough to keep up, small enough to keep locks short. */
@@ -24,26 +25,21 @@ export async function foldRollups(pool: pg.Pool): Promise<number> {
 
 /** How far the rollups are behind: deltas waiting, and the age of the oldest (read on each scrape). */
 export function registerRollupMetrics(registry: Registry, pool: pg.Pool): void {
-  let backlog = { deltas: 0, age: 0 };
-  const refresh = async () => {
-    const row = (await pool.query<{ deltas: number; age_seconds: number }>(REPORT_SQL.backlog)).rows[0];
-    backlog = { deltas: row?.deltas ?? 0, age: row?.age_seconds ?? 0 };
-  };
+  const backlog = perScrape(async () => (await pool.query<{ deltas: number; age_seconds: number }>(REPORT_SQL.backlog)).rows[0]);
   new Gauge({
     name: "mk_rollup_backlog",
     help: "Campaign analytics deltas not yet folded into the rollups",
     registers: [registry],
     async collect() {
-      await refresh();
-      this.set(backlog.deltas);
+      this.set((await backlog())?.deltas ?? 0);
     },
   });
   new Gauge({
     name: "mk_rollup_lag_seconds",
     help: "Age of the oldest campaign analytics delta not yet folded (reports stay exact; this is processing lag)",
     registers: [registry],
-    collect() {
-      this.set(backlog.age);
+    async collect() {
+      this.set((await backlog())?.age_seconds ?? 0);
     },
   });
 }

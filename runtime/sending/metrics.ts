@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { perScrape } from "../http/metrics.js";
 import { SEND_SQL } from "./queries.js";
 
 export interface SendMetrics {
@@ -21,26 +22,21 @@ export function createSendMetrics(registry: Registry, pool: pg.Pool): SendMetric
   });
   const retries = new Counter({ name: "mk_send_retries_total", help: "Messages put back for a later attempt", labelNames: ["transport", "reason"] as const, registers: [registry] });
   const breakerOpen = new Gauge({ name: "mk_transport_circuit_open", help: "1 while the transport's circuit breaker is open", labelNames: ["transport"] as const, registers: [registry] });
-  let stats = { due: 0, lag: 0 };
-  const refresh = async () => {
-    const row = (await pool.query<{ due: string; lag_seconds: string }>(SEND_SQL.queueStats)).rows[0];
-    stats = { due: Number(row?.due ?? 0), lag: Number(row?.lag_seconds ?? 0) };
-  };
+  const stats = perScrape(async () => (await pool.query<{ due: string; lag_seconds: string }>(SEND_SQL.queueStats)).rows[0]);
   new Gauge({
     name: "mk_send_queue_depth",
     help: "Ledger rows due and waiting for a worker",
     registers: [registry],
     async collect() {
-      await refresh();
-      this.set(stats.due);
+      this.set(Number((await stats())?.due ?? 0));
     },
   });
   new Gauge({
     name: "mk_send_queue_lag_seconds",
     help: "How long the oldest due row has waited",
     registers: [registry],
-    collect() {
-      this.set(stats.lag);
+    async collect() {
+      this.set(Number((await stats())?.lag_seconds ?? 0));
     },
   });
   return { sends, sendDuration, retries, breakerOpen };

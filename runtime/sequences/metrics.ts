@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { Counter, Gauge, type Registry } from "prom-client";
+import { perScrape } from "../http/metrics.js";
 import type { Clock } from "../clock.js";
 import { SEQUENCE_SQL } from "./queries.js";
 
@@ -25,12 +26,7 @@ export function createSequenceMetrics(registry: Registry, pool: pg.Pool, clock: 
       for (const row of (await pool.query<{ sequence: string; active: number }>(SEQUENCE_SQL.activeBySequence)).rows) this.set({ sequence: row.sequence }, row.active);
     },
   });
-  // One query serves both gauges of a scrape (prom-client collects them concurrently).
-  let read: { at: number; row: Promise<{ due: number; lag_seconds: number } | undefined> } | undefined;
-  const timers = () => {
-    if (!read || Date.now() - read.at > 1000) read = { at: Date.now(), row: pool.query<{ due: number; lag_seconds: number }>(SEQUENCE_SQL.timerLag, [clock()]).then((r) => r.rows[0]) };
-    return read.row;
-  };
+  const timers = perScrape(async () => (await pool.query<{ due: number; lag_seconds: number }>(SEQUENCE_SQL.timerLag, [clock()])).rows[0]);
   new Gauge({
     name: "mk_sequence_timer_lag_seconds",
     help: "How long the most overdue enrollment step has waited past its time",

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { stopDatabase } from "../../helpers/database.js";
-import { SIGNING_SECRET, startRuntime, TOKEN } from "../../helpers/runtime.js";
+import { startRuntime } from "../../helpers/runtime.js";
+import { startWorkerProcess } from "../../helpers/worker-process.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
 const WORKER = fileURLToPath(new URL("../../helpers/send-worker-process.ts", import.meta.url));
@@ -13,16 +13,7 @@ const RECIPIENTS = 10_000;
 
 after(() => stopDatabase());
 
-/** Start the worker process; resolves once its workers run. */
-async function startWorker(databaseUrl: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, MK_API_TOKEN: TOKEN, MK_SIGNING_SECRET: SIGNING_SECRET, MK_WORKERS: "3", MK_LEASE_SECONDS: "5", LOG_LEVEL: "silent" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const [line] = (await once(child.stdout, "data")) as [Buffer];
-  assert.equal(line.toString().trim(), "ready");
-  return child;
-}
+const startWorker = (databaseUrl: string) => startWorkerProcess(WORKER, databaseUrl, { MK_WORKERS: "3" });
 
 async function statuses(databaseUrl: string): Promise<Record<string, number>> {
   const rows = await query<{ status: string; n: number }>(databaseUrl, "select status, count(*)::int as n from sends group by status");

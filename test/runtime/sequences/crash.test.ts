@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { fastClock } from "../../helpers/clock.js";
 import { stopDatabase } from "../../helpers/database.js";
-import { SIGNING_SECRET, startRuntime, TOKEN } from "../../helpers/runtime.js";
+import { startRuntime } from "../../helpers/runtime.js";
+import { startWorkerProcess } from "../../helpers/worker-process.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
 const WORKER = fileURLToPath(new URL("../../helpers/sequence-worker-process.ts", import.meta.url));
@@ -16,25 +16,8 @@ const SPEED = 600;
 
 after(() => stopDatabase());
 
-async function startWorker(databaseUrl: string, origin: number) {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      MK_API_TOKEN: TOKEN,
-      MK_SIGNING_SECRET: SIGNING_SECRET,
-      MK_WORKERS: "2",
-      MK_LEASE_SECONDS: "5",
-      LOG_LEVEL: "silent",
-      MK_TEST_CLOCK_ORIGIN: String(origin),
-      MK_TEST_CLOCK_SPEED: String(SPEED),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const [line] = (await once(child.stdout, "data")) as [Buffer];
-  assert.equal(line.toString().trim(), "ready");
-  return child;
-}
+const startWorker = (databaseUrl: string, origin: number) =>
+  startWorkerProcess(WORKER, databaseUrl, { MK_WORKERS: "2", MK_TEST_CLOCK_ORIGIN: String(origin), MK_TEST_CLOCK_SPEED: String(SPEED) });
 
 const progress = async (databaseUrl: string) =>
   (await query<{ steps: number; completed: number }>(databaseUrl, "select (select count(*)::int from enrollment_history) as steps, (select count(*)::int from enrollments where status = 'completed') as completed"))[0]!;

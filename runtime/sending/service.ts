@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { Registry } from "prom-client";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
+import type { DatabaseWatch } from "../db/database-status.js";
 import { MessageComposer } from "./compose.js";
 import { createSendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
@@ -51,8 +52,8 @@ function projectRateLimiter(pool: pg.Pool, redisUrl: string | undefined, log: Ra
   };
 }
 
-/** The runtime's senders: MK_WORKERS workers on one transport, one shared rate limit, one composer. */
-export function createSending(config: SendingConfig, pool: pg.Pool, registry: Registry, log: WorkerLog & RateLimitLog): Sending {
+/** The runtime's senders: MK_WORKERS workers on one transport, one shared rate limit, one composer, one database status. */
+export function createSending(config: SendingConfig, pool: pg.Pool, registry: Registry, log: WorkerLog & RateLimitLog, database?: DatabaseWatch): Sending {
   const transport = createTransport(config);
   const metrics = createSendMetrics(registry, pool);
   const publicUrl = config.MK_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
@@ -67,7 +68,7 @@ export function createSending(config: SendingConfig, pool: pg.Pool, registry: Re
   const limiter = projectRateLimiter(pool, config.REDIS_URL, log);
   const workers = Array.from(
     { length: config.MK_WORKERS },
-    () => new SendWorker({ pool, transport, limiter, composer, metrics, log, leaseSeconds: config.MK_LEASE_SECONDS }),
+    () => new SendWorker({ pool, transport, limiter, composer, metrics, log, database, leaseSeconds: config.MK_LEASE_SECONDS }),
   );
   return {
     transport,

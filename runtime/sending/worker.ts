@@ -11,6 +11,7 @@ import { nextInWindow, parseWindow } from "./schedule.js";
 import type { SendSnapshot } from "./snapshot.js";
 import { TransportError, type OutgoingMessage, type RemoteTransport, type Transport } from "./transports/transport.js";
 import { withTransaction } from "../db/transaction.js";
+import type { DatabaseWatch } from "../db/database-status.js";
 
 export interface WorkerLog {
   info(object: object, message: string): void;
@@ -25,6 +26,8 @@ export interface WorkerOptions {
   composer: MessageComposer;
   metrics: SendMetrics;
   log: WorkerLog;
+  /** Told about the database's calls; the runtime's one status, so an outage is logged once (see PollingLoop). */
+  database?: DatabaseWatch;
   /** Most rows claimed at once. */
   batchSize?: number;
   /** Transport calls in flight at once (remote transports). */
@@ -74,7 +77,7 @@ export class SendWorker {
     this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 16;
     this.leaseSeconds = options.leaseSeconds ?? 120;
-    this.loop = new PollingLoop(() => this.runOnce(), { idleMs: options.idleMs ?? 500, log: options.log, name: "send worker", id: this.id });
+    this.loop = new PollingLoop(() => this.runOnce(), { idleMs: options.idleMs ?? 500, log: options.log, name: "send worker", id: this.id, database: options.database });
     this.maxAttempts = options.maxAttempts ?? 8;
     const transport = options.transport.name;
     this.breaker = circuitBreaker(

@@ -3,6 +3,8 @@ import type pg from "pg";
 import type { Condition } from "../../schemas/index.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
 import type { Clock } from "../clock.js";
+import { connectionFailure } from "../db/connection-failure.js";
+import type { DatabaseWatch } from "../db/database-status.js";
 import { withTransaction } from "../db/transaction.js";
 import { groupBy } from "../group-by.js";
 import { PollingLoop } from "../polling-loop.js";
@@ -18,6 +20,8 @@ export interface SequenceWorkerOptions {
   clock: Clock;
   log: WorkerLog;
   metrics?: SequenceMetrics | undefined;
+  /** Told about the database's calls; the runtime's one status, so an outage is logged once (see PollingLoop). */
+  database?: DatabaseWatch | undefined;
   /** Most enrollments worked in one transaction. */
   batchSize?: number;
   /** Wait between polls when nothing is due. */
@@ -88,7 +92,7 @@ export class SequenceWorker {
 
   constructor(private readonly options: SequenceWorkerOptions) {
     this.batchSize = options.batchSize ?? 500;
-    this.loop = new PollingLoop(() => this.runOnce(), { idleMs: options.idleMs ?? 500, log: options.log, name: "sequence worker", id: this.id });
+    this.loop = new PollingLoop(() => this.runOnce(), { idleMs: options.idleMs ?? 500, log: options.log, name: "sequence worker", id: this.id, database: options.database });
   }
 
   /** Work until stop(). */
@@ -181,7 +185,7 @@ export class SequenceWorker {
       await context.client.query("release savepoint sequence_step");
       return going;
     } catch (error) {
-      if (isConnectionError(error)) throw error;
+      if (connectionFailure(error)) throw error;
       await context.client.query("rollback to savepoint sequence_step");
       context.history.length = marks.history;
       context.sends.length = marks.sends;
@@ -295,12 +299,6 @@ export class SequenceWorker {
     }
     return version;
   }
-}
-
-/** The connection itself failed: no savepoint can help, the batch ends (and runs again). */
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === undefined ? /Connection terminated|ECONNRESET|ECONNREFUSED/.test((error as Error).message ?? "") : code.startsWith("08") || code === "57P01";
 }
 
 interface BatchContext {

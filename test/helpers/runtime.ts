@@ -17,17 +17,14 @@ export interface TestRuntime extends Runtime {
   url: string;
   databaseUrl: string;
   /** fetch against the runtime with the API token. */
-  api: (path: string, init?: { method?: string; body?: unknown; token?: string | null }) => Promise<{ status: number; body: any }>;
+  api: ApiClient;
 }
 
-/** A runtime on a fresh database, listening on a random loopback port. */
-export async function startRuntime(overrides: Record<string, string> = {}, databaseUrl?: string, options: RuntimeOptions = {}): Promise<TestRuntime> {
-  databaseUrl ??= await freshDatabase();
-  const port = await freePort();
-  const runtime = buildRuntime(testConfig(databaseUrl, { PORT: String(port), ...overrides }), options);
-  await runtime.app.listen({ port, host: "127.0.0.1" });
-  const url = `http://127.0.0.1:${(runtime.app.server.address() as AddressInfo).port}`;
-  const api: TestRuntime["api"] = async (path, init = {}) => {
+export type ApiClient = (path: string, init?: { method?: string; body?: unknown; token?: string | null }) => Promise<{ status: number; body: any; headers: Headers }>;
+
+/** fetch against the runtime at `url` with the API token (or `token`; null for none); JSON bodies parsed. */
+export function apiClient(url: string): ApiClient {
+  return async (path, init = {}) => {
     const token = init.token === undefined ? TOKEN : init.token;
     const response = await fetch(url + path, {
       method: init.method ?? (init.body === undefined ? "GET" : "POST"),
@@ -38,7 +35,16 @@ export async function startRuntime(overrides: Record<string, string> = {}, datab
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
     const text = await response.text();
-    return { status: response.status, body: text.startsWith("{") || text.startsWith("[") ? JSON.parse(text) : text };
+    return { status: response.status, body: text.startsWith("{") || text.startsWith("[") ? JSON.parse(text) : text, headers: response.headers };
   };
-  return { ...runtime, url, databaseUrl, api };
+}
+
+/** A runtime on a fresh database, listening on a random loopback port. */
+export async function startRuntime(overrides: Record<string, string> = {}, databaseUrl?: string, options: RuntimeOptions = {}): Promise<TestRuntime> {
+  databaseUrl ??= await freshDatabase();
+  const port = await freePort();
+  const runtime = buildRuntime(testConfig(databaseUrl, { PORT: String(port), ...overrides }), options);
+  await runtime.app.listen({ port, host: "127.0.0.1" });
+  const url = `http://127.0.0.1:${(runtime.app.server.address() as AddressInfo).port}`;
+  return { ...runtime, url, databaseUrl, api: apiClient(url) };
 }

@@ -38,7 +38,7 @@ export interface ApplyExtras {
  * (use applyRequest for one that should not).
  */
 export async function applyCampaigns(
-  rt: TestRuntime,
+  rt: Pick<TestRuntime, "api">,
   campaigns: CampaignFixture[],
   project: { maxPerSecond?: number; provider?: string; timezone?: string } = {},
   extras: ApplyExtras = {},
@@ -49,7 +49,7 @@ export async function applyCampaigns(
 }
 
 export async function applyRequest(
-  rt: TestRuntime,
+  rt: Pick<TestRuntime, "api">,
   campaigns: CampaignFixture[],
   project: { maxPerSecond?: number; provider?: string; timezone?: string } = {},
   extras: ApplyExtras = {},

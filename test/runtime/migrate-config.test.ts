@@ -55,12 +55,14 @@ describe("runtime configuration", () => {
     const config = loadConfig(valid);
     assert.equal(config.PORT, 4400);
     assert.equal(config.HOST, "0.0.0.0");
+    assert.equal(config.MK_DB_WAIT, 60);
+    assert.equal(loadConfig({ ...valid, MK_DB_WAIT: "0" }).MK_DB_WAIT, 0);
     assert.equal(loadConfig({ ...valid, PORT: "8080", REDIS_URL: "redis://cache:6379" }).PORT, 8080);
   });
 
   it("names every missing or invalid variable, and never prints a secret", () => {
     try {
-      loadConfig({ DATABASE_URL: "mysql://x", MK_API_TOKEN: "short-secret-value", PORT: "99999", REDIS_URL: "cache:6379" });
+      loadConfig({ DATABASE_URL: "mysql://x", MK_API_TOKEN: "short-secret-value", PORT: "99999", REDIS_URL: "cache:6379", MK_DB_WAIT: "1.5" });
       assert.fail("should throw");
     } catch (error) {
       assert.ok(error instanceof ConfigError);
@@ -70,6 +72,7 @@ describe("runtime configuration", () => {
       assert.ok(lines.some((l) => /^MK_SIGNING_SECRET is required/.test(l)));
       assert.ok(lines.some((l) => /^PORT must be between 0 and 65535/.test(l)));
       assert.ok(lines.some((l) => /^REDIS_URL must be a Redis URL/.test(l)));
+      assert.ok(lines.some((l) => /^MK_DB_WAIT must be a whole number of seconds/.test(l)));
       assert.doesNotMatch(error.message, /short-secret-value/);
     }
   });

@@ -3,6 +3,7 @@ import { findProjectRoot } from "./project/find-root.js";
 import type { MessageSpec } from "./project/messages.js";
 import { readRepository, type Repository } from "./project/reader.js";
 import { resolveRepository } from "./project/resolver.js";
+import { checkSchedules, pastScheduleWarning, type PastSchedule } from "./project/schedules.js";
 import { CompileCache } from "./templates/compile-cache.js";
 import { checkTemplates, type CompiledTemplate } from "./templates/check-templates.js";
 
@@ -11,8 +12,10 @@ export interface Validation {
   repo: Repository | undefined;
   messages: MessageSpec[];
   templates: Map<string, CompiledTemplate>;
-  /** Sorted by file, line, column. */
+  /** Sorted by file, line, column. A past schedule is a warning here (MK035); see `pastSchedules`. */
   problems: Problem[];
+  /** Campaigns whose schedule.at has passed: `mk plan` turns these into errors for those the runtime has not started. */
+  pastSchedules: PastSchedule[];
 }
 
 export interface ValidateOptions {
@@ -36,11 +39,14 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
       repo: undefined,
       messages: [],
       templates: new Map(),
+      pastSchedules: [],
       problems: [problem("MK004", { file: "mk.yaml", line: 1, col: 1 }, `no mk.yaml in ${options.dir} or any folder above it; run mk init, or pass --dir`)],
     };
   }
   const [repo, readProblems] = await readRepository(root);
-  const [messages, resolveProblems] = await resolveRepository(repo, { now: options.now ?? new Date() });
+  const [messages, resolveProblems] = await resolveRepository(repo);
+  const [scheduleProblems, pastSchedules] = checkSchedules(repo, options.now ?? new Date());
   const [templates, templateProblems] = await checkTemplates(repo, messages, { cache: options.cache ? CompileCache.forRepository(root) : undefined });
-  return { repo, messages, templates, problems: sortProblems([...readProblems, ...resolveProblems, ...templateProblems]) };
+  const problems = sortProblems([...readProblems, ...resolveProblems, ...scheduleProblems, ...pastSchedules.map(pastScheduleWarning), ...templateProblems]);
+  return { repo, messages, templates, problems, pastSchedules };
 }

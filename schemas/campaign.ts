@@ -46,7 +46,10 @@ export const schedule = z.strictObject({
   allowPast: z
     .boolean()
     .optional()
-    .meta({ description: "Set true to confirm that `at` is meant to be in the past (e.g. a campaign already sent)." }),
+    .meta({
+      description:
+        "Set true to plan a campaign whose `at` has passed and that the runtime has not started: it starts at the next `mk send --due`. A campaign that has started sending needs no allowPast, and adding or removing it changes nothing.",
+    }),
 });
 
 /** Who may receive a campaign, by country and time zone (allow or deny lists). */

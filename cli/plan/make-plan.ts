@@ -1,4 +1,4 @@
-import type { ActiveEnrollments, ApplyRequest, ApplySource, AudienceCountRequest, Condition, SequenceStep } from "../../schemas/index.js";
+import type { ActiveEnrollments, ApplyRequest, ApplySource, AudienceCountRequest, Condition, SequenceStep, StateResponse } from "../../schemas/index.js";
 import { diffState, type ResourceChange } from "../../runtime/state/diff.js";
 import { activeSequenceProblems, startedCampaignProblems } from "../../runtime/state/rules.js";
 import type { RuntimeClient } from "../runtime-client.js";
@@ -26,13 +26,19 @@ export interface Plan {
 }
 
 /**
- * Compare the repository with the runtime's state: a pure diff of specs,
- * then audience sizes and costs for what changes. `validation` must have no errors.
+ * Compare the repository with the runtime's `state` (what `client.state()`
+ * answered): a pure diff of specs, then audience sizes and costs for what
+ * changes, counted by `client`. `validation` must have no errors.
  */
-export async function makePlan(validation: Validation, client: RuntimeClient, source: ApplySource, options: { allowExitActive?: boolean } = {}): Promise<Plan> {
+export async function makePlan(
+  validation: Validation,
+  client: RuntimeClient,
+  state: StateResponse,
+  source: ApplySource,
+  options: { allowExitActive?: boolean } = {},
+): Promise<Plan> {
   // 1. Desired and current state, and the difference.
   const desired = desiredState(validation);
-  const state = await client.state();
   const changes = diffState(state.resources, desired.resources);
   const allowExitActive = options.allowExitActive ?? false;
   const errors = [...startedCampaignProblems(changes, state.resources), ...activeSequenceProblems(changes, state.sequences ?? {}, allowExitActive)];

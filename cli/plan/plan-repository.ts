@@ -1,4 +1,5 @@
 import { countBySeverity, type Problem } from "../problems.js";
+import { problemsAgainstRuntime } from "../project/schedules.js";
 import { resolveTarget } from "../environments.js";
 import { gitSource } from "../git.js";
 import { RuntimeClient } from "../runtime-client.js";
@@ -20,7 +21,9 @@ export type PlanOutcome = { problems: Problem[]; plan?: undefined } | { problems
 
 /**
  * What `mk plan` and `mk apply` share: validate (stopping on errors, before
- * anything touches the runtime), find the environment, then plan.
+ * anything touches the runtime), find the environment, fetch its state, check
+ * past schedules against the campaigns it has started or holds at that time
+ * (stopping on MK026), then plan.
  */
 export async function planRepository(options: PlanOptions): Promise<PlanOutcome> {
   const validation = await validateRepository({ dir: options.dir, cache: options.cache ?? false, ...(options.now ? { now: options.now } : {}) });
@@ -29,6 +32,9 @@ export async function planRepository(options: PlanOptions): Promise<PlanOutcome>
   const project = repo.project!;
   const target = await resolveTarget(options.env, project.spec, repo.root, options.environment);
   const client = new RuntimeClient(target);
-  const plan = await makePlan(validation, client, await gitSource(repo.root, options.environment), { allowExitActive: options.allowExitActive ?? false });
-  return { problems: validation.problems, plan, client };
+  const state = await client.state();
+  const problems = problemsAgainstRuntime(validation.problems, validation.pastSchedules, state.resources, target.env);
+  if (countBySeverity(problems).errors > 0) return { problems };
+  const plan = await makePlan(validation, client, state, await gitSource(repo.root, options.environment), { allowExitActive: options.allowExitActive ?? false });
+  return { problems, plan, client };
 }

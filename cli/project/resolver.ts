@@ -1,6 +1,5 @@
 import { access } from "node:fs/promises";
 import path from "node:path";
-import { DateTime } from "luxon";
 import { forEachCondition, RESERVED_ENVIRONMENT, type Condition } from "../../schemas/index.js";
 import { problem, type Problem } from "../problems.js";
 import { messagesOf, type MessageSpec } from "./messages.js";
@@ -8,17 +7,12 @@ import type { Repository, Resource } from "./reader.js";
 import { locate, type PathSegment } from "./yaml-source.js";
 import { suggest } from "./zod-problems.js";
 
-export interface ResolveOptions {
-  /** The time schedules are compared with; injectable for tests. */
-  now: Date;
-}
-
 /**
  * Cross-file checks over a repository whose files each passed their schema:
- * unique names, references between files, template files, A/B weights,
- * schedules and environments. Returns the messages whose template exists.
+ * unique names, references between files, template files, A/B weights
+ * and environments (schedules: ./schedules.ts). Returns the messages whose template exists.
  */
-export async function resolveRepository(repo: Repository, options: ResolveOptions): Promise<[MessageSpec[], Problem[]]> {
+export async function resolveRepository(repo: Repository): Promise<[MessageSpec[], Problem[]]> {
   const problems: Problem[] = [
     ...uniqueNames(repo.audiences),
     ...uniqueNames(repo.campaigns),
@@ -27,7 +21,6 @@ export async function resolveRepository(repo: Repository, options: ResolveOption
     ...audienceCycles(repo),
     ...variantChecks(repo),
     ...stepNameChecks(repo),
-    ...scheduleChecks(repo, options.now),
     ...environmentChecks(repo),
   ];
   const [messages, templateProblems] = await existingTemplates(repo);
@@ -162,33 +155,6 @@ function stepNameChecks(repo: Repository): Problem[] {
     if (sequence.spec.migrate === "by-step-name" && seen.size === 0) {
       problems.push(
         problem("MK034", locate(sequence.source, ["migrate"]), "migrate: by-step-name moves enrollments to the step of the same name, but no step has a name; name the steps"),
-      );
-    }
-  }
-  return problems;
-}
-
-/** The last moment anywhere on Earth that a local time occurs (UTC-12). */
-const LATEST_ZONE = "Etc/GMT+12";
-
-function scheduleChecks(repo: Repository, now: Date): Problem[] {
-  const fallbackZone = repo.project?.spec.defaults.timezone ?? "UTC";
-  const problems: Problem[] = [];
-  for (const campaign of repo.campaigns) {
-    const schedule = campaign.spec.schedule;
-    if (!schedule || schedule.allowPast) continue;
-    const zone = schedule.timezone === "recipient" ? LATEST_ZONE : (schedule.timezone ?? fallbackZone);
-    const at = DateTime.fromISO(schedule.at, { zone, setZone: true });
-    if (!at.isValid) {
-      problems.push(problem("MK010", locate(campaign.source, ["schedule", "at"]), `schedule.at: "${schedule.at}" is not a real date and time`));
-    } else if (at.toMillis() < now.getTime()) {
-      const whenLocal = schedule.timezone === "recipient" ? "in every time zone" : `(${at.toISO({ suppressMilliseconds: true })})`;
-      problems.push(
-        problem(
-          "MK026",
-          locate(campaign.source, ["schedule", "at"]),
-          `schedule.at ${schedule.at} is in the past ${whenLocal}; set a future time, or schedule.allowPast: true if it is meant (for example, already sent)`,
-        ),
       );
     }
   }

@@ -38,17 +38,30 @@ export function diffState(current: readonly Spec[], desired: readonly Spec[]): R
   for (const [k, next] of after) {
     const previous = before.get(k);
     if (!previous) {
-      changes.push({ action: "create", kind: next.kind, name: next.name, fields: fieldChanges(undefined, next.spec) });
+      changes.push({ action: "create", kind: next.kind, name: next.name, fields: fieldChanges(undefined, actedOn(next)) });
     } else {
-      const fields = fieldChanges(previous.spec, next.spec);
+      const fields = fieldChanges(actedOn(previous), actedOn(next));
       if (fields.length > 0) changes.push({ action: "update", kind: next.kind, name: next.name, fields });
     }
   }
   for (const [k, previous] of before) {
-    if (!after.has(k)) changes.push({ action: "delete", kind: previous.kind, name: previous.name, fields: fieldChanges(previous.spec, undefined) });
+    if (!after.has(k)) changes.push({ action: "delete", kind: previous.kind, name: previous.name, fields: fieldChanges(actedOn(previous), undefined) });
   }
   const order = (kind: ResourceKind) => KIND_ORDER.indexOf(kind);
   return changes.sort((a, b) => order(a.kind) - order(b.kind) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The part of a spec the runtime acts on. A campaign's `schedule.allowPast`
+ * only tells mk plan that a past `at` is meant: it changes nothing that is or
+ * was sent, so adding or removing it is no change (not even to a campaign that
+ * has started sending, which may not change at all).
+ */
+function actedOn(resource: Spec): Record<string, unknown> {
+  const schedule = resource.spec["schedule"];
+  if (resource.kind !== "Campaign" || !isObject(schedule) || !("allowPast" in schedule)) return resource.spec;
+  const { allowPast: _allowPast, ...rest } = schedule;
+  return { ...resource.spec, schedule: rest };
 }
 
 const KIND_ORDER: readonly ResourceKind[] = ["Project", "Template", "Audience", "Campaign", "Sequence"];

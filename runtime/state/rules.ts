@@ -1,12 +1,18 @@
 import type { ActiveEnrollments, AppliedResource } from "../../schemas/api.js";
 import type { ResourceChange } from "./diff.js";
 
+/** The names of the campaigns that have started sending. */
+export function startedCampaigns(current: readonly AppliedResource[]): Set<string> {
+  return new Set(current.filter((r) => r.kind === "Campaign" && r.startedAt).map((r) => r.name));
+}
+
 /**
  * Campaigns that have started sending cannot change: their recipients, variants
- * and content are fixed by what went out. Shared by plan and apply.
+ * and content are fixed by what went out (`schedule.allowPast` is no part of
+ * that; the diff leaves it out). Shared by plan and apply.
  */
 export function startedCampaignProblems(changes: readonly ResourceChange[], current: readonly AppliedResource[]): string[] {
-  const started = new Set(current.filter((r) => r.kind === "Campaign" && r.startedAt).map((r) => r.name));
+  const started = startedCampaigns(current);
   return changes
     .filter((c) => c.kind === "Campaign" && c.action !== "create" && started.has(c.name))
     .map(

@@ -54,7 +54,7 @@ const EXPECTED: Record<string, string[]> = {
   "no-preheader": ["campaigns/hello.yaml:3:10 MK056"],
   "no-unsubscribe": ["templates/hello.mjml:1:1 MK050"],
   "reserved-environment": ["mk.yaml:10:3 MK031"],
-  "schedule-in-past": ["campaigns/hello.yaml:8:7 MK026"],
+  "schedule-in-past": ["campaigns/hello.yaml:8:7 MK035"],
   "token-key": ["mk.yaml:9:46 MK027"],
   "unknown-helper": ["templates/hello.mjml:5:26 MK046"],
   "unknown-key": ["campaigns/hello.yaml:3:1 MK011"],

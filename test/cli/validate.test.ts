@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { problemsAgainstRuntime } from "../../cli/project/schedules.js";
+import type { AppliedResource } from "../../schemas/api.js";
 import { validateRepository } from "../../cli/validation.js";
 import { REPO_ROOT, runMk, STACK_LINE } from "../helpers/run-mk.js";
 import { MINIMAL, tempRepo } from "../helpers/temp-repo.js";
@@ -16,6 +18,13 @@ const at = (problems: readonly { file: string; line: number; col: number; code: 
   problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.code}`);
 
 describe("validateRepository", () => {
+  it("finds example-campaigns valid whatever the date: its scheduled campaigns allow a past time", async () => {
+    for (const now of [new Date("2031-01-01T00:00:00Z"), new Date("2100-06-01T00:00:00Z")]) {
+      const { problems } = await validateRepository({ dir: EXAMPLE, now });
+      assert.deepEqual(problems, [], `on ${now.toISOString()}`);
+    }
+  });
+
   it("finds nothing wrong with example-campaigns, and reads all of it", async () => {
     const { repo, problems, messages, templates } = await validateRepository({ dir: EXAMPLE, now: NOW });
     assert.deepEqual(problems, []);
@@ -46,7 +55,7 @@ describe("validateRepository", () => {
     }
   });
 
-  it("compares schedules with the time it is given, and lets allowPast through", async () => {
+  it("warns offline of a schedule in the past (mk plan decides), compares with the time it is given, and lets allowPast through", { timeout: 30_000 }, async () => {
     const repo = await tempRepo();
     try {
       const schedule = (extra: string) =>
@@ -57,10 +66,51 @@ describe("validateRepository", () => {
       await schedule("");
       assert.deepEqual(at((await validateRepository({ dir: repo.root, now: new Date("2026-11-30T00:00:00Z") })).problems), []);
       const late = await validateRepository({ dir: repo.root, now: new Date("2026-12-01T03:00:00Z") });
-      assert.deepEqual(at(late.problems), ["campaigns/hello.yaml:8:7 MK026"]);
-      assert.match(late.problems[0]?.message ?? "", /allowPast/);
+      assert.deepEqual(at(late.problems), ["campaigns/hello.yaml:8:7 MK035"]);
+      assert.equal(late.problems[0]?.severity, "warning");
+      assert.equal(
+        late.problems[0]?.message,
+        "schedule.at 2026-12-01T09:00:00 is in the past (2026-12-01T09:00:00+07:00); mk plan will refuse it unless the runtime has already started this campaign: " +
+          "set a future time, or schedule.allowPast: true to send it at the next mk send --due",
+      );
+      assert.deepEqual(late.pastSchedules.map((p) => p.campaign), ["hello"]);
       await schedule("  allowPast: true\n");
       assert.deepEqual(at((await validateRepository({ dir: repo.root, now: new Date("2026-12-01T03:00:00Z") })).problems), []);
+    } finally {
+      await repo.remove();
+    }
+  });
+
+  it("against a runtime, makes a past schedule MK026 only for a campaign that runtime has neither started nor holds at that time", { timeout: 30_000 }, async () => {
+    const repo = await tempRepo();
+    try {
+      const campaign = (name: string, at: string, extra = "") =>
+        repo.write(
+          `campaigns/${name}.yaml`,
+          `apiVersion: mk/v1\nkind: Campaign\nsubject: Hi\npreheader: Hello\ntemplate: templates/hello.mjml\naudience: everyone\nschedule:\n  at: "${at}"\n${extra}`,
+        );
+      await campaign("sent", "2026-11-01T09:00:00Z");
+      await campaign("unsent", "2026-11-02T09:00:00", "  timezone: recipient\n");
+      await campaign("no-such-day", "2026-02-30T09:00:00", "  allowPast: true\n");
+      const { problems, pastSchedules } = await validateRepository({ dir: repo.root, now: new Date("2026-12-01T00:00:00Z") });
+      assert.deepEqual(at(problems), ["campaigns/no-such-day.yaml:8:7 MK010", "campaigns/sent.yaml:8:7 MK035", "campaigns/unsent.yaml:8:7 MK035"]);
+
+      const applied = (name: string, spec: AppliedResource["spec"], startedAt: string | null): AppliedResource => ({ kind: "Campaign", name, spec, hash: "h", startedAt });
+      const sent = applied("sent", { schedule: { at: "2026-11-01T09:00:00Z" } }, "2026-11-01T09:00:00Z");
+      const online = problemsAgainstRuntime(problems, pastSchedules, [sent], "prod");
+      assert.deepEqual(at(online), ["campaigns/no-such-day.yaml:8:7 MK010", "campaigns/unsent.yaml:8:7 MK026"]);
+      assert.equal(online[1]?.severity, "error");
+      assert.equal(
+        online[1]?.message,
+        'schedule.at 2026-11-02T09:00:00 is in the past in every time zone and campaign "unsent" has not started sending on "prod"; ' +
+          "set a future time, or schedule.allowPast: true to send it at the next mk send --due",
+      );
+      // Applied with this very time but not started yet: due, and the next mk send --due starts it; no reason to stop another change.
+      const due = applied("unsent", { schedule: { at: "2026-11-02T09:00:00", timezone: "recipient" } }, null);
+      assert.deepEqual(at(problemsAgainstRuntime(problems, pastSchedules, [sent, due], "prod")), ["campaigns/no-such-day.yaml:8:7 MK010"]);
+      // Applied for a later time, now moved into the past: new to the runtime, so refused.
+      const moved = applied("unsent", { schedule: { at: "2027-01-01T09:00:00", timezone: "recipient" } }, null);
+      assert.deepEqual(at(problemsAgainstRuntime(problems, pastSchedules, [sent, moved], "prod")), ["campaigns/no-such-day.yaml:8:7 MK010", "campaigns/unsent.yaml:8:7 MK026"]);
     } finally {
       await repo.remove();
     }

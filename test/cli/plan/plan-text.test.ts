@@ -33,6 +33,17 @@ describe("diffState", () => {
     ]);
   });
 
+  it("leaves a campaign's schedule.allowPast out: adding or removing it is no change", { timeout: 5_000 }, () => {
+    const sent = { at: "2026-12-01T09:00:00Z", window: "09:00-11:00" };
+    const campaign = (schedule: Record<string, unknown>) => [{ kind: "Campaign" as const, name: "sale", spec: { subject: "Sale", schedule } }];
+    assert.deepEqual(diffState(campaign(sent), campaign({ ...sent, allowPast: true })), []);
+    assert.deepEqual(diffState(campaign({ ...sent, allowPast: true }), campaign(sent)), []);
+    assert.deepEqual(diffState(campaign({ ...sent, allowPast: false }), campaign({ ...sent, allowPast: true })), []);
+    const moved = diffState(campaign(sent), campaign({ ...sent, at: "2026-12-02T09:00:00Z", allowPast: true }));
+    assert.deepEqual(moved.map((c) => [c.action, c.fields]), [["update", [{ path: "schedule.at", before: "2026-12-01T09:00:00Z", after: "2026-12-02T09:00:00Z" }]]]);
+    assert.deepEqual(diffState([], campaign({ ...sent, allowPast: true }))[0]?.fields.map((f) => f.path), ["schedule.at", "schedule.window", "subject"]);
+  });
+
   it("compares arrays item by item when their length is the same, as a whole otherwise", () => {
     assert.deepEqual(fieldChanges({ v: [{ w: 50 }, { w: 50 }] }, { v: [{ w: 60 }, { w: 40 }] }), [
       { path: "v[0].w", before: 50, after: 60 },

@@ -48,12 +48,16 @@ export abstract class BaseCommand extends Command {
 
   /**
    * What mk plan and mk apply show before a plan: the errors that stopped it
-   * (on stdout, exit code 1), or the warnings beside it (on stderr). The
-   * plan's outcome when there is a plan.
+   * (on stdout, exit code 1; on stderr with --json, whose stdout is JSON
+   * alone), or the warnings beside it (on stderr). The plan's outcome when
+   * there is a plan.
    */
-  protected planOrProblems(outcome: PlanOutcome): Extract<PlanOutcome, { plan: object }> | undefined {
+  protected planOrProblems(outcome: PlanOutcome, options: { json?: boolean } = {}): Extract<PlanOutcome, { plan: object }> | undefined {
     if (!outcome.plan) {
-      this.log(formatProblems(outcome.problems, { color: Boolean(process.stdout.isTTY) }));
+      const stream = options.json ? process.stderr : process.stdout;
+      const text = formatProblems(outcome.problems, { color: Boolean(stream.isTTY) });
+      if (options.json) this.logToStderr(text);
+      else this.log(text);
       process.exitCode = 1;
       return undefined;
     }

@@ -75,6 +75,7 @@ export const PROBLEM_CODES = {
   MK090: { severity: "error", title: "no report for that sequence (never applied)" },
   MK091: { severity: "error", title: "deleting a sequence with active enrollments needs --allow-exit-active" },
   MK092: { severity: "error", title: "mk report sequence --subscriber prints table or json only" },
+  MK093: { severity: "error", title: "mk report: --json with a --format other than json" },
   MK094: { severity: "error", title: "mk up could not start (PostgreSQL, the port, or another mk up on the data folder)" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 

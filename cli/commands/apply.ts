@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import type { ApplyResponse } from "../../schemas/api.js";
 import { BaseCommand } from "../base-command.js";
 import { LOCAL_ENV } from "../environments.js";
-import { allowExitActiveFlag, cacheFlag } from "../flags.js";
+import { allowExitActiveFlag, cacheFlag, jsonFlag } from "../flags.js";
 import { applyCompleteLine, applyPlanFile, confirmApply } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
@@ -34,7 +34,7 @@ Exit codes:
     "auto-approve": Flags.boolean({ summary: "Apply without asking for confirmation (for CI)." }),
     cache: cacheFlag,
     "allow-exit-active": allowExitActiveFlag,
-    json: Flags.boolean({ summary: "Print { serial, added, changed, deleted } as one JSON document." }),
+    json: jsonFlag("the runtime's answer, { serial, added, changed, deleted, sequenceVersions?, enrollmentsMigrated?, enrollmentsExited? }; the plan goes to stderr"),
   };
 
   async run(): Promise<void> {
@@ -50,11 +50,12 @@ Exit codes:
     }
 
     // 2. Otherwise plan now, show it, and stop on problems or when nothing changes.
-    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV, allowExitActive: flags["allow-exit-active"] }));
+    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env ?? LOCAL_ENV, allowExitActive: flags["allow-exit-active"] }), { json: flags.json });
     if (!outcome) return;
-    const style = { color: Boolean(process.stdout.isTTY) };
     const { plan, client } = outcome;
-    if (!flags.json) process.stdout.write(renderPlanText(plan, style));
+    // With --json the plan goes to stderr: stdout holds the answer alone, and whoever confirms still sees what they confirm.
+    const planStream = flags.json ? process.stderr : process.stdout;
+    planStream.write(renderPlanText(plan, { color: Boolean(planStream.isTTY) }));
     if (plan.errors.length > 0) {
       process.exitCode = 1;
       return;

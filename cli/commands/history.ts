@@ -2,7 +2,7 @@ import Table from "cli-table3";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
 import { connect } from "../connect.js";
-import { envFlag } from "../flags.js";
+import { envFlag, jsonFlag } from "../flags.js";
 
 export default class History extends BaseCommand {
   static override summary = "List the applies made to the runtime, newest first.";
@@ -12,7 +12,7 @@ export default class History extends BaseCommand {
   static override flags = {
     env: envFlag,
     limit: Flags.integer({ summary: "How many applies to list.", default: 20, min: 1, max: 1000 }),
-    json: Flags.boolean({ summary: "Print the applies as one JSON array." }),
+    json: jsonFlag("the applies, newest first (an array)"),
   };
 
   async run(): Promise<void> {

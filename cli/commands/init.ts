@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
+import { jsonFlag } from "../flags.js";
 import { initRepository } from "../init/scaffold.js";
 
 export default class Init extends BaseCommand {
@@ -13,7 +14,7 @@ mk validate as it is.
 
 Existing files are left alone and init stops, unless --force. An existing package.json only gets mk added.`;
 
-  static override examples = ["<%= config.bin %> init campaigns", "<%= config.bin %> init . --force"];
+  static override examples = ["<%= config.bin %> init campaigns", "<%= config.bin %> init . --force", "<%= config.bin %> init campaigns --json"];
 
   static override args = {
     folder: Args.string({ description: "Folder to create the repository in (default: the --dir folder, normally the current one)." }),
@@ -21,6 +22,7 @@ Existing files are left alone and init stops, unless --force. An existing packag
 
   static override flags = {
     force: Flags.boolean({ summary: "Overwrite files the scaffold would write." }),
+    json: jsonFlag('{ folder (absolute), written (files, relative to it), packageJson: "created" | "updated" | "unchanged" }, without the next steps'),
   };
 
   async run(): Promise<void> {
@@ -30,6 +32,7 @@ Existing files are left alone and init stops, unless --force. An existing packag
     const result = initRepository(folder, { force: flags.force });
 
     // 2. Say what was written and what to do next.
+    if (flags.json) return this.printJson({ folder: path.resolve(folder), ...result });
     const shown = path.normalize(folder);
     this.log(`Created a campaigns repository in ${shown}:`);
     for (const file of result.written) this.log(`  ${file}`);

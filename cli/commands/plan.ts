@@ -1,7 +1,7 @@
 import { appendFile, writeFile } from "node:fs/promises";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { allowExitActiveFlag, cacheFlag, envFlag } from "../flags.js";
+import { allowExitActiveFlag, cacheFlag, envFlag, jsonFlag } from "../flags.js";
 import { pullRequestTarget, upsertPlanComment } from "../github.js";
 import { planJson } from "../plan/plan-json.js";
 import { renderPlanMarkdown } from "../plan/render-markdown.js";
@@ -32,7 +32,7 @@ Exit codes:
     "detailed-exitcode": Flags.boolean({ summary: "Exit 0 when there are no changes, 2 when there are, 1 on error." }),
     cache: cacheFlag,
     "allow-exit-active": allowExitActiveFlag,
-    json: Flags.boolean({ summary: "Print the plan as one JSON document." }),
+    json: jsonFlag("the plan, { env, url, baseSerial, summary, changes, errors, audiences, campaigns, sequences }; problems go to stderr"),
     markdown: Flags.file({ summary: "Also write the plan as Markdown to this file (for a pull-request comment)." }),
     "github-comment": Flags.boolean({ summary: "Post the plan as the pull request's sticky comment (see mk github comment)." }),
   };
@@ -40,7 +40,7 @@ Exit codes:
   async run(): Promise<void> {
     // 1. Validate and plan; problems stop it before the runtime is asked anything.
     const { flags } = await this.parse(Plan);
-    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env, allowExitActive: flags["allow-exit-active"] }));
+    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env, allowExitActive: flags["allow-exit-active"] }), { json: flags.json });
     if (!outcome) return;
     const style = { color: Boolean(process.stdout.isTTY) };
     const { plan } = outcome;

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
+import { jsonFlag } from "../flags.js";
 import { renderCampaign } from "../render.js";
 
 export default class Render extends BaseCommand {
@@ -28,7 +29,7 @@ Exit codes:
     data: Flags.file({ summary: "JSON file with the subscriber: email, firstName, country, timezone, attributes…", exists: false }),
     out: Flags.file({ summary: "Write the HTML to this file instead of standard output." }),
     text: Flags.boolean({ summary: "Print the plain-text part instead of the HTML." }),
-    json: Flags.boolean({ summary: "Print { campaign, variant, subject, html, text } as one JSON document." }),
+    json: jsonFlag("{ campaign, variant, subject, html, text }", { exclusive: ["out", "text"] }),
   };
 
   async run(): Promise<void> {

@@ -1,7 +1,6 @@
 import { BaseCommand } from "../base-command.js";
 import { connect } from "../connect.js";
-import { envFlag } from "../flags.js";
-import { Flags } from "@oclif/core";
+import { envFlag, jsonFlag } from "../flags.js";
 
 export default class Status extends BaseCommand {
   static override summary = "Show the runtime's health, state serial and last apply.";
@@ -14,7 +13,7 @@ export default class Status extends BaseCommand {
 
   static override flags = {
     env: envFlag,
-    json: Flags.boolean({ summary: "Print { env, url, status, serial, lastApply } as one JSON document." }),
+    json: jsonFlag("{ env, url, status, serial, lastApply }"),
   };
 
   async run(): Promise<void> {

@@ -1,6 +1,5 @@
-import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
-import { cacheFlag } from "../flags.js";
+import { cacheFlag, jsonFlag } from "../flags.js";
 import { githubAnnotations } from "../output/annotations.js";
 import { formatProblems, problemJson } from "../output/problems.js";
 import { countBySeverity } from "../problems.js";
@@ -21,7 +20,7 @@ Exit codes:
   static override examples = ["<%= config.bin %> validate", "<%= config.bin %> validate --dir example-campaigns --json"];
 
   static override flags = {
-    json: Flags.boolean({ summary: "Print the problems as one JSON array (file, line, col, severity, code, message)." }),
+    json: jsonFlag("the problems, an array of { file, line, col, severity, code, message }"),
     cache: cacheFlag,
   };
 

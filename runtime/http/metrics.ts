@@ -7,10 +7,19 @@ export interface RuntimeMetrics {
   applies: Counter<"result">;
 }
 
+/**
+ * prom-client's default metrics include these totals as gauges named like
+ * counters, which Prometheus's linter (promtool check metrics) rejects. The
+ * same counts are the sum of the per-type gauges it also exports:
+ * sum(nodejs_active_handles), sum(nodejs_active_requests), sum(nodejs_active_resources).
+ */
+const MISNAMED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
 /** One registry per runtime instance, so tests can build many side by side. */
 export function createMetrics(pool: pg.Pool): RuntimeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
   const httpDuration = new Histogram({
     name: "mk_http_request_duration_seconds",
     help: "HTTP request latency by route",

@@ -59,6 +59,12 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     assert.match(run.stdout, /# audience "asia-buyers" will be created \(0 subscribers now\)/);
     assert.match(run.stdout, /\+ template "templates\/welcome\.mjml"\n {6}\+ html = "[0-9a-f]{12}"\n {6}\+ templates\/partials\/footer\.mjml/);
     assert.match(run.stdout, /\nPlan: 15 to add, 0 to change, 0 to delete\.\n$/);
+
+    const json = await mk("plan", "--detailed-exitcode", "--json");
+    assert.equal(json.code, 2, json.stderr);
+    const plan = JSON.parse(json.stdout) as { env: string; url: string; baseSerial: number; summary: object; changes: { action: string }[]; errors: unknown[] };
+    assert.deepEqual([plan.env, plan.url, plan.baseSerial, plan.summary, plan.errors], ["local", local.url, 0, { add: 15, change: 0, delete: 0 }, []]);
+    assert.equal(plan.changes.filter((c) => c.action === "create").length, 15);
   });
 
   it("refuses to apply without a terminal unless --auto-approve", async () => {
@@ -75,6 +81,11 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     const again = await mk("plan", "--detailed-exitcode");
     assert.equal(again.code, 0);
     assert.match(again.stdout, /No changes\. The runtime matches the repository\./);
+
+    const json = await mk("apply", "--auto-approve", "--json");
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { serial: 1, added: 0, changed: 0, deleted: 0 });
+    assert.match(json.stderr, /No changes\. The runtime matches the repository\./, "the plan is shown on stderr");
   });
 
   it("shows an edit as ~ with the field diff, and a template edit as an MJML diff", async () => {
@@ -129,6 +140,11 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     const status = await mk("status");
     assert.match(status.stdout, /^Serial {7}3$/m);
     assert.match(status.stdout, /^Health {7}ok$/m);
+    const json = await mk("status", "--json");
+    assert.deepEqual([json.code, json.stderr], [0, ""]);
+    const { lastApply, ...rest } = JSON.parse(json.stdout) as { lastApply: { serial: number; commit: string } };
+    assert.deepEqual(rest, { env: "local", url: local.url, status: "ok", serial: 3 });
+    assert.deepEqual([lastApply.serial, lastApply.commit], [3, head]);
   });
 
   it("shows drift (another branch applied something else) as a change back to the repository", async () => {
@@ -169,5 +185,15 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     assert.match(unknown.stderr, /MK072 no environment "staging2" in mk\.yaml; environments are staging, prod, local/);
     const missing = await mk("plan", "--env", "prod");
     assert.match(missing.stderr, /MK071 set MK_PROD_TOKEN to the API token of environment "prod"/);
+  });
+
+  it("with --json, keeps stdout for JSON: the problems that stop plan and apply go to stderr", async () => {
+    await edit("campaigns/trial-winback.yaml", "subject:", "subjct:");
+    for (const command of [["plan"], ["apply", "--auto-approve"]]) {
+      const run = await mk(...command, "--json");
+      assert.deepEqual([run.code, run.stdout], [1, ""], command[0]);
+      assert.match(run.stderr, /^campaigns\/trial-winback\.yaml:\d+:\d+ +error +MK011 +unknown key "subjct"; did you mean "subject"\?$/m);
+    }
+    await edit("campaigns/trial-winback.yaml", "subjct:", "subject:");
   });
 });

@@ -36,6 +36,16 @@ describe("mk init", () => {
     assert.deepEqual([manifest.name, manifest.private, manifest.devDependencies["mk"]], ["fresh", true, `^${MK_VERSION}`]);
   });
 
+  test("--json prints the folder and the files written, without the next steps", async () => {
+    const dir = path.join(base, "scripted");
+    const init = await runMk(["init", dir, "--json"]);
+    assert.deepEqual([init.code, init.stderr], [0, ""]);
+    const result = JSON.parse(init.stdout) as { folder: string; written: string[]; packageJson: string };
+    assert.equal(result.folder, path.resolve(dir));
+    assert.ok(result.written.includes("mk.yaml") && result.written.includes(".github/workflows/mk-plan.yml"), result.written.join(", "));
+    assert.equal(result.packageJson, "created");
+  });
+
   test("refuses to overwrite anything without --force, and leaves the files as they were", async () => {
     const dir = path.join(base, "existing");
     assert.equal((await runMk(["init", dir])).code, 0);

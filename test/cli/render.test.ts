@@ -117,6 +117,12 @@ describe("mk render (the binary)", () => {
     const doc = JSON.parse(json.stdout) as Record<string, unknown>;
     assert.deepEqual(Object.keys(doc).sort(), ["campaign", "html", "subject", "text", "variant"]);
     assert.equal(doc["subject"], "Hello Alex");
+    for (const other of [["--out", "x.html"], ["--text"]]) {
+      const both = await runMk(["render", "hello", "--dir", MINIMAL, "--json", ...other]);
+      assert.deepEqual([both.code, both.stdout], [2, ""], "--json holds the HTML and the text: no --out or --text beside it");
+      assert.match(both.stderr, new RegExp(`${other[0]}\\S* cannot also be provided when using --json`));
+      assert.doesNotMatch(both.stderr, STACK_LINE);
+    }
   });
 
   it("an unknown campaign is one coded line on stderr and exit 1", async () => {

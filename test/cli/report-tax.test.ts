@@ -176,9 +176,9 @@ describe("mk report tax on a hand-computed fixture", () => {
     assert.equal(value("month", "2026-10", "tax_THB"), (totalsOf(OCTOBER).taxMinor / 100).toFixed(2));
   });
 
-  it("takes months and quarters: 2026-09 and 2026-Q3 are September, 2026-Q4 is October", async () => {
+  it("takes months and quarters: 2026-09 and 2026-Q3 are September, 2026-Q4 is October (--json is --format json)", async () => {
     for (const [period, lines] of [["2026-09", SEPTEMBER], ["2026-Q3", SEPTEMBER], ["2026-Q4", OCTOBER]] as const) {
-      const report = JSON.parse((await mk("report", "tax", "--country", "TH", "--period", period, "--format", "json")).stdout) as TaxReport;
+      const report = JSON.parse((await mk("report", "tax", "--country", "TH", "--period", period, "--json")).stdout) as TaxReport;
       assert.deepEqual(report.totals, totalsOf([...lines]), period);
     }
   });
@@ -211,7 +211,9 @@ describe("mk report tax on a hand-computed fixture", () => {
     assert.equal(period.stderr, 'Error: MK089 period must be a month (2026-10), a quarter (2026-Q3) or a year (2026); got "2026-13"\n');
     const pdf = await mk("report", "tax", "--country", "TH", "--period", "2026-Q3", "--format", "pdf");
     assert.equal(pdf.stderr, "Error: MK089 --format pdf needs --out <file.pdf>\n");
-    assert.doesNotMatch(country.stderr + period.stderr + pdf.stderr, STACK_LINE);
+    const both = await mk("report", "tax", "--country", "TH", "--period", "2026-Q3", "--json", "--format", "pdf");
+    assert.deepEqual([both.code, both.stdout, both.stderr], [1, "", "Error: MK093 --json is --format json; give one of them, not --json with --format pdf\n"]);
+    assert.doesNotMatch(country.stderr + period.stderr + pdf.stderr + both.stderr, STACK_LINE);
   });
 
   it("flags the year the sales cross Thailand's THB 1.8 million threshold", async () => {
@@ -230,6 +232,11 @@ describe("mk report tax on a hand-computed fixture", () => {
     const run = await mk("report", "tax", "--verify");
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /^Ledger verified: 35 entries in 1 chain\(s\) hold\.\n$/);
+    const json = await mk("report", "tax", "--verify", "--json");
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { ok: true, checked: 35, countries: ["TH"] }, "verifying alone, --json prints the result");
+    const report = await mk("report", "tax", "--country", "TH", "--period", "2026-Q3", "--verify", "--json");
+    assert.deepEqual((JSON.parse(report.stdout) as TaxReport).totals, totalsOf(SEPTEMBER), "with a report, stdout holds the report alone");
   });
 
   it("refuses to report, exit 3, naming the entry a superuser changed with the triggers off", async () => {

@@ -96,6 +96,25 @@ describe("mk report campaign", () => {
     assert.doesNotMatch(page, /<(script|link|img)[^>]+(src|href)=/i, "nothing is fetched from elsewhere");
   });
 
+  it("takes --json for --format json, and refuses --json with another --format in one coded line", async () => {
+    const json = await mk("report", "campaign", "welcome", "--json");
+    assert.deepEqual([json.code, json.stderr], [0, ""]);
+    const report = JSON.parse(json.stdout) as CampaignReport;
+    assert.equal(report.campaign, "welcome");
+    assert.deepEqual([report.totals.sent, report.totals.clicked, report.totals.converted], [6, 3, 2]);
+    assert.equal((await mk("report", "campaign", "welcome", "--json", "--format", "json")).code, 0, "the same format twice is no conflict");
+
+    const out = path.join(repo, "welcome.json");
+    assert.equal((await mk("report", "campaign", "welcome", "--json", "--out", out)).stderr, `Wrote ${out}\n`);
+    assert.equal((JSON.parse(await readFile(out, "utf8")) as CampaignReport).totals.sent, 6);
+
+    for (const format of ["csv", "table"]) {
+      const both = await mk("report", "campaign", "welcome", "--json", "--format", format);
+      assert.deepEqual([both.code, both.stdout], [1, ""]);
+      assert.equal(both.stderr, `Error: MK093 --json is --format json; give one of them, not --json with --format ${format}\n`);
+    }
+  });
+
   it("fails with one line for an unknown campaign, an unknown format and an --out it cannot write", async () => {
     const unknown = await mk("report", "campaign", "nope");
     assert.equal(unknown.code, 1);
@@ -116,6 +135,10 @@ describe("mk report campaigns", () => {
     assert.match(table.stdout, /welcome\s+│?\s*\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+│?\s*6\s+│?\s*0\s+│?\s*0\s+│?\s*3\s+│?\s*2\s+│?\s*0\.00 %\s+│?\s*THB\s1,299\.00 · \$39\.99/);
     const json = JSON.parse((await mk("report", "campaigns", "--format", "json")).stdout);
     assert.equal(json[0].campaign, "welcome");
+    const shorthand = await mk("report", "campaigns", "--json");
+    assert.equal(shorthand.stderr, "");
+    assert.deepEqual((JSON.parse(shorthand.stdout) as { campaign: string }[]).map((c) => c.campaign), ["welcome"]);
+    assert.match((await mk("report", "campaigns", "--json", "--format", "csv")).stderr, /^Error: MK093 /);
     const csv = parse((await mk("report", "campaigns", "--format", "csv")).stdout, { columns: true }) as Record<string, string>[];
     assert.deepEqual([csv[0]!["campaign"], csv[0]!["clicked"], csv[0]!["net_revenue"]], ["welcome", "3", "THB 1299.00; USD 39.99"]);
   });

@@ -43,6 +43,15 @@ describe("mk send, mk outbox", () => {
     for (const run of again.slice(2)) assert.equal(run.stdout, "No campaign is due on local.\n");
   });
 
+  it("--json prints the runtime's answer alone, for a campaign and for --due", async () => {
+    const one = await mk("send", "welcome", "--json");
+    assert.deepEqual([one.code, one.stderr], [0, ""]);
+    assert.deepEqual(JSON.parse(one.stdout), { campaign: "welcome", recipients: 5, alreadyStarted: true });
+    const due = await mk("send", "--due", "--json");
+    assert.deepEqual([due.code, due.stderr], [0, ""]);
+    assert.deepEqual(JSON.parse(due.stdout), { started: [], refused: [], waiting: [] });
+  });
+
   it("lists and shows what the outbox transport kept, one message per recipient", async () => {
     let list: { sendId: string; to: string; subject: string }[] = [];
     for (let i = 0; i < 100 && list.length < 5; i++) {
@@ -62,6 +71,14 @@ describe("mk send, mk outbox", () => {
 
     const table = await mk("outbox", "list", "--limit", "2");
     assert.equal(table.stdout.match(/friend\d@example\.test/g)?.length, 2, "two rows");
+
+    const json = await mk("outbox", "show", message.sendId, "--json");
+    assert.deepEqual([json.code, json.stderr], [0, ""]);
+    const whole = JSON.parse(json.stdout) as { sendId: string; to: string; subject: string; html: string; text: string; headers: Record<string, string> };
+    assert.deepEqual([whole.sendId, whole.to, whole.subject], [message.sendId, "friend3@example.test", "Welcome, Friend3"]);
+    assert.match(whole.html, /Hi Friend3/);
+    assert.match(whole.text, /Hi Friend3/);
+    assert.equal(whole.headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
   });
 
   it("lists and replays rejected events", async () => {
@@ -73,11 +90,22 @@ describe("mk send, mk outbox", () => {
     const replay = await mk("events", "dead-letter", "replay");
     assert.equal(replay.code, 2);
     assert.match(replay.stdout, /^Replayed 1: 0 accepted, 0 duplicates, 1 still rejected\.\n {2}#\d+: subscriber: no subscriber with email late@example\.test\n$/);
+
+    const letters = await mk("events", "dead-letter", "list", "--json");
+    assert.deepEqual([letters.code, letters.stderr], [0, ""]);
+    const [letter, ...others] = JSON.parse(letters.stdout) as { id: number; idempotencyKey: string; reason: string; payload: unknown }[];
+    assert.deepEqual(others, []);
+    assert.deepEqual([letter!.idempotencyKey, letter!.reason, letter!.payload], ["order-1", "subscriber: no subscriber with email late@example.test", event]);
+    const again = await mk("events", "dead-letter", "replay", "--id", String(letter!.id), "--json");
+    assert.equal(again.code, 2, "still rejected, whatever the output");
+    assert.equal(again.stderr, "");
+    assert.deepEqual(JSON.parse(again.stdout), { replayed: 1, accepted: 0, duplicates: 0, stillRejected: [{ id: letter!.id, reason: letter!.reason }] });
   });
 
   it("reconcile reports no ambiguous sends for the outbox; errors are one line", async () => {
     const reconcile = await mk("send", "reconcile");
     assert.deepEqual([reconcile.code, reconcile.stdout], [0, "No ambiguous sends on local.\n"]);
+    assert.deepEqual(await mk("send", "reconcile", "--campaign", "welcome", "--json"), { code: 0, stdout: "[]\n", stderr: "" });
 
     const neither = await mk("send");
     assert.equal(neither.code, 1);
@@ -88,5 +116,17 @@ describe("mk send, mk outbox", () => {
     assert.doesNotMatch(unknown.stderr, STACK_LINE);
     const missing = await mk("outbox", "show", "00000000-0000-4000-8000-000000000000");
     assert.match(missing.stderr, /^Error: MK076 .*no outbox message/);
+  });
+});
+
+describe("mk subscribers import --json", () => {
+  it("prints the summary with every rejected row, no progress, and still exits 2 for rejected rows", async () => {
+    const file = path.join(repo, "more.csv");
+    await writeFile(file, "email,firstName,consent\nfriend0@example.test,Friend0,marketing\nnew@example.test,New,marketing\nnot-an-email,Bad,\n");
+    const run = await mk("subscribers", "import", file, "--json");
+    assert.deepEqual([run.code, run.stderr], [2, ""]);
+    const summary = JSON.parse(run.stdout) as { rows: number; inserted: number; updated: number; unchanged: number; rejected: { line: number; reason: string }[] };
+    assert.deepEqual({ ...summary, rejected: summary.rejected.map((r) => r.line) }, { rows: 3, inserted: 1, updated: 0, unchanged: 1, rejected: [4] });
+    assert.match(summary.rejected[0]!.reason, /^email: /);
   });
 });

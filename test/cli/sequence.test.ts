@@ -72,6 +72,10 @@ describe("a sequence through mk plan, mk apply and mk report sequence", () => {
     const report = JSON.parse(json.stdout) as SequenceReport;
     assert.equal(report.enrolled, 2);
     assert.deepEqual(report.steps.map((s) => [s.step, s.kind, s.reached]), [[1, "send", 2], [2, "wait", 2], [3, "if", 0], [4, "send", 0]]);
+    const shorthand = await mk("report", "sequence", "onboarding", "--json");
+    assert.deepEqual([shorthand.code, shorthand.stderr], [0, ""]);
+    assert.equal((JSON.parse(shorthand.stdout) as SequenceReport).enrolled, 2, "--json is --format json");
+    assert.match((await mk("report", "sequence", "onboarding", "--json", "--format", "html")).stderr, /^Error: MK093 [^\n]+\n$/);
 
     const out = path.join(repo, "onboarding.html");
     const html = await mk("report", "sequence", "onboarding", "--format", "html", "--out", out);
@@ -94,8 +98,10 @@ describe("a sequence through mk plan, mk apply and mk report sequence", () => {
     assert.match(lines[0]!, /^onboarding v1 for Ana@example\.test, enrolled \d{4}-\d\d-\d\d \d\d:\d\d UTC by event signup-ana: active, next step 3 \(bought\) at \d{4}-\d\d-\d\d 02:00 UTC$/);
     assert.match(lines[1]!, /^ {2}\S+ \S+ UTC {2}step 1 \(welcome\) {2}send {6}queued$/);
     assert.match(lines[2]!, /^ {2}\S+ \S+ UTC {2}step 2 \(pause\) {4}wait {6}until \S+T02:00:00\.000Z$/, "09:00 in Ana's zone, Bangkok");
-    const json = JSON.parse((await mk("report", "sequence", "onboarding", "--subscriber", "ana@example.test", "--format", "json")).stdout);
-    assert.deepEqual(json.map((j: { status: string; history: { kind: string }[] }) => [j.status, j.history.map((h) => h.kind)]), [["active", ["send", "wait"]]]);
+    for (const format of [["--format", "json"], ["--json"]]) {
+      const json = JSON.parse((await mk("report", "sequence", "onboarding", "--subscriber", "ana@example.test", ...format)).stdout);
+      assert.deepEqual(json.map((j: { status: string; history: { kind: string }[] }) => [j.status, j.history.map((h) => h.kind)]), [["active", ["send", "wait"]]]);
+    }
     assert.equal((await mk("report", "sequence", "onboarding", "--subscriber", "cy@example.test")).stdout, "cy@example.test has never been enrolled in onboarding.\n");
     const html = await mk("report", "sequence", "onboarding", "--subscriber", "ana@example.test", "--format", "html");
     assert.equal(html.code, 1);

@@ -37,7 +37,9 @@ describe("mk fx import", () => {
     assert.equal((await mk("fx", "import", hist)).stdout, 'Imported 6 rates (3 currency pairs, 2 days from 2026-11-18 to 2026-11-19) into "local".\n');
 
     const plain = await file("rates.csv", "date,base,quote,rate\n2026-11-20,usd,thb,36.09\n");
-    assert.equal((await mk("fx", "import", plain)).code, 0);
+    const json = await mk("fx", "import", plain, "--json");
+    assert.deepEqual([json.code, json.stderr], [0, ""]);
+    assert.deepEqual(JSON.parse(json.stdout), { env: "local", source: "CSV rates.csv", rates: 1, pairs: ["USD/THB"], days: 1, from: "2026-11-20", to: "2026-11-20" });
 
     const db = new pg.Client({ connectionString: local.databaseUrl });
     await db.connect();
@@ -85,6 +87,7 @@ describe("mk tax rates, mk tax verify", () => {
     const run = await mk("tax", "verify");
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "The tax ledger holds: 0 entries in 0 chains (none).\n");
+    assert.deepEqual(await mk("tax", "verify", "--json"), { code: 0, stdout: `${JSON.stringify({ ok: true, checked: 0, countries: [] }, null, 2)}\n`, stderr: "" });
   });
 
   it("exits 3 and names the entry when someone edited the ledger behind the database's back", async () => {
@@ -102,5 +105,10 @@ describe("mk tax rates, mk tax verify", () => {
     const run = await mk("tax", "verify");
     assert.equal(run.code, 3);
     assert.match(run.stderr, /^Tampered: TH entry 2 \(id \d+, event o2\): its fields do not match its hash \(the entry was changed\)\. 1 entries before it hold\.\n$/);
+    const json = await mk("tax", "verify", "--json");
+    assert.equal(json.code, 3);
+    assert.equal(json.stderr, run.stderr);
+    const result = JSON.parse(json.stdout) as { ok: boolean; firstBad: { country: string; seq: number; eventKey: string } };
+    assert.deepEqual([result.ok, result.firstBad.country, result.firstBad.seq, result.firstBad.eventKey], [false, "TH", 2, "o2"]);
   });
 });

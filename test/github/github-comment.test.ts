@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { MkError } from "../../cli/errors.js";
 import { fitComment, MAX_COMMENT_CHARS, pullRequestTarget, upsertPlanComment } from "../../cli/github.js";
 import { PLAN_MARKER } from "../../cli/plan/render-markdown.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
+import { runMk } from "../helpers/run-mk.js";
 
 let github: FakeGitHub;
 const env = () => ({ GITHUB_TOKEN: "gh-test-token", GITHUB_REPOSITORY: "nomad/campaigns", GITHUB_API_URL: github.url });
@@ -63,6 +67,19 @@ describe("the sticky plan comment, through Octokit against a local fake of GitHu
     await assert.rejects(pullRequestTarget({ ...env(), GITHUB_TOKEN: "" }, 1), /MK081|GITHUB_TOKEN/);
     await assert.rejects(pullRequestTarget({ ...env(), GITHUB_REPOSITORY: "" }, 1), /owner\/name/);
     await assert.rejects(pullRequestTarget(env()), /pass --pr N/);
+  });
+
+  it("mk github comment says what it did; --json as { action, url } alone", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "mk-gh-"));
+    const body = path.join(dir, "plan.md");
+    await writeFile(body, `${PLAN_MARKER}\nPlan: 1 to add`);
+    const created = await runMk(["github", "comment", "--pr", "42", "--body-file", body], { cwd: dir, env: env() });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^Created the plan comment: \S+\n$/);
+    const updated = await runMk(["github", "comment", "--pr", "42", "--body-file", body, "--json"], { cwd: dir, env: env() });
+    assert.deepEqual([updated.code, updated.stderr], [0, ""]);
+    assert.deepEqual(JSON.parse(updated.stdout), { action: "updated", url: created.stdout.trim().split(": ")[1] });
+    assert.equal(github.comments.length, 1);
   });
 
   it("cuts a body over 65,536 characters at a line, closes what it cut open, and says so", () => {

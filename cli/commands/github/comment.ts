@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { MkError } from "../../errors.js";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
+import { jsonFlag } from "../../flags.js";
 import { pullRequestTarget, upsertPlanComment } from "../../github.js";
 
 export default class GithubComment extends BaseCommand {
@@ -15,11 +16,12 @@ Exit codes:
   0  the comment was created or updated
   1  no token, repository or pull request, or GitHub refused (permissions, not found, rate limit)`;
 
-  static override examples = ["<%= config.bin %> github comment --body-file plan.md", "<%= config.bin %> github comment --pr 42 --body-file plan.md"];
+  static override examples = ["<%= config.bin %> github comment --body-file plan.md", "<%= config.bin %> github comment --pr 42 --body-file plan.md --json"];
 
   static override flags = {
     pr: Flags.integer({ summary: "Pull-request number (default: from GITHUB_EVENT_PATH).", min: 1 }),
     "body-file": Flags.file({ summary: "Markdown file with the comment (mk plan --markdown writes one).", required: true }),
+    json: jsonFlag('{ action: "created" | "updated", url }'),
   };
 
   async run(): Promise<void> {
@@ -32,6 +34,7 @@ Exit codes:
 
     // 2. Create or update the comment.
     const { action, url } = await upsertPlanComment(target, body);
+    if (flags.json) return this.printJson({ action, url });
     this.log(`${action === "created" ? "Created" : "Updated"} the plan comment: ${url}`);
   }
 }

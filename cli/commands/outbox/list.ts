@@ -2,7 +2,7 @@ import Table from "cli-table3";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, jsonFlag } from "../../flags.js";
 
 export default class OutboxList extends BaseCommand {
   static override summary = "List the messages the outbox transport kept (mk up sends there), newest first.";
@@ -13,7 +13,7 @@ export default class OutboxList extends BaseCommand {
     env: envFlag,
     campaign: Flags.string({ summary: "Only this campaign's messages." }),
     limit: Flags.integer({ summary: "How many to list.", default: 20, min: 1, max: 1000 }),
-    json: Flags.boolean({ summary: "Print the messages as one JSON array." }),
+    json: jsonFlag("the messages, newest first (an array)"),
   };
 
   async run(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, jsonFlag } from "../../flags.js";
 
 export default class OutboxShow extends BaseCommand {
   static override summary = "Show one outbox message: its headers and plain text, or its HTML.";
@@ -15,7 +15,7 @@ export default class OutboxShow extends BaseCommand {
   static override flags = {
     env: envFlag,
     html: Flags.boolean({ summary: "Print the HTML body only.", exclusive: ["json"] }),
-    json: Flags.boolean({ summary: "Print the whole message as one JSON document." }),
+    json: jsonFlag("the whole message: headers, text and HTML"),
   };
 
   async run(): Promise<void> {

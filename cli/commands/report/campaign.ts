@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, reportFormat, reportFormatFlags } from "../../flags.js";
 import { renderCampaignCsv } from "../../report/render-campaign-csv.js";
 import { renderCampaignHtml } from "../../report/render-campaign-html.js";
 import { renderCampaignText } from "../../report/render-campaign-text.js";
@@ -17,30 +17,32 @@ export default class ReportCampaign extends BaseCommand {
     "<%= config.bin %> report campaign bangkok-coworking-launch",
     "<%= config.bin %> report campaign bangkok-coworking-launch --env prod --format html --out launch.html",
     "<%= config.bin %> report campaign bangkok-coworking-launch --format csv > launch.csv",
+    "<%= config.bin %> report campaign bangkok-coworking-launch --json",
   ];
 
   static override args = { name: Args.string({ description: "The campaign's name.", required: true }) };
 
   static override flags = {
     env: envFlag,
-    format: Flags.string({ summary: "Output format.", options: ["table", "json", "csv", "html"], default: "table" }),
+    ...reportFormatFlags(["table", "json", "csv", "html"]),
     out: Flags.string({ summary: "Write the report to this file instead of standard output." }),
   };
 
   async run(): Promise<void> {
     // 1. Fetch the report.
-    const { args, flags } = await this.parse(ReportCampaign);
+    const { args, flags, metadata } = await this.parse(ReportCampaign);
+    const format = reportFormat(flags, metadata);
     const client = await connect(flags.dir, flags.env);
     const report = await client.campaignReport(args.name);
 
     // 2. Render it in the asked format, to the file or the terminal.
     const color = !flags.out && process.stdout.isTTY === true;
     const text =
-      flags.format === "json"
+      format === "json"
         ? JSON.stringify(report, null, 2)
-        : flags.format === "csv"
+        : format === "csv"
           ? renderCampaignCsv(report)
-          : flags.format === "html"
+          : format === "html"
             ? renderCampaignHtml(report)
             : renderCampaignText(report, { color });
     await this.printOrWrite(text, flags.out);

@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, reportFormat, reportFormatFlags } from "../../flags.js";
 import { MkError } from "../../errors.js";
 import { renderJourneysText, renderSequenceHtml, renderSequenceText } from "../../report/render-sequence.js";
 
@@ -15,30 +15,31 @@ export default class ReportSequence extends BaseCommand {
   static override examples = [
     "<%= config.bin %> report sequence onboarding",
     "<%= config.bin %> report sequence onboarding --env prod --format html --out onboarding.html",
-    "<%= config.bin %> report sequence onboarding --subscriber ana@example.com",
+    "<%= config.bin %> report sequence onboarding --subscriber ana@example.com --json",
   ];
 
   static override args = { name: Args.string({ description: "The sequence's name.", required: true }) };
 
   static override flags = {
     env: envFlag,
-    format: Flags.string({ summary: "Output format.", options: ["table", "json", "html"], default: "table" }),
+    ...reportFormatFlags(["table", "json", "html"]),
     out: Flags.string({ summary: "Write the report to this file instead of standard output." }),
     subscriber: Flags.string({ summary: "Instead: this subscriber's enrollments, with every step each took (table or json)." }),
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(ReportSequence);
+    const { args, flags, metadata } = await this.parse(ReportSequence);
+    const format = reportFormat(flags, metadata);
     const client = await connect(flags.dir, flags.env);
     if (flags.subscriber !== undefined) {
-      if (flags.format === "html") throw new MkError("MK092", "--subscriber prints a table or JSON, not html");
+      if (format === "html") throw new MkError("MK092", "--subscriber prints a table or JSON, not html");
       const journeys = await client.subscriberJourneys(args.name, flags.subscriber);
-      await this.printOrWrite(flags.format === "json" ? JSON.stringify(journeys, null, 2) : renderJourneysText(args.name, flags.subscriber, journeys), flags.out);
+      await this.printOrWrite(format === "json" ? JSON.stringify(journeys, null, 2) : renderJourneysText(args.name, flags.subscriber, journeys), flags.out);
       return;
     }
     const report = await client.sequenceReport(args.name);
     const color = !flags.out && process.stdout.isTTY === true;
-    const text = flags.format === "json" ? JSON.stringify(report, null, 2) : flags.format === "html" ? renderSequenceHtml(report) : renderSequenceText(report, { color });
+    const text = format === "json" ? JSON.stringify(report, null, 2) : format === "html" ? renderSequenceHtml(report) : renderSequenceText(report, { color });
     await this.printOrWrite(text, flags.out);
   }
 }

@@ -3,7 +3,7 @@ import { formatCount } from "../../plan/render-text.js";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { MkError } from "../../errors.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, jsonFlag } from "../../flags.js";
 
 export default class Send extends BaseCommand {
   static override summary = "Start campaigns: every scheduled one whose time has come (--due), or one by name now.";
@@ -25,7 +25,7 @@ Exit codes:
   static override flags = {
     env: envFlag,
     due: Flags.boolean({ summary: "Start every scheduled campaign whose time has come." }),
-    json: Flags.boolean({ summary: "Print the runtime's answer as one JSON document." }),
+    json: jsonFlag("the runtime's answer: { campaign, recipients, alreadyStarted } for a campaign, { started, refused, waiting } for --due"),
   };
 
   async run(): Promise<void> {

@@ -2,7 +2,7 @@ import Table from "cli-table3";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, jsonFlag } from "../../flags.js";
 
 export default class SendReconcile extends BaseCommand {
   static override summary = "List sends whose outcome is unknown (ambiguous): handed to the provider, then the worker was lost.";
@@ -20,7 +20,7 @@ Exit codes:
   static override flags = {
     env: envFlag,
     campaign: Flags.string({ summary: "Only this campaign's sends." }),
-    json: Flags.boolean({ summary: "Print the sends as one JSON array." }),
+    json: jsonFlag("the ambiguous sends (an array)"),
   };
 
   async run(): Promise<void> {

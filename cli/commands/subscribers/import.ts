@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
-import { Args, Flags } from "@oclif/core";
+import { Args } from "@oclif/core";
 import { SingleBar } from "cli-progress";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, jsonFlag } from "../../flags.js";
 import { formatCount } from "../../plan/render-text.js";
 import { importSubscribersCsv } from "../../subscribers/import.js";
 
@@ -32,7 +32,7 @@ Exit codes:
 
   static override flags = {
     env: envFlag,
-    json: Flags.boolean({ summary: "Print { rows, inserted, updated, unchanged, rejected: [{ line, reason }] } as one JSON document." }),
+    json: jsonFlag("{ rows, inserted, updated, unchanged, rejected: [{ line, reason }] }, every rejected row listed"),
   };
 
   async run(): Promise<void> {

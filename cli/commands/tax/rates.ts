@@ -2,7 +2,7 @@ import Table from "cli-table3";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, jsonFlag } from "../../flags.js";
 
 export default class TaxRatesCommand extends BaseCommand {
   static override summary = "Print the VAT/GST rates the runtime applies: in force on a day (default today), or their history.";
@@ -18,7 +18,7 @@ export default class TaxRatesCommand extends BaseCommand {
     country: Flags.string({ summary: "ISO 3166-1 alpha-2 country code (all countries without it)." }),
     date: Flags.string({ summary: "The day, YYYY-MM-DD (default today).", exclusive: ["history"] }),
     history: Flags.boolean({ summary: "Every period, past and future, not only the one in force." }),
-    json: Flags.boolean({ summary: "Print the rates as one JSON array." }),
+    json: jsonFlag("the rates (an array)"),
   };
 
   async run(): Promise<void> {

@@ -2,7 +2,7 @@ import { Flags } from "@oclif/core";
 import { formatCount } from "../../plan/render-text.js";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
-import { envFlag } from "../../flags.js";
+import { envFlag, jsonFlag } from "../../flags.js";
 import { tamperedLine } from "../../report/render-tax.js";
 
 export default class TaxVerify extends BaseCommand {
@@ -15,7 +15,7 @@ export default class TaxVerify extends BaseCommand {
   static override flags = {
     env: envFlag,
     country: Flags.string({ summary: "Only this country's chain." }),
-    json: Flags.boolean({ summary: "Print the result as JSON." }),
+    json: jsonFlag("the result, { ok, checked, countries, firstBad? }"),
   };
 
   async run(): Promise<void> {

@@ -2,7 +2,7 @@ import Table from "cli-table3";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../../base-command.js";
 import { connect } from "../../../connect.js";
-import { envFlag } from "../../../flags.js";
+import { envFlag, jsonFlag } from "../../../flags.js";
 
 export default class DeadLetterList extends BaseCommand {
   static override summary = "List events the runtime rejected (not yet replayed), with why.";
@@ -12,7 +12,7 @@ export default class DeadLetterList extends BaseCommand {
   static override flags = {
     env: envFlag,
     limit: Flags.integer({ summary: "How many to list, oldest first.", default: 100, min: 1, max: 10_000 }),
-    json: Flags.boolean({ summary: "Print them as one JSON array, payloads included." }),
+    json: jsonFlag("the dead letters, payloads included (an array)"),
   };
 
   async run(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../../base-command.js";
 import { connect } from "../../../connect.js";
-import { envFlag } from "../../../flags.js";
+import { envFlag, jsonFlag } from "../../../flags.js";
 
 export default class DeadLetterReplay extends BaseCommand {
   static override summary = "Ingest rejected events again, after fixing what rejected them (a missing subscriber, say).";
@@ -19,7 +19,7 @@ Exit codes:
   static override flags = {
     env: envFlag,
     id: Flags.integer({ summary: "Replay only this dead letter (repeatable).", multiple: true, min: 1 }),
-    json: Flags.boolean({ summary: "Print the runtime's answer as one JSON document." }),
+    json: jsonFlag("the runtime's answer, { replayed, accepted, duplicates, stillRejected: [{ id, reason }] }"),
   };
 
   async run(): Promise<void> {

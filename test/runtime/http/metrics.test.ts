@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { stopDatabase } from "../../helpers/database.js";
+import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
+import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
+import { waitFor } from "../../helpers/wait-for.js";
+
+after(() => stopDatabase());
+
+/** promtool is Prometheus's own linter (Debian and Ubuntu: the `prometheus` package). */
+const promtoolMissing = spawnSync("promtool", ["--version"]).error !== undefined;
+
+describe("the runtime's /metrics", () => {
+  let rt: TestRuntime;
+  before(async () => {
+    // A runtime that has done some of everything, so each metric family has samples: applies, sends, events, webhooks.
+    rt = await startRuntime({ MK_WORKERS: "1" });
+    await addSubscribers(rt.databaseUrl, 3);
+    await applyCampaigns(rt, [{ name: "launch" }]);
+    assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "launch" } })).status, 200);
+    await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0);
+    const event = { idempotencyKey: "k1", type: "page_view", subscriber: { email: "s1@example.test" }, occurredAt: new Date().toISOString() };
+    const ingested = await rt.api("/v1/events", { body: { events: [event, event, { type: "page_view" }] } });
+    assert.deepEqual([ingested.body.accepted, ingested.body.duplicates, ingested.body.rejected], [1, 1, 1]);
+    assert.equal((await fetch(`${rt.url}/v1/webhooks/ses`, { method: "POST", body: "{}" })).status, 403);
+  });
+  after(() => rt.close());
+
+  it("passes promtool check metrics with nothing to say", { skip: promtoolMissing && "promtool not installed: apt-get install prometheus" }, async () => {
+    const scrape = await fetch(`${rt.url}/metrics`);
+    assert.equal(scrape.status, 200);
+    const text = await scrape.text();
+    assert.match(text, /^mk_sends_total\{status="sent",transport="outbox"\} 3$/m, "the scrape covers a runtime that has sent");
+    const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    assert.equal(`${check.stdout}${check.stderr}`, "");
+    assert.equal(check.status, 0);
+  });
+
+  it("counts active handles, requests and resources per type in gauges, without the totals named like counters", async () => {
+    const text = await (await fetch(`${rt.url}/metrics`)).text();
+    for (const name of ["nodejs_active_handles", "nodejs_active_requests", "nodejs_active_resources"]) {
+      assert.match(text, new RegExp(`^# TYPE ${name} gauge$`, "m"));
+      assert.doesNotMatch(text, new RegExp(`^(# TYPE )?${name}_total`, "m"));
+    }
+    assert.match(text, /^nodejs_active_resources\{type="TCPServerWrap"\} [1-9]\d*$/m, "the listening socket is an active resource");
+  });
+});

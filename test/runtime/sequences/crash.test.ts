@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
-import { fastClock } from "../../helpers/clock.js";
+import { FileClock } from "../../helpers/clock.js";
 import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime } from "../../helpers/runtime.js";
 import { startWorkerProcess } from "../../helpers/worker-process.js";
@@ -11,21 +14,36 @@ import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js"
 const WORKER = fileURLToPath(new URL("../../helpers/sequence-worker-process.ts", import.meta.url));
 const ROUNDS = Number(process.env["MK_CRASH_ROUNDS"] ?? 4);
 const ENROLLMENTS = 2000;
-/** A minute of the sequence's clock passes in 100 ms. */
-const SPEED = 600;
+const MINUTE = 60_000;
+/** Signups come in 20 batches, 30 s of the sequence's clock apart. */
+const SIGNUP_BATCHES = 20;
+const SIGNUP_GAP = MINUTE / 2;
+/**
+ * The journey, from the first signup to the last enrollment's last step:
+ * 10 minutes of signups, then two waits of 10 minutes. Each round moves the
+ * clock on by JOURNEY / (ROUNDS + 1), so every round has steps falling due
+ * (and a worker to kill while it runs them), and the last round still ends
+ * before the last enrollments' final step: each kill lands mid-journey
+ * however fast the machine is.
+ */
+const JOURNEY = 30 * MINUTE;
+const CLOCK = new FileClock(path.join(mkdtempSync(path.join(tmpdir(), "mk-seq-clock-")), "now"));
 
-after(() => stopDatabase());
+after(async () => {
+  await stopDatabase();
+  rmSync(path.dirname(CLOCK.file), { recursive: true, force: true });
+});
 
-const startWorker = (databaseUrl: string, origin: number) =>
-  startWorkerProcess(WORKER, databaseUrl, { MK_WORKERS: "2", MK_TEST_CLOCK_ORIGIN: String(origin), MK_TEST_CLOCK_SPEED: String(SPEED) });
+const startWorker = (databaseUrl: string) => startWorkerProcess(WORKER, databaseUrl, { MK_WORKERS: "2", MK_TEST_CLOCK_FILE: CLOCK.file });
 
 const progress = async (databaseUrl: string) =>
   (await query<{ steps: number; completed: number }>(databaseUrl, "select (select count(*)::int from enrollment_history) as steps, (select count(*)::int from enrollments where status = 'completed') as completed"))[0]!;
 
-describe("sequence crash safety", () => {
+describe("sequence crash safety", { timeout: 360_000 }, () => {
   it(`a worker SIGKILLed ${ROUNDS} times between and during steps: every enrollment resumes where it was, no step twice, none skipped`, { timeout: 300_000 }, async (t) => {
     const origin = Date.now();
-    const rt = await startRuntime({}, undefined, { clock: fastClock(origin, SPEED) });
+    CLOCK.set(origin);
+    const rt = await startRuntime({}, undefined, { clock: CLOCK.now });
     try {
       await addSubscribers(rt.databaseUrl, ENROLLMENTS);
       await applyCampaigns(rt, [], { maxPerSecond: 100_000 }, {
@@ -43,22 +61,29 @@ describe("sequence crash safety", () => {
           },
         ],
       });
-      for (let start = 1; start <= ENROLLMENTS; start += 1000) {
-        const events = Array.from({ length: Math.min(1000, ENROLLMENTS - start + 1) }, (_, i) => ({
-          idempotencyKey: `signup-${start + i}`,
+      const perBatch = ENROLLMENTS / SIGNUP_BATCHES;
+      for (let batch = 0; batch < SIGNUP_BATCHES; batch++) {
+        CLOCK.set(origin + batch * SIGNUP_GAP);
+        const events = Array.from({ length: perBatch }, (_, i) => ({
+          idempotencyKey: `signup-${batch * perBatch + i + 1}`,
           type: "signup",
-          subscriber: { email: `s${start + i}@example.test` },
-          occurredAt: new Date().toISOString(),
+          subscriber: { email: `s${batch * perBatch + i + 1}@example.test` },
+          occurredAt: CLOCK.now().toISOString(),
         }));
         assert.equal((await rt.api("/v1/events", { body: { events } })).body.accepted, events.length);
       }
 
       const seen: string[] = [];
       for (let round = 0; round < ROUNDS; round++) {
+        CLOCK.set(origin + ((round + 1) * JOURNEY) / (ROUNDS + 1));
         const before = (await progress(rt.databaseUrl)).steps;
-        const child = await startWorker(rt.databaseUrl, origin);
+        const child = await startWorker(rt.databaseUrl);
         // Once this worker has committed something, kill it at a random moment soon after: mid-batch or between steps.
-        while ((await progress(rt.databaseUrl)).steps === before) await new Promise((resolve) => setTimeout(resolve, 20));
+        const committed = Date.now() + 60_000;
+        while ((await progress(rt.databaseUrl)).steps === before) {
+          assert.ok(Date.now() < committed, `round ${round + 1}: the worker committed nothing in 60 s (after each kill so far: ${seen.join(", ")})`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
         child.kill("SIGKILL");
         await once(child, "exit");
@@ -68,7 +93,9 @@ describe("sequence crash safety", () => {
       t.diagnostic(`after each kill: ${seen.join(", ")}`);
       assert.ok((await progress(rt.databaseUrl)).completed < ENROLLMENTS, `the kills landed mid-journey (${seen.join(", ")})`);
 
-      const child = await startWorker(rt.databaseUrl, origin);
+      // The rest of the journey for a last worker: the clock moves a wait's length every 250 ms until all is done.
+      let now = origin + JOURNEY;
+      const child = await startWorker(rt.databaseUrl);
       const deadline = Date.now() + 180_000;
       const finished = async () => {
         const [row] = await query<{ active: number; unsent: number }>(
@@ -77,7 +104,10 @@ describe("sequence crash safety", () => {
         );
         return row!.active === 0 && row!.unsent === 0;
       };
-      while (!(await finished()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      while (!(await finished()) && Date.now() < deadline) {
+        CLOCK.set((now += 10 * MINUTE));
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       child.kill("SIGKILL");
       await once(child, "exit");
 

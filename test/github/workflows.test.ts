@@ -108,5 +108,10 @@ describe("GitHub workflows", () => {
     const ci = load(PROJECT_WORKFLOWS, "ci.yml") as Workflow & { jobs: { test: Job & { strategy: { matrix: { node: number[] } }; services: Record<string, { image: string }> } } };
     assert.deepEqual(ci.jobs.test.strategy.matrix.node, [20, 22, 24]);
     assert.match(ci.jobs.test.services["redis"]?.image ?? "", /^redis:/);
+    // As root, like this project's CI: the newcomer test needs it, and a skipped declared test fails npm test.
+    assert.ok(
+      ci.jobs.test.steps.some((step) => /^sudo --preserve-env env "PATH=\$PATH" bash \.ci\/run$/.test(String((step as { run?: string }).run ?? ""))),
+      "a step runs .ci/run as root",
+    );
   });
 });

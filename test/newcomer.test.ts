@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, cp, mkdtemp, readFile, realpath, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
@@ -34,7 +34,15 @@ interface Newcomer {
 async function rootNewcomer(): Promise<Newcomer> {
   const home = await mkdtemp(path.join(homedir(), "mk-newcomer-"));
   await chmod(home, 0o700);
-  return { home, remove: () => rm(home, { recursive: true, force: true }) };
+  return {
+    home,
+    remove: async () => {
+      // PostgreSQL could not enter the clone, so its cluster is in /var/lib/mk/clusters: remove it too.
+      const cluster = await realpath(path.join(home, "mk", ".mk", "postgres")).catch(() => undefined);
+      if (cluster && cluster.startsWith("/var/lib/mk/clusters/")) await rm(cluster, { recursive: true, force: true });
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A user in their own home folder (mode 700): created for the test when run as root, else the user running it. */
@@ -97,6 +105,9 @@ async function firstContact(newcomer: Newcomer): Promise<void> {
     assert.doesNotMatch(output, /^\s+at .+:\d+/m, "no stack trace");
     const url = `http://127.0.0.1:${port}`;
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    if (newcomer.uid === undefined && isRoot) {
+      assert.match(await realpath(path.join(clone, ".mk", "postgres")), /^\/var\/lib\/mk\/clusters\/[0-9a-f]{16}$/, "PostgreSQL's data where the user postgres can reach it");
+    }
     const token = (await readFile(path.join(clone, ".mk", "api-token"), "utf8")).trim();
     const state = (await (await fetch(`${url}/v1/state`, { headers: { authorization: `Bearer ${token}` } })).json()) as { resources: { kind: string; name: string }[] };
     assert.ok(state.resources.some((r) => r.kind === "Campaign" && r.name === "monthly-digest-december"));

@@ -1,12 +1,13 @@
 import { execFile, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { constants, existsSync } from "node:fs";
+import { chown, lstat, mkdir, mkdtemp, open, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { othersCanEnter, postgresBinaries, postgresUser, type PostgresBinaries, type PostgresUser } from "./postgres-binaries.js";
+import { clusterDir } from "./cluster-dir.js";
+import { postgresBinaries, postgresUser, type PostgresBinaries, type PostgresUser } from "./postgres-binaries.js";
 import { failureAction, failureReason, PostgresStartError } from "./postgres-failure.js";
 
 export { PostgresStartError } from "./postgres-failure.js";
@@ -34,7 +35,7 @@ const SERVER_OPTIONS = ["-c listen_addresses=127.0.0.1", "-c unix_socket_directo
  * password is generated once and kept beside the data, readable by the
  * owner only. A PostgreSQL left running on the same data (its owner was
  * killed) is stopped first. Failures are a PostgresStartError with
- * PostgreSQL's reason, within 30 s.
+ * PostgreSQL's reason, within 30 s in all.
  */
 export async function startEmbeddedPostgres(dataDir: string, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true });
@@ -42,13 +43,12 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
   const binaries = await postgresBinaries(user);
   const cluster = await clusterDir(dataDir, user);
   const password = await secretFile(path.join(dataDir, "postgres-password"));
-  const fresh = !existsSync(path.join(cluster, "PG_VERSION"));
   const port = options.port ?? (await freePort());
-  const context = { port, logFile: path.join(cluster, "postgres.log"), user: user.name, dataDir: cluster };
+  const launch: Launch = { binaries, user, cluster, deadline: Date.now() + START_SECONDS * 1000, logFile: path.join(cluster, "postgres.log"), logFrom: 0, port };
 
-  if (fresh) await initialise(binaries, user, cluster, password, context);
-  else await stopLeftOver(binaries, user, cluster, context);
-  await start(binaries, user, cluster, context);
+  if (!existsSync(path.join(cluster, "PG_VERSION"))) await initialise(launch, password);
+  else await stopLeftOver(launch);
+  await start(launch);
   const stopOnExit = () => void spawnSync(binaries.pgCtl, ["stop", "-D", cluster, "-m", "fast", "--no-wait"], { ...ids(user), stdio: "ignore" });
   process.once("exit", stopOnExit);
 
@@ -57,55 +57,86 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
   let stopped: Promise<void> | undefined;
   return {
     url,
-    logFile: context.logFile,
+    logFile: launch.logFile,
     stop: () =>
       (stopped ??= (async () => {
         process.removeListener("exit", stopOnExit);
-        await pgCtl(binaries, user, ["stop", "-D", cluster, "-m", "fast", "-w", "-t", String(START_SECONDS)]).catch(async (error: unknown) => {
-          throw await startError(error, context);
+        launch.deadline = Date.now() + START_SECONDS * 1000;
+        await pgCtl(launch, ["stop", "-D", cluster, "-m", "fast", "-w", "-t", secondsLeft(launch)]).catch(async (error: unknown) => {
+          throw await startError(error, launch);
         });
       })()),
   };
 }
 
-async function initialise(binaries: PostgresBinaries, user: PostgresUser, cluster: string, password: string, context: FailureContext): Promise<void> {
+/** One start of one cluster: what runs it, where, and by when it must be up. */
+interface Launch {
+  binaries: PostgresBinaries;
+  user: PostgresUser;
+  cluster: string;
+  /** Every step shares it: the whole start takes at most START_SECONDS. */
+  deadline: number;
+  logFile: string;
+  /** Where this start's lines begin in the server log (pg_ctl appends). */
+  logFrom: number;
+  port: number;
+}
+
+async function initialise(launch: Launch, password: string): Promise<void> {
   const scratch = await mkdtemp(path.join(tmpdir(), "mk-initdb-"));
   const passwordFile = path.join(scratch, "password");
   try {
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-    if (user.uid !== undefined) {
-      await chown(scratch, user.uid, user.gid!);
-      await chown(passwordFile, user.uid, user.gid!);
+    if (launch.user.uid !== undefined) {
+      await chown(scratch, launch.user.uid, launch.user.gid!);
+      await chown(passwordFile, launch.user.uid, launch.user.gid!);
     }
-    const args = ["-D", cluster, `--username=${USER}`, `--pwfile=${passwordFile}`, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"];
-    await execAs(binaries.initdb, args, user).catch(async (error: unknown) => {
-      throw await startError(error, context);
+    const args = ["-D", launch.cluster, `--username=${USER}`, `--pwfile=${passwordFile}`, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-instructions"];
+    await execAs(launch.binaries.initdb, args, launch).catch(async (error: unknown) => {
+      throw await startError(error, launch);
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-/** A PostgreSQL still running on this cluster (the mk up or test that started it was killed): stop it. */
-async function stopLeftOver(binaries: PostgresBinaries, user: PostgresUser, cluster: string, context: FailureContext): Promise<void> {
-  const running = await pgCtl(binaries, user, ["status", "-D", cluster]).then(
+/**
+ * A PostgreSQL still running on this cluster (the mk up or test that started
+ * it was killed): stop it. Its postmaster.pid names the process; where /proc
+ * tells, a pid that is now some other process (the machine restarted) only
+ * leaves a stale file, which is removed rather than that process signalled.
+ */
+async function stopLeftOver(launch: Launch): Promise<void> {
+  const pidFile = path.join(launch.cluster, "postmaster.pid");
+  const pid = Number((await readNoFollow(pidFile)).split("\n", 1)[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
+  if (commandLine !== undefined && !commandLine.includes(launch.cluster)) {
+    await unlink(pidFile);
+    return;
+  }
+  const running = await pgCtl(launch, ["status", "-D", launch.cluster]).then(
     () => true,
     () => false,
   );
   if (!running) return;
-  await pgCtl(binaries, user, ["stop", "-D", cluster, "-m", "fast", "-w", "-t", String(START_SECONDS)]).catch(async (error: unknown) => {
-    throw await startError(error, context);
+  await pgCtl(launch, ["stop", "-D", launch.cluster, "-m", "fast", "-w", "-t", secondsLeft(launch)]).catch(async (error: unknown) => {
+    throw await startError(error, launch);
   });
 }
 
-async function start(binaries: PostgresBinaries, user: PostgresUser, cluster: string, context: FailureContext): Promise<void> {
-  await writeFile(context.logFile, "", { mode: 0o600 });
-  if (user.uid !== undefined) await chown(context.logFile, user.uid, user.gid!);
-  const options = [`-p ${context.port}`, ...SERVER_OPTIONS].join(" ");
-  await pgCtl(binaries, user, ["start", "-D", cluster, "-l", context.logFile, "-o", options, "-w", "-t", String(START_SECONDS)]).catch(async (error: unknown) => {
+/**
+ * pg_ctl start, as the user that runs PostgreSQL, logging to postgres.log
+ * (pg_ctl creates it as that user: run as root, mk writes nothing inside
+ * the cluster, where a link could point anywhere).
+ */
+async function start(launch: Launch): Promise<void> {
+  launch.logFrom = (await lstat(launch.logFile).catch(() => undefined))?.size ?? 0;
+  const options = [`-p ${launch.port}`, ...SERVER_OPTIONS].join(" ");
+  await pgCtl(launch, ["start", "-D", launch.cluster, "-l", launch.logFile, "-o", options, "-w", "-t", secondsLeft(launch)]).catch(async (error: unknown) => {
     // It may still be coming up (timed out): make sure nothing is left running before reporting.
-    await pgCtl(binaries, user, ["stop", "-D", cluster, "-m", "immediate", "-w", "-t", "5"]).catch(() => undefined);
-    throw await startError(error, context);
+    await pgCtl(launch, ["stop", "-D", launch.cluster, "-m", "immediate", "-w", "-t", "5"]).catch(() => undefined);
+    throw await startError(error, launch);
   });
 }
 
@@ -121,48 +152,42 @@ async function ensureDatabase(adminUrl: string): Promise<void> {
   }
 }
 
-type FailureContext = { port: number; logFile: string; user: string; dataDir: string };
-
-async function startError(error: unknown, context: FailureContext): Promise<PostgresStartError> {
+async function startError(error: unknown, launch: Launch): Promise<PostgresStartError> {
   const output = error as { stderr?: string; stdout?: string; message?: string };
-  const serverLog = await readFile(context.logFile, "utf8").catch(() => "");
+  const serverLog = (await readNoFollow(launch.logFile)).slice(launch.logFrom);
   const reason = failureReason(serverLog, [output.stderr, output.stdout, output.message].filter(Boolean).join("\n"));
-  return new PostgresStartError(reason, failureAction(reason, context));
+  return new PostgresStartError(reason, failureAction(reason, { port: launch.port, logFile: launch.logFile, user: launch.user.name, dataDir: launch.cluster }));
 }
 
-function pgCtl(binaries: PostgresBinaries, user: PostgresUser, args: string[]): Promise<void> {
-  return execAs(binaries.pgCtl, args, user);
+/** A file's text, or "" when it is missing or a link (run as root, never read through a link in the cluster). */
+async function readNoFollow(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
+  if (!handle) return "";
+  try {
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
 }
 
-function execAs(file: string, args: string[], user: PostgresUser): Promise<void> {
+/** What is left of the launch's 30 s, for pg_ctl's -t (at least a second). */
+function secondsLeft(launch: Launch): string {
+  return String(Math.max(1, Math.ceil((launch.deadline - Date.now()) / 1000)));
+}
+
+function pgCtl(launch: Launch, args: string[]): Promise<void> {
+  return execAs(launch.binaries.pgCtl, args, launch);
+}
+
+function execAs(file: string, args: string[], launch: Launch): Promise<void> {
+  const timeout = Math.max(1000, launch.deadline - Date.now()) + 5000;
   return new Promise((resolve, reject) => {
-    execFile(file, args, { ...ids(user), env: { ...process.env, LC_ALL: "C" }, timeout: (START_SECONDS + 10) * 1000 }, (error, stdout, stderr) =>
-      error ? reject(Object.assign(error, { stdout, stderr })) : resolve(),
-    );
+    execFile(file, args, { ...ids(launch.user), env: { ...process.env, LC_ALL: "C" }, timeout }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve()));
   });
 }
 
 function ids(user: PostgresUser): { uid?: number; gid?: number } {
   return user.uid === undefined ? {} : { uid: user.uid, gid: user.gid! };
-}
-
-/**
- * Where the cluster lives: `<dataDir>/postgres`, owned by the user that runs
- * PostgreSQL. Run as root that is `postgres`, which cannot enter a folder
- * such as /root; then the cluster goes to /var/tmp/mk-postgres-<hash of
- * dataDir>, and a link in the data folder points there.
- */
-async function clusterDir(dataDir: string, user: PostgresUser): Promise<string> {
-  const inside = path.join(dataDir, "postgres");
-  let cluster = inside;
-  if (user.uid !== undefined && !(await othersCanEnter(dataDir))) {
-    cluster = path.join("/var/tmp", `mk-postgres-${createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 12)}`);
-    if (!existsSync(inside)) await symlink(cluster, inside).catch(() => undefined);
-  }
-  await mkdir(cluster, { recursive: true, mode: 0o700 });
-  if (user.uid !== undefined) await chown(cluster, user.uid, user.gid!);
-  await chmod(cluster, 0o700);
-  return cluster;
 }
 
 /** A random secret kept in `file` (created on first use, mode 0600). */

@@ -4,6 +4,7 @@ import { cp, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { PostgresStartError } from "./postgres-failure.js";
 
 const run = promisify(execFile);
 
@@ -45,7 +46,12 @@ export async function postgresBinaries(user: PostgresUser): Promise<PostgresBina
 export async function postgresUser(): Promise<PostgresUser> {
   if (process.getuid?.() !== 0) return { name: "current user" };
   const ids = await userIds("postgres").catch(async () => {
-    await run("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "postgres"]);
+    await run("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "postgres"]).catch((error: { stderr?: string; message: string }) => {
+      throw new PostgresStartError(
+        `PostgreSQL refuses to run as root, and the user postgres could not be created (${(error.stderr || error.message).trim()})`,
+        "create a system user named postgres, or run mk up as another user",
+      );
+    });
     return userIds("postgres");
   });
   return { name: "postgres", ...ids };
@@ -75,11 +81,15 @@ export async function othersCanEnter(dir: string): Promise<boolean> {
   }
 }
 
-/** A complete copy that nobody but root can have changed: it and every folder above it owned by root and writable by root alone. */
+/** A complete copy that nobody but root can have changed: its folder and every folder above it owned by root and writable by root alone. */
 async function trustedCopy(dir: string): Promise<boolean> {
+  return existsSync(path.join(dir, "bin", "pg_ctl")) && (await rootOwnedPath(dir));
+}
+
+/** `dir` and every folder above it are owned by root and writable by nobody else, so no other user can swap what is inside. */
+export async function rootOwnedPath(dir: string): Promise<boolean> {
   try {
-    await stat(path.join(dir, "bin", "pg_ctl"));
-    for (let current = dir; ; current = path.dirname(current)) {
+    for (let current = path.resolve(dir); ; current = path.dirname(current)) {
       const info = await stat(current);
       if (info.uid !== 0 || (info.mode & 0o022) !== 0) return false;
       if (path.dirname(current) === current) return true;
@@ -93,6 +103,8 @@ async function copyAtomically(from: string, to: string): Promise<void> {
   await mkdir(path.dirname(to), { recursive: true, mode: 0o755 });
   const staging = `${to}.${process.pid}.tmp`;
   await cp(from, staging, { recursive: true, verbatimSymlinks: true });
+  // Readable (and, where executable, runnable) by postgres whatever root's umask was.
+  await run("chmod", ["-R", "a+rX,go-w", staging]);
   // Something there that is not a complete copy made by root (see trustedCopy) is moved away first;
   // a copy another mk finished meanwhile is trusted, so it is kept.
   if (existsSync(to) && !(await trustedCopy(to))) {

@@ -33,6 +33,8 @@ describe("mk up", { timeout: 240_000 }, () => {
   const running: RunningCommand[] = [];
   before(async () => {
     base = await mkdtemp(path.join(tmpdir(), "mk-up-"));
+    // Enterable by others, so that run as root the clusters stay inside it rather than in /var/lib/mk.
+    await chmod(base, 0o755);
   });
   after(async () => {
     await Promise.all(running.map((command) => command.signal("SIGKILL")));

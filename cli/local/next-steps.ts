@@ -20,16 +20,16 @@ export interface NextStepsContext {
  */
 export function nextSteps(context: NextStepsContext): string {
   const mk = (context.environment ?? process.env)["npm_command"] === "exec" ? "npx mk" : "mk";
-  const dirFlag = context.dir ? ` --dir ${context.dir}` : "";
+  const dirFlag = context.dir ? ` --dir ${shellWord(context.dir)}` : "";
   const sample = path.join(context.dir ?? ".", SAMPLE_SUBSCRIBERS);
-  const csv = existsSync(sample) ? sample : "people.csv";
+  const csv = existsSync(sample) ? shellWord(sample) : "people.csv";
   const campaign = campaignToSend(context.applied ?? []) ?? "<campaign>";
   return [
     "Try next, in another terminal:",
     `  ${mk} plan${dirFlag}`,
     `      what would change on this runtime ("No changes" right after an apply)`,
     `  ${mk} subscribers import ${csv}${dirFlag}`,
-    `      load subscribers (a CSV with an email column${csv === sample ? "; this one is a sample" : ""})`,
+    `      load subscribers (a CSV with an email column${csv === "people.csv" ? "" : "; this one is a sample"})`,
     `  ${mk} send ${campaign}${dirFlag} && ${mk} outbox list${dirFlag}`,
     "      send a campaign now, then see the messages (they stay in the outbox)",
   ].join("\n");
@@ -40,4 +40,9 @@ function campaignToSend(resources: ApplyRequest["resources"]): string | undefine
   const campaigns = resources.filter((resource) => resource.kind === "Campaign");
   const byHand = campaigns.find((campaign) => !(campaign.spec as { schedule?: unknown }).schedule);
   return (byHand ?? campaigns[0])?.name;
+}
+
+/** A path as one shell word: as it is when it is plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }

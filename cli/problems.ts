@@ -33,7 +33,7 @@ export const PROBLEM_CODES = {
   MK032: { severity: "error", title: "invalid mailbox" },
   MK033: { severity: "error", title: "duplicate step name in a sequence" },
   MK034: { severity: "warning", title: "migrate: by-step-name with no named steps" },
-  MK035: { severity: "warning", title: "schedule in the past (offline; mk plan refuses it unless the campaign has started)" },
+  MK035: { severity: "warning", title: "schedule in the past (offline; mk plan refuses it unless the runtime started the campaign or holds it at that time)" },
   MK040: { severity: "error", title: "MJML error" },
   MK041: { severity: "error", title: "mj-include file not found" },
   MK042: { severity: "error", title: "mj-include cycle" },

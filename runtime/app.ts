@@ -70,7 +70,8 @@ export interface RuntimeOptions {
  */
 export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}): Runtime {
   // Ten for requests, plus one per worker: a sequence worker holds its connection for a whole batch.
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 + 2 * config.MK_WORKERS, application_name: "mk-runtime" });
+  // A connection that gets no answer in 30 s fails (a 503 to the request) rather than waiting for the kernel's TCP timeout.
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 + 2 * config.MK_WORKERS, application_name: "mk-runtime", connectionTimeoutMillis: 30_000 });
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics(pool);
   const countryOf = openCountryLookup(config.MK_GEOIP_DB);

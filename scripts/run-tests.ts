@@ -1,35 +1,49 @@
 /**
- * `npm test`: every test/**\/*.test.ts through node's test runner (tsx),
- * each test and hook under a default timeout, the whole run under a budget;
- * then the runner's summary must show no failure, nothing cancelled, and at
- * least as many passes as test/declared-tests.json declares — so a green
- * run always means the whole suite ran. Extra arguments go to the runner
- * (`npm test -- --test-name-pattern=…`), and then the count is not checked.
+ * `npm test`: every test/**\/*.test.ts through node's test runner (tsx), its
+ * spec output on the terminal and a count of what ran in each file
+ * (test/suite/count-reporter.mjs). It passes only when no test failed, was
+ * cancelled or skipped, and every file passed at least the tests it declares
+ * (test/suite/declared-tests.ts) — so a green run always means the whole
+ * suite ran. Every suite, test and hook declares a timeout (a test checks);
+ * the runner's --test-timeout caps each file, and a budget the whole run.
+ * Test files given as arguments run alone, held to the same rules.
  */
 import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { committedCount, testFiles } from "../test/suite/declared-tests.js";
-import { parseSummary, summaryProblems } from "../test/suite/summary.js";
+import { committedCount, declaredByFile, testFiles } from "../test/suite/declared-tests.js";
+import { runProblems, type FileCounts } from "../test/suite/summary.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-/** A test or hook that takes longer fails (one may set its own, longer timeout). */
-const TEST_TIMEOUT_MS = 120_000;
-/** The whole run; CI allows 90 minutes, the suite takes about 10. */
+/** No file may take longer; a suite, test or hook that hangs fails at its own, shorter timeout. */
+const FILE_TIMEOUT_MS = 15 * 60_000;
+/** The whole run; CI allows 90 minutes, the suite takes about 12. */
 const BUDGET_MS = Number(process.env["MK_TEST_BUDGET_MINUTES"] ?? 40) * 60_000;
 
-const extra = process.argv.slice(2);
-const files = extra.some((arg) => arg.endsWith(".test.ts")) ? [] : testFiles(path.join(root, "test"));
+const given = process.argv.slice(2).map((file) => path.resolve(file));
+const files = given.length > 0 ? given : testFiles(path.join(root, "test"));
+const scratch = await mkdtemp(path.join(tmpdir(), "mk-test-run-"));
+const countsFile = path.join(scratch, "counts.json");
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", `--test-timeout=${TEST_TIMEOUT_MS}`, "--test-force-exit", ...extra, ...files.map((f) => path.relative(root, f))],
-  { cwd: root, stdio: ["ignore", "pipe", "inherit"], detached: true },
+  [
+    "--import",
+    "tsx",
+    "--test",
+    `--test-timeout=${FILE_TIMEOUT_MS}`,
+    "--test-force-exit",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    `--test-reporter=${path.join(root, "test", "suite", "count-reporter.mjs")}`,
+    "--test-reporter-destination=stderr",
+    ...files.map((file) => path.relative(root, file)),
+  ],
+  { cwd: root, env: { ...process.env, MK_TEST_COUNTS_FILE: countsFile }, stdio: ["ignore", "inherit", "inherit"], detached: true },
 );
-let output = "";
-child.stdout.on("data", (chunk: Buffer) => {
-  output += chunk.toString();
-  process.stdout.write(chunk);
-});
+// The runner has its own process group (so the budget can stop all of it): pass Ctrl-C and the like on.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => process.kill(-child.pid!, signal));
 const budget = setTimeout(() => {
   process.stdout.write(`\nthe test run went over its budget of ${BUDGET_MS / 60_000} minutes (MK_TEST_BUDGET_MINUTES): stopped\n`);
   process.kill(-child.pid!, "SIGKILL");
@@ -37,8 +51,17 @@ const budget = setTimeout(() => {
 const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (c, s) => resolve([c, s])));
 clearTimeout(budget);
 
-const summary = parseSummary(output);
-const problems = extra.length > 0 && summary ? summaryProblems(summary, 0) : summaryProblems(summary, committedCount(path.join(root, "test", "declared-tests.json")), output);
-if (summary) process.stdout.write(`\nsuite: ${summary.pass} passed, ${summary.fail} failed\n`);
+const ran = await readFile(countsFile, "utf8").then((text) => (text.trim() ? (JSON.parse(text) as Record<string, FileCounts>) : undefined), () => undefined);
+await rm(scratch, { recursive: true, force: true });
+const declared = declaredByFile(files);
+const problems = runProblems(ran, declared);
+if (given.length === 0) {
+  const committed = committedCount(path.join(root, "test", "declared-tests.json"));
+  const total = [...declared.values()].reduce((sum, n) => sum + n, 0);
+  if (total < committed) problems.push(`the test files declare ${total} tests, fewer than the ${committed} test/declared-tests.json holds: were tests or files removed?`);
+}
+const passed = Object.values(ran ?? {}).reduce((sum, counts) => sum + counts.pass, 0);
+const failed = Object.values(ran ?? {}).reduce((sum, counts) => sum + counts.fail, 0);
+process.stdout.write(`\nsuite: ${passed} passed, ${failed} failed\n`);
 for (const problem of problems) process.stdout.write(`suite check failed: ${problem}\n`);
 process.exitCode = code !== 0 || signal ? (code ?? 1) : problems.length > 0 ? 1 : 0;

@@ -29,7 +29,7 @@ interface ComposeService {
 }
 const COMPOSE = parse(readFileSync(path.join(REPO_ROOT, "docker", "compose.yaml"), "utf8")) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
 
-describe("docker/Dockerfile", () => {
+describe("docker/Dockerfile", { timeout: 180_000 }, () => {
   test("passes the Dockerfile linter", () => {
     assert.deepEqual(
       validate(DOCKERFILE).map((d) => `${d.range.start.line + 1}: ${d.message}`),
@@ -71,7 +71,7 @@ describe("docker/Dockerfile", () => {
   });
 });
 
-describe("docker/compose.yaml", () => {
+describe("docker/compose.yaml", { timeout: 180_000 }, () => {
   test("runs PostgreSQL, Redis and the runtime, each health-checked, the runtime only once both are healthy", () => {
     assert.deepEqual(Object.keys(COMPOSE.services).sort(), ["postgres", "redis", "runtime"]);
     for (const [name, service] of Object.entries(COMPOSE.services)) assert.ok(service.healthcheck?.test.length, `${name} has a health check`);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, cp, mkdtemp, readFile, realpath, rm } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { freePort } from "../runtime/db/embedded.js";
@@ -32,7 +32,7 @@ interface Newcomer {
 
 /** Root in a folder under /root that only root can enter: what a new VM or container gives you. */
 async function rootNewcomer(): Promise<Newcomer> {
-  const home = await mkdtemp(path.join(homedir(), "mk-newcomer-"));
+  const home = await mkdtemp(path.join(userInfo().homedir, "mk-newcomer-"));
   await chmod(home, 0o700);
   return {
     home,
@@ -169,7 +169,7 @@ describe("a newcomer's first contact: the README's first command in a fresh clon
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
     for (const cleanup of cleanups) await cleanup();
-  });
+  }, { timeout: 120_000 });
 
   it("works as root in a folder under /root that only root can enter", { skip: isRoot ? false : "needs root" }, async () => {
     const newcomer = await rootNewcomer();

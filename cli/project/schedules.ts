@@ -49,7 +49,7 @@ const REMEDY = "set a future time, or schedule.allowPast: true to send it at the
 
 /** Offline (`mk validate`, `mk render`): nobody knows yet whether the campaign was sent. */
 export function pastScheduleWarning(past: PastSchedule): Problem {
-  return problem("MK035", past.at, `${past.passed}; mk plan will refuse it unless the runtime has already started this campaign: ${REMEDY}`);
+  return problem("MK035", past.at, `${past.passed}; mk plan will refuse it unless the runtime has already started this campaign or holds it at that time: ${REMEDY}`);
 }
 
 /**

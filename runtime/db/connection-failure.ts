@@ -33,8 +33,12 @@ const REFUSED_HINTS: Record<string, string> = {
   "28000": "check the user in DATABASE_URL and that PostgreSQL lets it connect (pg_hba.conf)",
   "3D000": "check the database name in DATABASE_URL, or create the database",
 };
-/** pg's words for a connection that ended or timed out, which carry no code. */
-const BROKEN_CONNECTION = /^(Connection terminated|Client has encountered a connection error)/;
+/**
+ * pg's words for a connection that ended or timed out, which carry no code
+ * ("timeout expired": a server that accepts the connection and never answers,
+ * as behind a firewall that drops packets), and the health check's own timeout.
+ */
+const BROKEN_CONNECTION = /^(Connection terminated|Client has encountered a connection error|timeout expired|the database did not answer within)/;
 
 /** What went wrong, when `error` means the database cannot be used right now; undefined for any other error. */
 export function connectionFailure(error: unknown): ConnectionFailure | undefined {

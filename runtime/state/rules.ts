@@ -2,7 +2,7 @@ import type { ActiveEnrollments, AppliedResource } from "../../schemas/api.js";
 import type { ResourceChange } from "./diff.js";
 
 /** The names of the campaigns that have started sending. */
-export function startedCampaigns(current: readonly AppliedResource[]): Set<string> {
+function startedCampaigns(current: readonly AppliedResource[]): Set<string> {
   return new Set(current.filter((r) => r.kind === "Campaign" && r.startedAt).map((r) => r.name));
 }
 

@@ -80,7 +80,7 @@ const FIXTURES = new URL("../fixtures/invalid/", import.meta.url);
 const LINE = /^(.+):(\d+):(\d+) {2}(error|warning)\s+(MK\d{3}) {2}(.+)$/;
 const SUMMARY = /^[✔⚠✖] (\d+) errors?, (\d+) warnings?$/;
 
-describe("error corpus: mk validate on each broken repository", { concurrency: 4 }, () => {
+describe("error corpus: mk validate on each broken repository", { timeout: 180_000, concurrency: 4 }, () => {
   it("has an expectation for every fixture and a fixture for every expectation", () => {
     const cases = readdirSync(FIXTURES).sort();
     assert.deepEqual(cases, Object.keys(EXPECTED).sort());
@@ -113,7 +113,7 @@ describe("error corpus: mk validate on each broken repository", { concurrency: 4
   }
 });
 
-describe("mk validate --json on the corpus", { concurrency: 4 }, () => {
+describe("mk validate --json on the corpus", { timeout: 180_000, concurrency: 4 }, () => {
   for (const name of ["many-problems", "yaml-syntax", "http-link"]) {
     it(`${name}: one JSON array in FORMAT.md's shape, matching the text output`, async () => {
       const run = await runMk(["validate", "--json", "--dir", new URL(name, FIXTURES).pathname]);

@@ -30,12 +30,12 @@ before(async () => {
   await git.addConfig("user.name", "Mai Tran").addConfig("user.email", "mai@nomaddesk.example");
   await git.commit("Campaigns for the new year");
   local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0 });
-});
+}, { timeout: 120_000 });
 
 after(async () => {
   await local.stop();
   await rm(repo, { recursive: true, force: true });
-});
+}, { timeout: 120_000 });
 
 const mk = (...args: string[]) => runMk([...args, "--dir", repo]);
 const edit = async (file: string, from: string, to: string) => {
@@ -44,7 +44,7 @@ const edit = async (file: string, from: string, to: string) => {
   await writeFile(path.join(repo, file), text.replace(from, to));
 };
 
-describe("validate → plan → apply → plan → edit → stale plan → new plan", () => {
+describe("validate → plan → apply → plan → edit → stale plan → new plan", { timeout: 180_000 }, () => {
   it("validates clean", async () => {
     const run = await mk("validate");
     assert.equal(run.stdout, "✔ 0 errors, 0 warnings\n");

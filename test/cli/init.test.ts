@@ -6,12 +6,12 @@ import { after, before, describe, test } from "node:test";
 import { MK_VERSION } from "../../cli/version.js";
 import { runMk, STACK_LINE } from "../helpers/run-mk.js";
 
-describe("mk init", () => {
+describe("mk init", { timeout: 180_000 }, () => {
   let base: string;
   before(async () => {
     base = await mkdtemp(path.join(tmpdir(), "mk-init-"));
-  });
-  after(() => rm(base, { recursive: true, force: true }));
+  }, { timeout: 120_000 });
+  after(() => rm(base, { recursive: true, force: true }), { timeout: 120_000 });
 
   test("writes a repository that validates with 0 errors and 0 warnings, then renders its campaign", async () => {
     const dir = path.join(base, "fresh");

@@ -36,7 +36,7 @@ function readmeHeadings(): Map<string, string[]> {
   return headings;
 }
 
-describe("--json on every command that prints data", () => {
+describe("--json on every command that prints data", { timeout: 180_000 }, () => {
   it("lists only real commands as printing no data", () => {
     assert.deepEqual(Object.keys(NO_DATA).filter((id) => !commands.has(id)), []);
   });

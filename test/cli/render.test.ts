@@ -17,7 +17,7 @@ const rejectsWith = (code: string, pattern: RegExp) => (error: unknown) => {
   return true;
 };
 
-describe("renderCampaign", () => {
+describe("renderCampaign", { timeout: 180_000 }, () => {
   it("personalises the first variant for the sample subscriber", async () => {
     const out = await renderCampaign({ dir: EXAMPLE, campaign: "bangkok-coworking-launch", now: NOW });
     assert.equal(out.variant, "a");
@@ -90,7 +90,7 @@ describe("renderCampaign", () => {
   });
 });
 
-describe("mk render (the binary)", () => {
+describe("mk render (the binary)", { timeout: 180_000 }, () => {
   it("--out writes the personalised HTML", async () => {
     const repo = await tempRepo();
     try {

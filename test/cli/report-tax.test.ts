@@ -12,7 +12,7 @@ import { startRuntime, TOKEN, type TestRuntime } from "../helpers/runtime.js";
 import { query } from "../helpers/sending.js";
 import { tempRepo } from "../helpers/temp-repo.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 /** pdf.js's copies of the 14 standard PDF fonts (the report uses Helvetica). */
 const STANDARD_FONTS = `${path.dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json"))}/standard_fonts/`;
@@ -90,7 +90,7 @@ function project(pricesIncludeTax: boolean) {
   };
 }
 
-describe("mk report tax on a hand-computed fixture", () => {
+describe("mk report tax on a hand-computed fixture", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   let repo: Awaited<ReturnType<typeof tempRepo>>;
   const mk = (...args: string[]) => runMk([...args, "--env", "fixture", "--dir", repo.root], { env: { MK_FIXTURE_TOKEN: TOKEN } });
@@ -118,11 +118,11 @@ describe("mk report tax on a hand-computed fixture", () => {
     await ingest(LINES.filter((l) => l[5]));
     await apply(false);
     await ingest(LINES.filter((l) => !l[5]));
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await rt.close();
     await repo.remove();
-  });
+  }, { timeout: 120_000 });
 
   it("stores every line of the fixture in the ledger, to the minor unit", async () => {
     const rows = await query<{ event_key: string; net_minor: string; tax_minor: string; gross_minor: string; rate: string }>(

@@ -44,11 +44,11 @@ before(async () => {
     ],
   });
   assert.equal(result.accepted, 7, JSON.stringify(result));
-});
+}, { timeout: 120_000 });
 
-after(() => stop());
+after(() => stop(), { timeout: 120_000 });
 
-describe("mk report campaign", () => {
+describe("mk report campaign", { timeout: 180_000 }, () => {
   it("prints the funnel, money, countries and days as tables", async () => {
     const run = await mk("report", "campaign", "welcome");
     assert.equal(run.code, 0, run.stderr);
@@ -128,7 +128,7 @@ describe("mk report campaign", () => {
   });
 });
 
-describe("mk report campaigns", () => {
+describe("mk report campaigns", { timeout: 180_000 }, () => {
   it("lists started campaigns with key figures, as a table, JSON or CSV", async () => {
     const table = await mk("report", "campaigns");
     assert.equal(table.code, 0, table.stderr);

@@ -23,11 +23,11 @@ before(async () => {
   await writeFile(path.join(repo, "people.csv"), `${people.join("\n")}\n`);
   const imported = await mk("subscribers", "import", path.join(repo, "people.csv"));
   assert.equal(imported.code, 0, imported.stderr + imported.stdout);
-});
+}, { timeout: 120_000 });
 
-after(() => stop());
+after(() => stop(), { timeout: 120_000 });
 
-describe("mk send, mk outbox", () => {
+describe("mk send, mk outbox", { timeout: 180_000 }, () => {
   it("says when nothing is due: the welcome campaign has no schedule", async () => {
     const run = await mk("send", "--due");
     assert.equal(run.code, 0, run.stderr);
@@ -119,7 +119,7 @@ describe("mk send, mk outbox", () => {
   });
 });
 
-describe("mk subscribers import --json", () => {
+describe("mk subscribers import --json", { timeout: 180_000 }, () => {
   it("prints the summary with every rejected row, no progress, and still exits 2 for rejected rows", async () => {
     const file = path.join(repo, "more.csv");
     await writeFile(file, "email,firstName,consent\nfriend0@example.test,Friend0,marketing\nnew@example.test,New,marketing\nnot-an-email,Bad,\n");

@@ -36,10 +36,10 @@ before(async () => {
   ({ repo, mk, stop, api } = await initAndUp("mk-sequence-"));
   await mkdir(path.join(repo, "sequences"));
   await writeFile(file(), SEQUENCE("Tips for your first week"));
-});
-after(() => stop());
+}, { timeout: 120_000 });
+after(() => stop(), { timeout: 120_000 });
 
-describe("a sequence through mk plan, mk apply and mk report sequence", () => {
+describe("a sequence through mk plan, mk apply and mk report sequence", { timeout: 180_000 }, () => {
   it("plans and applies it, saying which version new enrollments start on", async () => {
     const plan = await mk("plan");
     assert.equal(plan.code, 0, plan.stderr);

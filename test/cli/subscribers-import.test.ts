@@ -22,13 +22,13 @@ before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "mk-import-"));
   db = new pg.Client({ connectionString: rt.databaseUrl });
   await db.connect();
-});
+}, { timeout: 120_000 });
 after(async () => {
   await db.end();
   await rt.close();
   await stopDatabase();
   await rm(dir, { recursive: true, force: true });
-});
+}, { timeout: 120_000 });
 
 const csv = async (name: string, text: string) => {
   const file = path.join(dir, name);
@@ -37,7 +37,7 @@ const csv = async (name: string, text: string) => {
 };
 const subscriber = async (email: string) => (await db.query("select * from subscribers where email = $1", [email])).rows[0];
 
-describe("mk subscribers import", () => {
+describe("mk subscribers import", { timeout: 180_000 }, () => {
   it("imports 100,000 rows with 1% bad: every good row in, every bad row named by line; again, nothing changes", async () => {
     const file = path.join(dir, "people.csv");
     const badLines = await generateSubscribersCsv(file, 100_000, 100);

@@ -21,11 +21,11 @@ const file = async (name: string, text: string) => {
 before(async () => {
   ({ repo, local, mk, stop, api } = await initAndUp("mk-tax-"));
   assert.equal((await mk("apply", "--auto-approve")).code, 0);
-});
+}, { timeout: 120_000 });
 
-after(() => stop());
+after(() => stop(), { timeout: 120_000 });
 
-describe("mk fx import", () => {
+describe("mk fx import", { timeout: 180_000 }, () => {
   it("reads the ECB's daily file, its history file and a plain CSV", async () => {
     // As the ECB publishes them: ", " separators and "03 June 2021" in the daily file; N/A and a trailing comma in the history.
     const daily = await file("eurofxref.csv", "Date, USD, JPY, BGN, THB, KWD, \n20 November 2026, 1.0512, 162.35, 1.9558, 37.938, 0.3241, \n");
@@ -71,7 +71,7 @@ describe("mk fx import", () => {
   });
 });
 
-describe("mk tax rates, mk tax verify", () => {
+describe("mk tax rates, mk tax verify", { timeout: 180_000 }, () => {
   it("prints the rates in force with their sources, flags unconfirmed rows, and shows history", async () => {
     const today = await mk("tax", "rates", "--country", "th");
     assert.equal(today.code, 0, today.stderr);

@@ -36,11 +36,11 @@ describe("mk up", { timeout: 240_000 }, () => {
     base = await mkdtemp(path.join(tmpdir(), "mk-up-"));
     // Enterable by others, so that run as root the clusters stay inside it rather than in /var/lib/mk.
     await chmod(base, 0o755);
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await Promise.all(running.map((command) => command.signal("SIGKILL")));
     await rm(base, { recursive: true, force: true });
-  });
+  }, { timeout: 120_000 });
 
   it("comes back after being SIGKILLed, refuses a second mk up on the same data, and stops cleanly on SIGINT", async () => {
     const dataDir = path.join(base, "killed", ".mk");

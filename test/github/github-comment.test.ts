@@ -15,15 +15,15 @@ const env = () => ({ GITHUB_TOKEN: "gh-test-token", GITHUB_REPOSITORY: "nomad/ca
 before(async () => {
   github = new FakeGitHub();
   await github.start();
-});
-after(() => github.stop());
+}, { timeout: 120_000 });
+after(() => github.stop(), { timeout: 120_000 });
 beforeEach(() => {
   github.comments.length = 0;
   github.requests.length = 0;
   github.failWith = undefined;
-});
+}, { timeout: 120_000 });
 
-describe("the sticky plan comment, through Octokit against a local fake of GitHub", () => {
+describe("the sticky plan comment, through Octokit against a local fake of GitHub", { timeout: 180_000 }, () => {
   it("creates one comment, then updates that same one (found on page 2), never a second", async () => {
     github.addComments(150);
     const target = await pullRequestTarget(env(), 42);

@@ -19,13 +19,13 @@ const templates = [{ hash: sha256(html), html }];
 let rt: TestRuntime;
 before(async () => {
   rt = await startRuntime();
-});
+}, { timeout: 120_000 });
 after(async () => {
   await rt.close();
   await stopDatabase();
-});
+}, { timeout: 120_000 });
 
-describe("the runtime's HTTP API", () => {
+describe("the runtime's HTTP API", { timeout: 180_000 }, () => {
   it("answers /healthz with the serial, and /metrics in Prometheus format", async () => {
     assert.deepEqual((await rt.api("/healthz", { token: null })).body, { status: "ok", serial: 0 });
     const metrics = await rt.api("/metrics", { token: null });

@@ -28,16 +28,16 @@ before(async () => {
       await pool.query("insert into events (subscriber_id, name, occurred_at) values ($1, 'purchase', now() - make_interval(days => $2))", [rows[0]?.id, days]);
     }
   }
-});
+}, { timeout: 120_000 });
 after(async () => {
   await pool.end();
   await stopDatabase();
-});
+}, { timeout: 120_000 });
 
 const count = async (where: Condition | null, audiences: Record<string, Condition | null> = {}) =>
   (await countAudiences(pool, { timezone: "Asia/Bangkok", audiences: { ...audiences, target: where }, campaigns: [] })).audiences["target"];
 
-describe("audience conditions compiled to SQL", () => {
+describe("audience conditions compiled to SQL", { timeout: 180_000 }, () => {
   const cases: [string, Condition | null, number][] = [
     ["everyone (no where)", null, 5],
     ["consent", { consent: "marketing" }, 4],

@@ -6,9 +6,9 @@ import { ConfigError, loadConfig } from "../../runtime/config.js";
 import { appliedMigrations, migrate, MIGRATIONS_DIR } from "../../runtime/db/migrate.js";
 import { freshDatabase, stopDatabase } from "../helpers/database.js";
 
-after(stopDatabase);
+after(stopDatabase, { timeout: 120_000 });
 
-describe("migrations", () => {
+describe("migrations", { timeout: 180_000 }, () => {
   it("run once when several replicas start together (advisory lock), and again is a no-op", async () => {
     const url = await freshDatabase();
     // freshDatabase migrated it already; a database at zero needs a new one without that.
@@ -44,7 +44,7 @@ describe("migrations", () => {
   });
 });
 
-describe("runtime configuration", () => {
+describe("runtime configuration", { timeout: 180_000 }, () => {
   const valid = {
     DATABASE_URL: "postgres://mk:secret@db:5432/mk",
     MK_API_TOKEN: "t".repeat(32),

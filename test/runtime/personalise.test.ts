@@ -15,7 +15,7 @@ const context = (subscriber: Partial<MessageContext["subscriber"]> = {}): Messag
 /** ICU puts no-break spaces between amount and currency; the tests compare plain spaces. */
 const render = (html: string, ctx = context()) => compileMessage({ subject: "s", html })(ctx).html.replace(/[\u00a0\u202f]/g, " ");
 
-describe("formatMoney", () => {
+describe("formatMoney", { timeout: 180_000 }, () => {
   it("formats integer minor units in the currency's own exponent", () => {
     assert.equal(render('{{formatMoney 129900 "THB"}}'), "THB 1,299.00");
     assert.equal(render('{{formatMoney 1299 "JPY"}}'), "JP¥1,299");
@@ -35,7 +35,7 @@ describe("formatMoney", () => {
   });
 });
 
-describe("formatDate", () => {
+describe("formatDate", { timeout: 180_000 }, () => {
   it("uses the subscriber's time zone and locale unless told otherwise", () => {
     const at = "2026-12-31T20:00:00Z";
     assert.equal(render(`{{formatDate "${at}" "long"}}`), "1 January 2027");
@@ -45,7 +45,7 @@ describe("formatDate", () => {
   });
 });
 
-describe("default", () => {
+describe("default", { timeout: 180_000 }, () => {
   it("falls back only when the value is empty", () => {
     assert.equal(render('{{default subscriber.firstName "there"}}'), "Alex");
     assert.equal(render('{{default subscriber.firstName "there"}}', context({ firstName: "" })), "there");
@@ -53,7 +53,7 @@ describe("default", () => {
   });
 });
 
-describe("compileMessage", () => {
+describe("compileMessage", { timeout: 180_000 }, () => {
   it("escapes values in HTML, not in the subject, and renders the subject into campaign.subject", () => {
     const message = compileMessage({ subject: "Hi {{subscriber.firstName}} & co", html: "<p>{{campaign.subject}} {{subscriber.firstName}}</p>" });
     const out = message(context({ firstName: "<Mai>" }));
@@ -66,7 +66,7 @@ describe("compileMessage", () => {
   });
 });
 
-describe("the plain-text part", () => {
+describe("the plain-text part", { timeout: 180_000 }, () => {
   const templates = [
     '<html><body><h1>Hi {{subscriber.firstName}}</h1><p>{{#if campaign.data.vip}}VIP <b>{{campaign.data.code}}</b>{{else}}Welcome{{/if}}</p><a href="https://x.example/{{subscriber.email}}">Your page</a></body></html>',
     '<html><body><p class="{{#if campaign.data.vip}}vip{{/if}}">Hello {{default subscriber.firstName "there"}}, this line is long enough that it will have to wrap somewhere along the way.</p></body></html>',
@@ -87,7 +87,7 @@ describe("the plain-text part", () => {
   });
 });
 
-describe("withPreheader", () => {
+describe("withPreheader", { timeout: 180_000 }, () => {
   it("puts the hidden preheader first in the body and keeps it out of the text part", () => {
     const html = withPreheader('<html><body class="x"><p>Body</p></body></html>', "Save <20%> & more {{subscriber.firstName}}");
     assert.match(html, /^<html><body class="x"><div class="mk-preheader" style="display:none;[^"]*">Save &lt;20%&gt; &amp; more \{\{subscriber\.firstName\}\}<\/div><p>Body/);

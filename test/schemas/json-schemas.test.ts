@@ -18,7 +18,7 @@ function exampleFiles(): string[] {
   return files;
 }
 
-describe("JSON Schemas for editors", () => {
+describe("JSON Schemas for editors", { timeout: 180_000 }, () => {
   it("are up to date with the zod schemas (run npm run schemas)", () => {
     const generated = jsonSchemas();
     assert.deepEqual(readdirSync(JSON_DIR).sort(), Object.keys(generated).sort());

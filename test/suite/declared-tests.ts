@@ -17,16 +17,22 @@ export function testFiles(testDir: string): string[] {
  * the suite runs at least this many.
  */
 export function countDeclaredTests(files: readonly string[]): number {
-  let count = 0;
+  return [...declaredByFile(files).values()].reduce((sum, n) => sum + n, 0);
+}
+
+/** The same count for each file. */
+export function declaredByFile(files: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
   for (const file of files) {
-    const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    let count = 0;
     const visit = (node: ts.Node): void => {
       if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && (node.expression.text === "it" || node.expression.text === "test")) count++;
       ts.forEachChild(node, visit);
     };
-    visit(source);
+    visit(ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS));
+    counts.set(file, count);
   }
-  return count;
+  return counts;
 }
 
 /** The committed count (test/declared-tests.json) that `npm test` holds the runner's summary to. */

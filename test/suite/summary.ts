@@ -1,44 +1,34 @@
-/** The closing counts of node's test runner (spec reporter: `ℹ pass 331`). */
-export interface RunnerSummary {
-  tests: number;
+/** What ran in one test file (count-reporter.ts). */
+export interface FileCounts {
   pass: number;
+  /** Failed or cancelled (a hook that failed or timed out cancels the tests under it). */
   fail: number;
-  cancelled: number;
-  skipped: number;
-  todo: number;
+  /** "name: reason" of each skipped test. */
+  skipped: string[];
+  /** The file ended without reporting a single test, and exited 0. */
+  exitedEarly: boolean;
 }
-
-const COUNT = /^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm;
-
-/** The runner's summary in `output`, or undefined when it printed none (it did not finish). */
-export function parseSummary(output: string): RunnerSummary | undefined {
-  const found: Partial<RunnerSummary> = {};
-  for (const [, name, value] of output.matchAll(COUNT)) found[name as keyof RunnerSummary] = Number(value);
-  const keys: (keyof RunnerSummary)[] = ["tests", "pass", "fail", "cancelled", "skipped", "todo"];
-  return keys.every((key) => found[key] !== undefined) ? (found as RunnerSummary) : undefined;
-}
-
-/** Skipped tests as the spec reporter prints them: `﹣ name (1.2ms) # reason`. */
-const SKIPPED = /^\s*﹣ (.+?) \([\d.]+m?s\) # (.+)$/gm;
 
 /**
  * Why a run does not prove the suite passed, one line each; none when it
- * does: no failure, nothing cancelled (a timed-out or failed hook cancels
- * the tests under it), and at least as many passes as the repository
- * declares — a file that exits without running its tests counts as one
- * pass, so fewer passes than declared means tests did not run.
+ * does. Every file must pass at least the tests it declares (`declared`,
+ * from its syntax), with nothing failed, cancelled or skipped: node's runner
+ * counts a file that exits before its tests run as one pass, so fewer passes
+ * than declared means tests did not run. `ran` is undefined when the runner
+ * was stopped before it reported.
  */
-export function summaryProblems(summary: RunnerSummary | undefined, declared: number, output = ""): string[] {
-  if (!summary) return ["the test runner printed no summary: it was stopped before it finished"];
+export function runProblems(ran: Record<string, FileCounts> | undefined, declared: ReadonlyMap<string, number>): string[] {
+  if (!ran) return ["the test runner reported nothing: it was stopped before it finished"];
   const problems: string[] = [];
-  if (summary.fail > 0) problems.push(`${summary.fail} failed`);
-  if (summary.cancelled > 0) problems.push(`${summary.cancelled} cancelled (a test or hook timed out, or the hook or suite above it failed)`);
-  if (summary.pass < declared) {
-    const skipped = [...output.matchAll(SKIPPED)].map(([, name, reason]) => `${name}: ${reason}`);
-    problems.push(
-      `${summary.pass} passed, fewer than the ${declared} tests the repository declares (test/declared-tests.json)` +
-        (skipped.length > 0 ? `; skipped: ${skipped.join("; ")}` : "; a test file ended without running its tests"),
-    );
+  for (const [file, wanted] of declared) {
+    const counts = ran[file] ?? { pass: 0, fail: 0, skipped: [], exitedEarly: false };
+    if (counts.exitedEarly) problems.push(`${file}: ended without running any of the ${wanted} tests it declares (and exited 0)`);
+    if (counts.fail > 0) problems.push(`${file}: ${counts.fail} failed or cancelled`);
+    if (counts.skipped.length > 0) problems.push(`${file}: ${counts.skipped.length} skipped (${counts.skipped.join("; ")})`);
+    if (counts.pass < wanted && !counts.exitedEarly && counts.fail === 0 && counts.skipped.length === 0) {
+      problems.push(`${file}: ${counts.pass} passed of the ${wanted} tests it declares: it ended without running them all`);
+    }
   }
+  for (const file of Object.keys(ran)) if (!declared.has(file)) problems.push(`${file}: ran, but is not one of the suite's test files`);
   return problems;
 }

@@ -9,7 +9,7 @@ import type { SequenceStep } from "../../../schemas/index.js";
 
 const NO_COLOR = { color: false };
 
-describe("diffState", () => {
+describe("diffState", { timeout: 185_000 }, () => {
   it("orders creates, updates and deletes by kind, then name, with field-level changes", () => {
     const current = [
       { kind: "Campaign" as const, name: "b", spec: { subject: "Old", budget: { maxRecipients: 10 } } },
@@ -54,7 +54,7 @@ describe("diffState", () => {
   });
 });
 
-describe("campaignReach", () => {
+describe("campaignReach", { timeout: 180_000 }, () => {
   it("caps by maxRecipients and by what maxUsd buys, and prices in micro-dollars", () => {
     assert.deepEqual(campaignReach(12_000, 0.1), { recipients: 12_000, costMicroUsd: 1_200_000 });
     assert.deepEqual(campaignReach(12_000, 0.1, { maxRecipients: 5000 }), { recipients: 5000, costMicroUsd: 500_000, cappedBy: "maxRecipients" });
@@ -65,7 +65,7 @@ describe("campaignReach", () => {
   });
 });
 
-describe("renderPlanText", () => {
+describe("renderPlanText", { timeout: 180_000 }, () => {
   const base = {
     env: "prod",
     url: "https://mk.example",

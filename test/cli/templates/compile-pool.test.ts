@@ -13,8 +13,8 @@ before(async () => {
   root = await mkdtemp(path.join(tmpdir(), "mk-templates-"));
   await mkdir(path.join(root, "templates"));
   await Promise.all(Array.from({ length: 300 }, (_, i) => writeFile(path.join(root, "templates", `t${i}.mjml`), "")));
-});
-after(() => rm(root, { recursive: true, force: true }));
+}, { timeout: 120_000 });
+after(() => rm(root, { recursive: true, force: true }), { timeout: 120_000 });
 
 const job = (i: number, extra = ""): CompileJob => ({
   root,
@@ -23,7 +23,7 @@ const job = (i: number, extra = ""): CompileJob => ({
 });
 const broken = (i: number) => job(i, `<mj-image src="https://x.example/${i}.png" /><mj-button href="http://x.example/${i}">Go</mj-button>`);
 
-describe("compileAll", () => {
+describe("compileAll", { timeout: 180_000 }, () => {
   it("compiles a large batch on worker threads, results in job order, the same as in this thread", async () => {
     const jobs = Array.from({ length: 300 }, (_, i) => (i % 50 === 0 ? broken(i) : job(i)));
     const results = await compileAll(jobs);

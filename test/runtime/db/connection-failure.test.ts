@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { once } from "node:events";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { connectionFailure, databaseTarget, reconnectDelayMs } from "../../../runtime/db/connection-failure.js";
+import { DatabaseWaitTimeout, waitForDatabase } from "../../../runtime/db/wait-for-database.js";
 
 const withCode = (code: string, message: string) => Object.assign(new Error(message), { code });
 
@@ -12,6 +15,27 @@ describe("connection failures", { timeout: 10_000 }, () => {
     for (const code of ["57P01", "57P03", "08006"]) assert.equal(connectionFailure(withCode(code, "x"))?.code, code);
     assert.deepEqual(connectionFailure(new Error("Connection terminated unexpectedly")), { code: undefined, reason: "Connection terminated unexpectedly" });
     assert.ok(connectionFailure(new Error("Connection terminated due to connection timeout")));
+    assert.ok(connectionFailure(new Error("timeout expired")), "a server that accepts and never answers");
+  });
+
+  it("keep waiting for a server that accepts connections and never answers, then give up with the reason", async () => {
+    const silent = createServer(() => {}).listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const sockets: Socket[] = [];
+    silent.on("connection", (socket) => sockets.push(socket));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const lines: string[] = [];
+      const log = { info: () => {}, warn: (_: object, message: string) => void lines.push(message), error: (_: object, message: string) => void lines.push(message) };
+      await assert.rejects(waitForDatabase(`postgres://mk:pw@127.0.0.1:${port}/mk`, { waitSeconds: 3, log }), (error: unknown) => {
+        assert.ok(error instanceof DatabaseWaitTimeout, String(error));
+        assert.match(error.message, /^the runtime gave up waiting for its database at 127\.0\.0\.1:\d+ \(database mk\) after \d+ attempts? in 3 s: timeout expired; /);
+        return true;
+      });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
   });
 
   it("say what to check when the server refuses the runtime", () => {

@@ -39,10 +39,10 @@ describe("embedded PostgreSQL", { timeout: 180_000 }, () => {
     base = await mkdtemp(path.join(tmpdir(), "mk-embedded-"));
     // Enterable by others, so that run as root the clusters stay inside it rather than in /var/lib/mk.
     await chmod(base, 0o755);
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await rm(base, { recursive: true, force: true });
-  });
+  }, { timeout: 120_000 });
 
   it("starts a cluster, keeps its data across a restart, and stops", async () => {
     const dir = path.join(base, "restart");
@@ -134,10 +134,10 @@ describe("embedded PostgreSQL", { timeout: 180_000 }, () => {
       busy.listen(0, "127.0.0.1");
       await once(busy, "listening");
       busyPort = (busy.address() as { port: number }).port;
-    });
+    }, { timeout: 120_000 });
     after(() => {
       busy.close();
-    });
+    }, { timeout: 120_000 });
 
     it("a busy port is one line with PostgreSQL's reason and what to do, in under 30 s", async () => {
       const dir = path.join(base, "busy");

@@ -6,9 +6,9 @@ import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { query } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
-describe("IP geolocation", () => {
+describe("IP geolocation", { timeout: 180_000 }, () => {
   it("finds the country of IPv4 and IPv6 addresses in the bundled DB-IP database", () => {
     const countryOf = openCountryLookup(undefined)!;
     assert.equal(countryOf("203.150.0.1"), "TH");
@@ -30,13 +30,13 @@ describe("IP geolocation", () => {
   });
 });
 
-describe("an event's country: its own, else the subscriber's, else its IP's", () => {
+describe("an event's country: its own, else the subscriber's, else its IP's", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   before(async () => {
     rt = await startRuntime();
     await query(rt.databaseUrl, "insert into subscribers (email, country) values ('nomad@example.test', null), ('home@example.test', 'PT')");
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("tags each stored event", async () => {
     const event = (key: string, email: string, extra: object) => ({ idempotencyKey: key, type: "signup", subscriber: { email }, occurredAt: "2026-11-20T03:00:00Z", ...extra });

@@ -5,7 +5,7 @@ import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const purchase = (key: string, email: string, occurredAt = "2026-11-20T10:00:00+07:00") => ({
   idempotencyKey: key,
@@ -16,13 +16,13 @@ const purchase = (key: string, email: string, occurredAt = "2026-11-20T10:00:00+
   properties: { plan: "pro" },
 });
 
-describe("POST /v1/events", () => {
+describe("POST /v1/events", { timeout: 540_000 }, () => {
   let rt: TestRuntime;
   before(async () => {
     rt = await startRuntime({ MK_EVENTS_BATCH_LIMIT: "1000" });
     await addSubscribers(rt.databaseUrl, 1000, { countries: ["TH", "DE"] });
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("reports each event: accepted, duplicate (in the batch or stored), rejected with the reason into the dead-letter table", async () => {
     const events = [

@@ -5,9 +5,9 @@ import { ensureEventPartitions, MONTHS_AHEAD, setRetention } from "../../../runt
 import { freshDatabase, stopDatabase } from "../../helpers/database.js";
 import { query } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
-describe("monthly partitions of events", () => {
+describe("monthly partitions of events", { timeout: 180_000 }, () => {
   it("creates this month and the next ones once, from any number of replicas, moving early rows out of the default partition", async () => {
     const url = await freshDatabase();
     await query(url, "insert into subscribers (email) values ('p@example.test')");

@@ -6,12 +6,12 @@ import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 /** promtool is Prometheus's own linter (Debian and Ubuntu: the `prometheus` package). */
 const promtoolMissing = spawnSync("promtool", ["--version"]).error !== undefined;
 
-describe("the runtime's /metrics", () => {
+describe("the runtime's /metrics", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   before(async () => {
     // A runtime that has done some of everything, so each metric family has samples: applies, sends, events, webhooks.
@@ -24,8 +24,8 @@ describe("the runtime's /metrics", () => {
     const ingested = await rt.api("/v1/events", { body: { events: [event, event, { type: "page_view" }] } });
     assert.deepEqual([ingested.body.accepted, ingested.body.duplicates, ingested.body.rejected], [1, 1, 1]);
     assert.equal((await fetch(`${rt.url}/v1/webhooks/ses`, { method: "POST", body: "{}" })).status, 403);
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("passes promtool check metrics with nothing to say", { skip: promtoolMissing && "promtool not installed: apt-get install prometheus" }, async () => {
     const scrape = await fetch(`${rt.url}/metrics`);

@@ -10,7 +10,7 @@ import { startRedis, type TestRedis } from "../../helpers/redis.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -163,7 +163,7 @@ function assertMatches(report: CampaignReport, expected: Awaited<ReturnType<type
   );
 }
 
-describe("campaign reports from the rollups equal plain SQL over the raw events", () => {
+describe("campaign reports from the rollups equal plain SQL over the raw events", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   let sends: Send[];
   before(async () => {
@@ -175,8 +175,8 @@ describe("campaign reports from the rollups equal plain SQL over the raw events"
     assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "launch" } })).status, 200);
     await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0, 60_000);
     sends = await query<Send>(rt.databaseUrl, "select id, subscriber_id::text, email, variant from sends where campaign = 'launch' order by id");
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("counts every figure exactly, before and after the deltas are folded", async () => {
     await generate(rt, sends.slice(0, 400), 1);
@@ -266,12 +266,12 @@ describe("campaign reports from the rollups equal plain SQL over the raw events"
   });
 });
 
-describe("report cache", () => {
+describe("report cache", { timeout: 180_000 }, () => {
   let redis: TestRedis;
   before(async () => {
     redis = await startRedis();
-  });
-  after(() => redis.stop());
+  }, { timeout: 120_000 });
+  after(() => redis.stop(), { timeout: 120_000 });
 
   it("serves a report from Redis to every replica until it expires", async () => {
     const first = await startRuntime({ MK_REPORT_CACHE_SECONDS: "1", REDIS_URL: redis.url });
@@ -297,7 +297,7 @@ describe("report cache", () => {
   });
 });
 
-describe("two-proportion z-test", () => {
+describe("two-proportion z-test", { timeout: 180_000 }, () => {
   it("matches a hand computation", () => {
     // 200/1000 vs 250/1000: pooled 0.225, se = sqrt(0.225 · 0.775 · 0.002) = 0.018675, z = 2.6774, p = 0.0074.
     const { z, p } = twoProportionZTest(200, 1000, 250, 1000);

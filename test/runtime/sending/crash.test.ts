@@ -11,7 +11,7 @@ const WORKER = fileURLToPath(new URL("../../helpers/send-worker-process.ts", imp
 const ROUNDS = Number(process.env["MK_CRASH_ROUNDS"] ?? 5);
 const RECIPIENTS = 10_000;
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const startWorker = (databaseUrl: string) => startWorkerProcess(WORKER, databaseUrl, { MK_WORKERS: "3" });
 
@@ -20,7 +20,7 @@ async function statuses(databaseUrl: string): Promise<Record<string, number>> {
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
-describe("crash safety", () => {
+describe("crash safety", { timeout: 480_000 }, () => {
   it(`SIGKILLed ${ROUNDS} times during a ${RECIPIENTS.toLocaleString("en")}-recipient send: nothing sent twice, nothing lost`, { timeout: 300_000 }, async (t) => {
     const rt = await startRuntime();
     try {

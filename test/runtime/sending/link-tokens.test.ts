@@ -8,7 +8,7 @@ const SECRET = "a-signing-secret-of-at-least-32-characters";
 const kinds: LinkKind[] = ["unsubscribe", "click", "view"];
 const token = fc.record({ kind: fc.constantFrom(...kinds), sendId: fc.uuid(), linkIndex: fc.integer({ min: 0, max: 65_535 }) });
 
-describe("signed link tokens", () => {
+describe("signed link tokens", { timeout: 180_000 }, () => {
   it("round-trip: what is signed verifies to the same send, kind and link", () => {
     fc.assert(
       fc.property(token, (t) => {
@@ -57,7 +57,7 @@ describe("signed link tokens", () => {
   });
 });
 
-describe("tracked links", () => {
+describe("tracked links", { timeout: 180_000 }, () => {
   it("stores only the template's own static http(s) links, so a click can lead nowhere else", () => {
     const href = fc.oneof(fc.webUrl(), fc.constantFrom("mailto:x@example.com", "{{unsubscribeUrl}}", "https://x.example/{{subscriber.email}}", "javascript:alert(1)", "/relative"));
     fc.assert(

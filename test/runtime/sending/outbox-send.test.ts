@@ -7,9 +7,9 @@ import { signLinkToken } from "../../../runtime/sending/link-tokens.js";
 import { SIGNING_SECRET, startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
-describe("starting and sending a campaign through the outbox", () => {
+describe("starting and sending a campaign through the outbox", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   before(async () => {
     rt = await startRuntime({ MK_WORKERS: "2" });
@@ -22,8 +22,8 @@ describe("starting and sending a campaign through the outbox", () => {
       { name: "later", schedule: { at: "2099-01-01T09:00:00", timezone: "recipient" } },
       { name: "capped", budget: { maxRecipients: 10 } },
     ]);
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("writes one ledger row per eligible subscriber: consent, suppressions, variants by hash", async () => {
     const started = await rt.api("/v1/sends/start", { body: { campaign: "launch" } });

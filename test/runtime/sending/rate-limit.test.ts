@@ -4,7 +4,7 @@ import { createRateLimiter } from "../../../runtime/sending/rate-limit.js";
 
 const log = { info: () => {}, warn: () => {} };
 
-describe("the in-process send rate limit", () => {
+describe("the in-process send rate limit", { timeout: 180_000 }, () => {
   for (const perSecond of [14, 3, 0.5, 250]) {
     it(`grants ${perSecond}/s over time, a tenth of it (at least one) at once`, async () => {
       const limiter = createRateLimiter({ perSecond, log });

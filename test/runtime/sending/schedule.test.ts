@@ -5,7 +5,7 @@ import { dueInstant, nextInWindow, parseWindow, startsAt } from "../../../runtim
 
 const utc = (instant: DateTime) => instant.toUTC().toISO({ suppressMilliseconds: true });
 
-describe("recipient-time schedules", () => {
+describe("recipient-time schedules", { timeout: 180_000 }, () => {
   // Each zone on a day its clocks change (2026), and Bangkok, which has no DST.
   const cases = [
     { zone: "America/New_York", day: "2026-03-08", expected: "2026-03-08T13:00:00Z" }, // EDT begins 02:00 → 03:00
@@ -40,7 +40,7 @@ describe("recipient-time schedules", () => {
   });
 });
 
-describe("delivery windows", () => {
+describe("delivery windows", { timeout: 180_000 }, () => {
   const window = parseWindow("09:00-11:00");
   const at = (iso: string, zone: string) => DateTime.fromISO(iso, { zone });
 

@@ -12,9 +12,9 @@ process.env["AWS_EC2_METADATA_DISABLED"] = "true";
 
 const RECIPIENTS = 150;
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
-describe("sending through SES v2 (the real client, a local endpoint)", () => {
+describe("sending through SES v2 (the real client, a local endpoint)", { timeout: 300_000 }, () => {
   const ses = new FakeSes({ throttleShare: 0.3, errorShare: 0.05, maxFailuresPerMessage: 3 });
   let rt: TestRuntime;
   before(async () => {
@@ -23,11 +23,11 @@ describe("sending through SES v2 (the real client, a local endpoint)", () => {
     await addSubscribers(rt.databaseUrl, RECIPIENTS);
     await query(rt.databaseUrl, "insert into subscribers (email, consent) values ('reject-me@example.test', 'marketing'), ('drop-me@example.test', 'marketing')");
     await applyCampaigns(rt, [{ name: "via-ses" }], { provider: "ses" });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await rt.close();
     await ses.stop();
-  });
+  }, { timeout: 120_000 });
 
   it("sends every message exactly once through throttling and 5xx, backing off between attempts", { timeout: 120_000 }, async (t) => {
     assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "via-ses" } })).body.recipients, RECIPIENTS + 2);
@@ -82,7 +82,7 @@ describe("sending through SES v2 (the real client, a local endpoint)", () => {
   });
 });
 
-describe("a provider that keeps failing", () => {
+describe("a provider that keeps failing", { timeout: 240_000 }, () => {
   it("opens the circuit breaker: calls stop, the metric says so, rows wait without spending attempts", { timeout: 60_000 }, async () => {
     const ses = new FakeSes({ throttleShare: 0, errorShare: 1, maxFailuresPerMessage: 1000 });
     await ses.start();

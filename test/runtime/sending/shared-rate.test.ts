@@ -6,7 +6,7 @@ import { startRedis } from "../../helpers/redis.js";
 import { startRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const RATE = 40;
 
@@ -34,7 +34,7 @@ async function twoRuntimes(campaign: string, recipients: number) {
   return { redis, databaseUrl, a, b, close };
 }
 
-describe("two runtimes, one PostgreSQL, one Redis", () => {
+describe("two runtimes, one PostgreSQL, one Redis", { timeout: 420_000 }, () => {
   it(`share sending.maxPerSecond (${RATE}/s) and never send a message twice`, { timeout: 120_000 }, async (t) => {
     const recipients = RATE * 6;
     const { databaseUrl, a, b, close } = await twoRuntimes("shared", recipients);

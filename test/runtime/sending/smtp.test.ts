@@ -7,7 +7,7 @@ import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
 /** A real SMTP server on loopback: "busy…" addresses get a 451 once, "bad…" a 550. */
-describe("sending through SMTP (nodemailer's pool, a local SMTP server)", () => {
+describe("sending through SMTP (nodemailer's pool, a local SMTP server)", { timeout: 240_000 }, () => {
   const received: { to: string; raw: string }[] = [];
   const refusedOnce = new Set<string>();
   const server = new SMTPServer({
@@ -41,12 +41,12 @@ describe("sending through SMTP (nodemailer's pool, a local SMTP server)", () => 
     await addSubscribers(rt.databaseUrl, 20);
     await query(rt.databaseUrl, "insert into subscribers (email, consent) values ('busy@example.test', 'marketing'), ('bad@example.test', 'marketing')");
     await applyCampaigns(rt, [{ name: "via-smtp" }], { provider: "smtp" });
-  });
+  }, { timeout: 120_000 });
   after(async () => {
     await rt.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stopDatabase();
-  });
+  }, { timeout: 120_000 });
 
   it("delivers each message once, retries a 4xx, fails a 5xx with the server's reply", { timeout: 60_000 }, async () => {
     assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "via-smtp" } })).body.recipients, 22);

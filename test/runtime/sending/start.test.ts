@@ -6,9 +6,9 @@ import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js"
 
 const ZONES = ["America/New_York", "Europe/Berlin", "Asia/Bangkok", "Australia/Sydney"];
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
-describe("starting campaigns", () => {
+describe("starting campaigns", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   before(async () => {
     rt = await startRuntime();
@@ -22,8 +22,8 @@ describe("starting campaigns", () => {
       { name: "geofenced", geofence: { countries: { notIn: ["US"] }, timezones: { in: ["Asia/Bangkok", "Europe/Berlin"] } } },
       { name: "usd-capped", budget: { maxUsd: 0.002 } },
     ]);
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("gives every recipient their own zone's 09:00, on the days the clocks change", async () => {
     const due = await rt.api("/v1/sends/due", { body: {} });

@@ -5,7 +5,7 @@ import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, applyRequest, query, type SequenceFixture } from "../../helpers/sending.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const T0 = new Date("2026-11-23T08:00:00Z");
 const DAY = 86_400_000;
@@ -14,7 +14,7 @@ const pause = { name: "pause", wait: "1d" };
 const tips = (subject: string) => ({ name: "tips", send: { template: "templates/tips.mjml", subject } });
 const sequence = (steps: Record<string, unknown>[], extra: Record<string, unknown> = {}): SequenceFixture => ({ name: "onboarding", trigger: { event: "signup" }, steps, ...extra });
 
-describe("changing a live sequence through apply", () => {
+describe("changing a live sequence through apply", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   let now = T0;
   let tipsHtml = "<html><body>Tips</body></html>";
@@ -34,8 +34,8 @@ describe("changing a live sequence through apply", () => {
   before(async () => {
     rt = await startRuntime({ MK_WORKERS: "1" }, undefined, { clock: () => now });
     await addSubscribers(rt.databaseUrl, 5);
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("keeps active enrollments on the version they started on; new ones start on the new version", async () => {
     assert.deepEqual((await apply([sequence([welcome, pause, tips("Tips v1")])])).sequenceVersions, { onboarding: 1 });

@@ -5,13 +5,13 @@ import { startRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const SUBSCRIBERS = 300;
 const T0 = new Date("2026-11-23T08:00:00Z");
 const DAY = 86_400_000;
 
-describe("two runtimes ingesting the same triggers at once", () => {
+describe("two runtimes ingesting the same triggers at once", { timeout: 300_000 }, () => {
   it("enroll each subscriber once and send one message per step", { timeout: 120_000 }, async () => {
     let now = T0;
     const clock = () => now;

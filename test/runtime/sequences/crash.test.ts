@@ -32,7 +32,7 @@ const CLOCK = new FileClock(path.join(mkdtempSync(path.join(tmpdir(), "mk-seq-cl
 after(async () => {
   await stopDatabase();
   rmSync(path.dirname(CLOCK.file), { recursive: true, force: true });
-});
+}, { timeout: 120_000 });
 
 const startWorker = (databaseUrl: string) => startWorkerProcess(WORKER, databaseUrl, { MK_WORKERS: "2", MK_TEST_CLOCK_FILE: CLOCK.file });
 

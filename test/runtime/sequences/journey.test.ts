@@ -5,7 +5,7 @@ import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query, type SequenceFixture } from "../../helpers/sending.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const T0 = new Date("2026-11-23T08:00:00Z");
 const DAY = 86_400_000;
@@ -32,7 +32,7 @@ interface Enrollment {
   exit_reason: string | null;
 }
 
-describe("a sequence on a moved clock: signup, welcome, two days, tips unless bought", () => {
+describe("a sequence on a moved clock: signup, welcome, two days, tips unless bought", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   let now = T0;
   let key = 0;
@@ -62,8 +62,8 @@ describe("a sequence on a moved clock: signup, welcome, two days, tips unless bo
     await query(rt.databaseUrl, "insert into subscribers (email, first_name) values ('no-consent@example.test', 'Nope')");
     const applied = await applyCampaigns(rt, [], {}, { sequences: [onboarding], templates: { "templates/tips.mjml": TIPS_HTML } });
     assert.deepEqual(applied.sequenceVersions, { onboarding: 1 });
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("enrolls on signup and sends the welcome at once", async () => {
     const result = await ingest([event("s1@example.test", "signup", T0), event("s2@example.test", "signup", T0), event("no-consent@example.test", "signup", T0)]);

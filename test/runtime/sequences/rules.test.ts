@@ -5,7 +5,7 @@ import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query, type SequenceFixture } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const T0 = new Date("2026-11-23T08:00:00Z");
 const DAY = 86_400_000;
@@ -16,7 +16,7 @@ const winback: SequenceFixture = { name: "winback", trigger: { event: "trial_end
 const checks: SequenceFixture = { name: "checks", trigger: { event: "quiz" }, steps: [{ if: { audience: "testers" }, then: "exit" }, send("Results")] };
 
 /** Enrollment rules, worked by one SequenceWorker called directly on a moved clock. */
-describe("sequence enrollment and exit rules", () => {
+describe("sequence enrollment and exit rules", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   let now = T0;
   let key = 0;
@@ -47,8 +47,8 @@ describe("sequence enrollment and exit rules", () => {
     await addSubscribers(rt.databaseUrl, 3);
     await query(rt.databaseUrl, "insert into subscribers (email, first_name) values ('no-consent@example.test', 'Nope')");
     await applyCampaigns(rt, [], {}, { sequences: [receipts, winback, checks] });
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("a transactional sequence mails without marketing consent; reenter: true enrolls on every trigger", async () => {
     const amount = { amount: { value: 500, currency: "USD" } };

@@ -4,7 +4,7 @@ import { waitEnds } from "../../../runtime/sequences/wait.js";
 
 const iso = (d: Date) => d.toISOString();
 
-describe("waitEnds", () => {
+describe("waitEnds", { timeout: 180_000 }, () => {
   it("adds minutes and hours as elapsed time, days and weeks as calendar days in the recipient's zone", () => {
     assert.equal(iso(waitEnds(new Date("2026-11-23T08:00:00Z"), { wait: "90m" }, "Asia/Bangkok")), "2026-11-23T09:30:00.000Z");
     assert.equal(iso(waitEnds(new Date("2026-11-23T08:00:00Z"), { wait: "2w" }, "Asia/Bangkok")), "2026-12-07T08:00:00.000Z");

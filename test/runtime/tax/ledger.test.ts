@@ -5,7 +5,7 @@ import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { query } from "../../helpers/sending.js";
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
 const sale = (key: string, email: string, value: number, currency: string, occurredAt: string, extra: object = {}) => ({
   idempotencyKey: key,
@@ -16,13 +16,13 @@ const sale = (key: string, email: string, value: number, currency: string, occur
   ...extra,
 });
 
-describe("the tax ledger", () => {
+describe("the tax ledger", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   before(async () => {
     rt = await startRuntime();
     await query(rt.databaseUrl, "insert into subscribers (email, country) values ('th@example.test', 'TH'), ('qc@example.test', 'CA'), ('nowhere@example.test', null)");
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("records each purchase and refund once, with the rate in force on the date it wrote, in decimals", async () => {
     const events = [

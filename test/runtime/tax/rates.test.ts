@@ -9,7 +9,7 @@ import { readRateFile, shippedRates, TaxRates } from "../../../runtime/tax/rates
 const EU = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"];
 const OTHERS = ["TH", "GB", "NO", "CH", "AU", "NZ", "SG", "JP", "KR", "IN", "ID", "MY", "PH", "VN", "MX", "CO", "CL", "ZA", "CA", "US"];
 
-describe("the shipped tax-rate data", () => {
+describe("the shipped tax-rate data", { timeout: 180_000 }, () => {
   const rows = shippedRates();
 
   it("covers every required country, each row with a source, and periods that never overlap", () => {
@@ -63,7 +63,7 @@ describe("the shipped tax-rate data", () => {
   });
 });
 
-describe("tax on one line, in decimals, half up to the minor unit", () => {
+describe("tax on one line, in decimals, half up to the minor unit", { timeout: 180_000 }, () => {
   it("splits tax-inclusive prices and adds to tax-exclusive ones", () => {
     // 1,070.00 THB including 7 %: 7,000 of 107,000 satang.
     assert.deepEqual(taxLine(107_000, "7", true), { netMinor: 100_000, taxMinor: 7_000, grossMinor: 107_000 });

@@ -61,9 +61,9 @@ const EXTRAS: Record<string, (to: string) => object> = {
   Subscription: () => ({ subscription: { contactList: "SystemMonitor-Canary", timestamp: "2026-11-23T10:40:00.000Z", source: "UnsubscribeHeader", newTopicPreferences: { unsubscribeAll: true, topicSubscriptionStatus: [] } } }),
 };
 
-after(() => stopDatabase());
+after(() => stopDatabase(), { timeout: 120_000 });
 
-describe("POST /v1/webhooks/ses", () => {
+describe("POST /v1/webhooks/ses", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   let sends: { id: string; email: string }[] = [];
   const post = (envelope: unknown, contentType = "text/plain; charset=UTF-8") =>
@@ -89,8 +89,8 @@ describe("POST /v1/webhooks/ses", () => {
     // Every row as if a worker lost track of it mid-call: only the provider's events can settle it.
     await query(rt.databaseUrl, "update sends set status = 'ambiguous', transport = 'ses'");
     sends = await query<{ id: string; email: string }>(rt.databaseUrl, "select id, email from sends order by email");
-  });
-  after(() => rt.close());
+  }, { timeout: 120_000 });
+  after(() => rt.close(), { timeout: 120_000 });
 
   it("takes every SES event type, settles each send, suppresses bounces and complaints, records the events", async () => {
     const types = Object.keys(EXTRAS);

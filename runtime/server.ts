@@ -11,7 +11,8 @@
 import { buildRuntime } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { migrate } from "./db/migrate.js";
-import { DatabaseWaitTimeout, waitForDatabase } from "./db/wait-for-database.js";
+import { connectionFailure } from "./db/connection-failure.js";
+import { DatabaseWaitTimeout, waitForDatabase, type WaitLog } from "./db/wait-for-database.js";
 
 const EXIT_CONFIG = 78;
 const EXIT_DATABASE_UNAVAILABLE = 69;
@@ -26,6 +27,19 @@ function configuration() {
   }
 }
 
+async function waitAndMigrate(databaseUrl: string, waitSeconds: number, log: WaitLog): Promise<string[]> {
+  for (;;) {
+    await waitForDatabase(databaseUrl, { waitSeconds, log });
+    try {
+      return await migrate(databaseUrl);
+    } catch (error) {
+      const failure = connectionFailure(error);
+      if (!failure) throw error;
+      log.warn(failure, "lost the database while migrating; waiting for it again");
+    }
+  }
+}
+
 const config = configuration();
 const runtime = buildRuntime(config, { awaitDatabase: true });
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -37,9 +51,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 try {
   // 1. Listen: /healthz says the runtime waits for its database.
   await runtime.app.listen({ port: config.PORT, host: config.HOST });
-  // 2. Wait for the database, then migrate it.
-  await waitForDatabase(config.DATABASE_URL, { waitSeconds: config.MK_DB_WAIT, log: runtime.app.log });
-  const migrations = await migrate(config.DATABASE_URL);
+  // 2. Wait for the database, then migrate it (waiting again if it goes away in between).
+  const migrations = await waitAndMigrate(config.DATABASE_URL, config.MK_DB_WAIT, runtime.app.log);
   // 3. Serve every route; start the workers.
   runtime.app.log.info({ migrations }, "database migrated: serving every route and starting the workers");
   await runtime.databaseReady();

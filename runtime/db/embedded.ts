@@ -62,6 +62,7 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
       (stopped ??= (async () => {
         process.removeListener("exit", stopOnExit);
         launch.deadline = Date.now() + START_SECONDS * 1000;
+        launch.logFrom = (await lstat(launch.logFile).catch(() => undefined))?.size ?? 0;
         await pgCtl(launch, ["stop", "-D", cluster, "-m", "fast", "-w", "-t", secondsLeft(launch)]).catch(async (error: unknown) => {
           throw await startError(error, launch);
         });

@@ -95,7 +95,7 @@ describe("the deployed runtime waits for its database, and survives losing it", 
     const s = server;
     await addSubscribers(url, 5);
     // Due a few seconds from now: after the database stops, before it starts again.
-    const due = new Date(Date.now() + 6000);
+    const due = new Date(Date.now() + 12_000);
     await applyCampaigns(s, [{ name: "after-outage", schedule: { at: due.toISOString().replace(/\.\d+Z$/, "Z") } }]);
     const started = await s.api("/v1/sends/start", { body: { campaign: "after-outage" } });
     assert.deepEqual(started.body, { campaign: "after-outage", recipients: 5, alreadyStarted: false });

@@ -165,7 +165,7 @@ async function ctrlC(command: RunningCommand, clone: string): Promise<void> {
   assert.match(command.output(), /Stopping the runtime and PostgreSQL…/);
 }
 
-describe("a newcomer's first contact: the README's first command in a fresh clone", { timeout: 900_000 }, () => {
+describe("a newcomer's first contact: the README's first command in a fresh clone", { timeout: 900_000, concurrency: 2 }, () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
     for (const cleanup of cleanups) await cleanup();

@@ -8,7 +8,7 @@ interface Holder {
   started: string | null;
 }
 
-export const UP_LOCK_FILE = "up.lock";
+const UP_LOCK_FILE = "up.lock";
 
 /**
  * One mk up per data folder: `<dataDir>/up.lock`, created exclusively before

@@ -15,8 +15,6 @@ export { PostgresStartError } from "./postgres-failure.js";
 export interface EmbeddedDatabase {
   /** postgres://… for the `mk` database. */
   url: string;
-  /** The server's log for this start. */
-  logFile: string;
   /** Stops PostgreSQL; the data stays for the next start. */
   stop: () => Promise<void>;
 }
@@ -57,7 +55,6 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
   let stopped: Promise<void> | undefined;
   return {
     url,
-    logFile: launch.logFile,
     stop: () =>
       (stopped ??= (async () => {
         process.removeListener("exit", stopOnExit);

@@ -41,6 +41,7 @@ export const PROBLEM_CODES = {
   MK044: { severity: "error", title: "handlebars syntax error" },
   MK045: { severity: "warning", title: "variable no context provides" },
   MK046: { severity: "error", title: "unknown handlebars helper" },
+  MK047: { severity: "error", title: "file mk does not read: a symbolic link out of the repository, or a file under .git/ or .mk/" },
   MK050: { severity: "error", title: "marketing email without unsubscribe link" },
   MK051: { severity: "error", title: "marketing email without postal address" },
   MK052: { severity: "warning", title: "HTML over 102 KB (Gmail clips it)" },

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { KIND_FOLDERS, KINDS, NAME_PATTERN, type Kind } from "../../schemas/index.js";
 import { problem, type Problem } from "../problems.js";
+import { refusalMessage, resolveRepositoryFile } from "./repository-paths.js";
 import { parseYamlSource, locate, type YamlSource } from "./yaml-source.js";
 import { suggest, zodProblems } from "./zod-problems.js";
 
@@ -52,7 +53,9 @@ export async function readRepository(root: string): Promise<[Repository, Problem
   const files = [PROJECT_FILE, ...(await Promise.all(folders.map((folder) => listYaml(root, folder)))).flat()];
   const read = await Promise.all(files.map(async (file) => readResource(root, file)));
 
-  read.forEach(([resource, fileProblems, data], i) => {
+  read.forEach((result, i) => {
+    if (!result) return;
+    const [resource, fileProblems, data] = result;
     problems.push(...fileProblems);
     if (!resource) {
       const file = files[i] as string;
@@ -86,7 +89,7 @@ async function listYaml(root: string, folder: string): Promise<string[]> {
     throw error;
   }
   return entries
-    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && /\.ya?ml$/.test(entry.name))
     .map((entry) => toPosix(path.relative(root, path.join(entry.parentPath, entry.name))))
     .sort();
 }
@@ -94,15 +97,17 @@ async function listYaml(root: string, folder: string): Promise<string[]> {
 /** The resource, or the problems that kept it out (with whatever data could be parsed). */
 type ReadResult = [Resource | undefined, Problem[], unknown?];
 
-async function readResource(root: string, file: string): Promise<ReadResult> {
-  let text: string;
-  try {
-    text = await readFile(path.join(root, file), "utf8");
-  } catch (error) {
-    if (file === PROJECT_FILE && (error as NodeJS.ErrnoException).code === "ENOENT") {
-      return [undefined, [problem("MK004", { file, line: 1, col: 1 }, "mk.yaml is missing from the repository root")]];
-    }
-    throw error;
+/**
+ * Undefined when a listed file is not there to read (a symbolic link to
+ * nothing, or to a folder). A link out of the repository or into .git/ or
+ * .mk/ is refused unread.
+ */
+async function readResource(root: string, file: string): Promise<ReadResult | undefined> {
+  const located = await resolveRepositoryFile(root, file);
+  if (located.status === "refused") return [undefined, [problem("MK047", { file, line: 1, col: 1 }, refusalMessage(file, located.refusal))]];
+  const text = located.status === "readable" ? await readText(located.realPath) : undefined;
+  if (text === undefined) {
+    return file === PROJECT_FILE ? [undefined, [problem("MK004", { file, line: 1, col: 1 }, "mk.yaml is missing from the repository root")]] : undefined;
   }
   const [source, parseProblems] = parseYamlSource(file, text);
   if (!source) return [undefined, parseProblems];
@@ -118,6 +123,16 @@ async function readResource(root: string, file: string): Promise<ReadResult> {
   const nameProblem = kind === "Project" ? defaultProjectName(root, spec) : defaultName(source, spec);
   if (nameProblem) return [undefined, [nameProblem], source.data];
   return [{ kind, name: spec.name as string, source, spec }, []];
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EISDIR") return undefined;
+    throw error;
+  }
 }
 
 /** apiVersion and kind first: without them the rest of the file can't be read. */

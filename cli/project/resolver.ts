@@ -1,9 +1,9 @@
-import { access } from "node:fs/promises";
 import path from "node:path";
 import { forEachCondition, RESERVED_ENVIRONMENT, type Condition } from "../../schemas/index.js";
 import { problem, type Problem } from "../problems.js";
 import { messagesOf, type MessageSpec } from "./messages.js";
 import type { Repository, Resource } from "./reader.js";
+import { refusalMessage, resolveRepositoryFile, type RepositoryFile } from "./repository-paths.js";
 import { locate, type PathSegment } from "./yaml-source.js";
 import { suggest } from "./zod-problems.js";
 
@@ -173,27 +173,35 @@ function environmentChecks(repo: Repository): Problem[] {
   ];
 }
 
-/** Every message whose template file exists inside the repository; the others are problems. */
+/**
+ * Every message whose template file exists inside the repository and mk may
+ * read (see ./repository-paths.ts); the others are problems at `template:`.
+ */
 async function existingTemplates(repo: Repository): Promise<[MessageSpec[], Problem[]]> {
   const messages = messagesOf(repo);
-  const exists = new Map<string, Promise<boolean>>();
-  const check = (template: string): Promise<boolean> => {
-    let found = exists.get(template);
+  const located = new Map<string, Promise<RepositoryFile>>();
+  const locateTemplate = (template: string): Promise<RepositoryFile> => {
+    let found = located.get(template);
     if (!found) {
-      const absolute = path.resolve(repo.root, template);
-      found = isInside(repo.root, absolute) ? access(absolute).then(() => true, () => false) : Promise.resolve(false);
-      exists.set(template, found);
+      found = isInside(repo.root, path.resolve(repo.root, template)) ? resolveRepositoryFile(repo.root, template) : Promise.resolve({ status: "missing" });
+      located.set(template, found);
     }
     return found;
   };
-  const results = await Promise.all(messages.map((m) => check(m.template)));
+  const results = await Promise.all(messages.map((m) => locateTemplate(m.template)));
   const problems = new Map<string, Problem>();
   messages.forEach((m, i) => {
-    if (results[i]) return;
+    const result = results[i] as RepositoryFile;
+    if (result.status === "readable") return;
     const at = locate(m.resource.source, m.templateAt);
-    problems.set(`${at.file}:${at.line}:${at.col}`, problem("MK022", at, `template file ${m.template} does not exist in the repository`));
+    problems.set(
+      `${at.file}:${at.line}:${at.col}`,
+      result.status === "refused"
+        ? problem("MK047", at, refusalMessage(`template ${m.template}`, result.refusal))
+        : problem("MK022", at, `template file ${m.template} does not exist in the repository`),
+    );
   });
-  return [messages.filter((_, i) => results[i]), [...problems.values()]];
+  return [messages.filter((_, i) => results[i]?.status === "readable"), [...problems.values()]];
 }
 
 export function isInside(root: string, absolute: string): boolean {

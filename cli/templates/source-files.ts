@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Parser } from "htmlparser2";
 import { problem, type Location, type Problem } from "../problems.js";
+import { refusalMessage, resolveRepositoryFile, type Refusal } from "../project/repository-paths.js";
 import { isInside } from "../project/resolver.js";
 import { toPosix } from "../project/reader.js";
 
@@ -20,6 +21,9 @@ export interface TemplateFile {
   includes: Include[];
   problems: Problem[];
 }
+
+/** A file of the include graph as read: its text, or why there is none. */
+type FileRead = { status: "read"; file: TemplateFile } | { status: "missing" } | { status: "refused"; refusal: Refusal };
 
 /** Offsets of line starts, to turn a character offset into line and column. */
 export function lineStarts(text: string): number[] {
@@ -44,12 +48,12 @@ export function positionAt(starts: readonly number[], offset: number): { line: n
  * partial shared by a thousand templates is read and scanned once.
  */
 export class TemplateFiles {
-  private readonly cache = new Map<string, Promise<TemplateFile | undefined>>();
+  private readonly cache = new Map<string, Promise<FileRead>>();
 
   constructor(private readonly root: string) {}
 
-  /** The file, or undefined when it does not exist. */
-  get(file: string): Promise<TemplateFile | undefined> {
+  /** The file, or why it was not read (it does not exist, or mk may not read it). */
+  get(file: string): Promise<FileRead> {
     let entry = this.cache.get(file);
     if (!entry) {
       entry = this.read(file);
@@ -61,7 +65,9 @@ export class TemplateFiles {
   /**
    * Every file `template` includes, directly or not, in include order,
    * starting with the template itself. Missing files, includes that leave
-   * the repository and include cycles are problems at the include tag.
+   * the repository (as written or through a symbolic link), files under
+   * .git/ or .mk/ and include cycles are problems at the include tag; a file
+   * mk may not read is never read.
    */
   async graph(template: string): Promise<[TemplateFile[], Problem[]]> {
     const files: TemplateFile[] = [];
@@ -79,35 +85,46 @@ export class TemplateFiles {
         }
         if (done.has(include.target)) continue;
         const child = await this.get(include.target);
-        if (!child) {
+        if (child.status === "missing") {
           problems.push(problem("MK041", include.at, `mj-include file ${include.target} does not exist`));
           continue;
         }
-        if (include.type === "css") {
-          done.add(child.file);
+        if (child.status === "refused") {
+          problems.push(problem("MK047", include.at, refusalMessage(`mj-include file ${include.target}`, child.refusal)));
           continue;
         }
-        await visit(child, [...stack, include.target]);
+        if (include.type === "css") {
+          done.add(child.file.file);
+          continue;
+        }
+        await visit(child.file, [...stack, include.target]);
       }
     };
     const root = await this.get(template);
-    if (root) await visit(root, [template]);
+    if (root.status === "read") await visit(root.file, [template]);
     return [files, problems];
   }
 
-  private async read(file: string): Promise<TemplateFile | undefined> {
+  private async read(file: string): Promise<FileRead> {
+    const located = await resolveRepositoryFile(this.root, file);
+    if (located.status !== "readable") return located;
     let text: string;
     try {
-      text = await readFile(path.join(this.root, file), "utf8");
+      text = await readFile(located.realPath, "utf8");
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "EISDIR") return undefined;
+      if (code === "ENOENT" || code === "EISDIR") return { status: "missing" };
       throw error;
     }
     const [includes, problems] = this.scanIncludes(file, text);
-    return { file, text, includes, problems };
+    return { status: "read", file: { file, text, includes, problems } };
   }
 
+  /**
+   * The mj-include tags as mjml's parser sees them (the same htmlparser2
+   * options, the path URL-decoded as mjml decodes it), so the file checked
+   * here is the file mjml reads when it compiles the template.
+   */
   private scanIncludes(file: string, text: string): [Include[], Problem[]] {
     const starts = lineStarts(text);
     const includes: Include[] = [];
@@ -122,8 +139,9 @@ export class TemplateFiles {
             problems.push(problem("MK041", at, 'mj-include needs a path="…" attribute'));
             return;
           }
-          const absolute = path.resolve(this.root, path.dirname(file), written);
-          if (path.isAbsolute(written) || !isInside(this.root, absolute)) {
+          const decoded = decodeLikeMjml(written);
+          const absolute = path.resolve(this.root, path.dirname(file), decoded);
+          if (path.isAbsolute(decoded) || !isInside(this.root, absolute)) {
             problems.push(problem("MK043", at, `mj-include path "${written}" leaves the repository; include files under the repository root only`));
             return;
           }
@@ -131,10 +149,26 @@ export class TemplateFiles {
           includes.push({ target: toPosix(path.relative(this.root, absolute)), type, at });
         },
       },
-      { xmlMode: true, recognizeSelfClosing: true },
+      { recognizeCDATA: true, decodeEntities: false, recognizeSelfClosing: true, lowerCaseAttributeNames: false },
     );
     parser.write(text);
     parser.end();
     return [includes, problems];
   }
+}
+
+/** mjml URL-decodes an include path until it no longer changes (ten rounds at most) before resolving it. */
+function decodeLikeMjml(written: string): string {
+  let result = written;
+  for (let i = 0; i < 10; i += 1) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(result);
+    } catch {
+      break;
+    }
+    if (decoded === result) break;
+    result = decoded;
+  }
+  return result;
 }

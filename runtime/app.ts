@@ -19,7 +19,9 @@ import { shippedRates } from "./tax/rates.js";
 import { registerTaxRoutes } from "./tax/routes.js";
 import { registerPublicLinks } from "./public/links.js";
 import { registerSesWebhook } from "./webhooks/routes.js";
-import { httpsCertificates, type CertificateSource } from "./webhooks/sns-signature.js";
+import { httpsCertificates, visitSubscribeUrl } from "./webhooks/sns-https.js";
+import type { CertificateSource } from "./webhooks/sns-signature.js";
+import { durationMs } from "../schemas/common.js";
 import { registerSendRoutes } from "./sending/routes.js";
 import { createSending } from "./sending/service.js";
 import { upsertSubscribers } from "./subscribers/upsert.js";
@@ -184,13 +186,10 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     pool,
     registry: metrics.registry,
     log: app.log,
+    policy: { topicArns: new Set(config.MK_SNS_TOPIC_ARNS), maxAgeMs: durationMs(config.MK_SNS_MAX_AGE) },
+    clock,
     certificates: options.snsCertificates ?? httpsCertificates(),
-    confirmSubscription:
-      options.confirmSnsSubscription ??
-      (async (url) => {
-        const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        if (!response.ok) throw new Error(`SNS subscription confirmation: HTTP ${response.status}`);
-      }),
+    confirmSubscription: options.confirmSnsSubscription ?? visitSubscribeUrl,
   });
 
   // 6. The API: bearer token on everything else under /v1.

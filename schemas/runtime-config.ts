@@ -1,5 +1,8 @@
 import { z } from "zod";
-import { duration } from "./common.js";
+import { duration, DURATION_PATTERN, durationMs } from "./common.js";
+
+/** arn:aws:sns:<region>:<12-digit account>:<topic name>; the first group is the region. */
+export const SNS_TOPIC_ARN = /^arn:aws:sns:([a-z]{2}(?:-[a-z]+)+-[0-9]+):[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/;
 
 /**
  * The runtime's configuration, read from environment variables (DESIGN.md,
@@ -71,6 +74,21 @@ export const runtimeConfig = z.object({
     .max(86_400, { error: "must be at most 86400 (a day)" })
     .default(60)
     .meta({ description: "How long the runtime waits at start for its database to answer before it exits (69); meanwhile /healthz answers 503." }),
+  MK_SNS_TOPIC_ARNS: z
+    .string()
+    .transform((text, context) => {
+      const arns = text.split(",").map((arn) => arn.trim()).filter((arn) => arn !== "");
+      for (const arn of arns.filter((a) => !SNS_TOPIC_ARN.test(a))) {
+        context.addIssue({ code: "custom", input: arn, message: `must be SNS topic ARNs separated by commas, such as arn:aws:sns:eu-west-1:123456789012:ses-events; "${arn}" is not one` });
+      }
+      return arns;
+    })
+    .default([])
+    .meta({ description: "The SNS topics POST /v1/webhooks/ses accepts, comma-separated ARNs; unset, it refuses every message." }),
+  MK_SNS_MAX_AGE: duration
+    .refine((value) => !DURATION_PATTERN.test(value) || durationMs(value) > 0, { error: "must be at least 1m" })
+    .default("6h")
+    .meta({ description: "How old a signed SNS message (its Timestamp) may be; older ones are refused as replays." }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 }).superRefine((config, context) => {
   if (config.MK_TRANSPORT === "ses" && !config.AWS_REGION) {

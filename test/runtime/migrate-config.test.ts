@@ -58,11 +58,15 @@ describe("runtime configuration", { timeout: 180_000 }, () => {
     assert.equal(config.MK_DB_WAIT, 60);
     assert.equal(loadConfig({ ...valid, MK_DB_WAIT: "0" }).MK_DB_WAIT, 0);
     assert.equal(loadConfig({ ...valid, PORT: "8080", REDIS_URL: "redis://cache:6379" }).PORT, 8080);
+    assert.deepEqual(config.MK_SNS_TOPIC_ARNS, [], "unset: the SES webhook refuses every message");
+    assert.equal(config.MK_SNS_MAX_AGE, "6h");
+    const topics = "arn:aws:sns:eu-west-1:123456789012:ses-events, arn:aws:sns:ap-southeast-2:210987654321:Bounces_2.fifo,";
+    assert.deepEqual(loadConfig({ ...valid, MK_SNS_TOPIC_ARNS: topics, MK_SNS_MAX_AGE: "30m" }).MK_SNS_TOPIC_ARNS, ["arn:aws:sns:eu-west-1:123456789012:ses-events", "arn:aws:sns:ap-southeast-2:210987654321:Bounces_2.fifo"]);
   });
 
   it("names every missing or invalid variable, and never prints a secret", () => {
     try {
-      loadConfig({ DATABASE_URL: "mysql://x", MK_API_TOKEN: "short-secret-value", PORT: "99999", REDIS_URL: "cache:6379", MK_DB_WAIT: "1.5" });
+      loadConfig({ DATABASE_URL: "mysql://x", MK_API_TOKEN: "short-secret-value", PORT: "99999", REDIS_URL: "cache:6379", MK_DB_WAIT: "1.5", MK_SNS_TOPIC_ARNS: "arn:aws:sns:eu-west-1:123456789012:ok,arn:aws:sqs:eu-west-1:123456789012:queue", MK_SNS_MAX_AGE: "21600" });
       assert.fail("should throw");
     } catch (error) {
       assert.ok(error instanceof ConfigError);
@@ -73,6 +77,8 @@ describe("runtime configuration", { timeout: 180_000 }, () => {
       assert.ok(lines.some((l) => /^PORT must be between 0 and 65535/.test(l)));
       assert.ok(lines.some((l) => /^REDIS_URL must be a Redis URL/.test(l)));
       assert.ok(lines.some((l) => /^MK_DB_WAIT must be a whole number of seconds/.test(l)));
+      assert.ok(lines.includes('MK_SNS_TOPIC_ARNS must be SNS topic ARNs separated by commas, such as arn:aws:sns:eu-west-1:123456789012:ses-events; "arn:aws:sqs:eu-west-1:123456789012:queue" is not one'), lines.join("\n"));
+      assert.ok(lines.includes('MK_SNS_MAX_AGE must be a duration such as "30m", "12h", "7d" or "2w"'), lines.join("\n"));
       assert.doesNotMatch(error.message, /short-secret-value/);
     }
   });

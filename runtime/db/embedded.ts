@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants, existsSync } from "node:fs";
 import { chown, lstat, mkdir, mkdtemp, open, readFile, rm, unlink, writeFile } from "node:fs/promises";
@@ -180,7 +180,18 @@ function pgCtl(launch: Launch, args: string[]): Promise<void> {
 function execAs(file: string, args: string[], launch: Launch): Promise<void> {
   const timeout = Math.max(1000, launch.deadline - Date.now()) + 5000;
   return new Promise((resolve, reject) => {
-    execFile(file, args, { ...ids(launch.user), env: { ...process.env, LC_ALL: "C" }, timeout }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve()));
+    // Detached, in a process group of its own: Ctrl-C in the terminal signals mk up, which lets the step finish and
+    // then stops cleanly, instead of killing initdb halfway through a new cluster.
+    const child = spawn(file, args, { ...ids(launch.user), env: { ...process.env, LC_ALL: "C" }, timeout, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", (error) => reject(Object.assign(error, { stdout, stderr })));
+    child.once("close", (code, signal) => {
+      if (code === 0) resolve();
+      else reject(Object.assign(new Error(`${path.basename(file)} ${signal ? `was stopped by ${signal}` : `exited with ${code}`}`), { stdout, stderr }));
+    });
   });
 }
 

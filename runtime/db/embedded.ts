@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants, existsSync } from "node:fs";
 import { chown, lstat, mkdir, mkdtemp, open, readFile, rm, unlink, writeFile } from "node:fs/promises";
@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { clusterDir } from "./cluster-dir.js";
+import { runDetached } from "./run-detached.js";
 import { postgresBinaries, postgresUser, type PostgresBinaries, type PostgresUser } from "./postgres-binaries.js";
 import { failureAction, failureReason, PostgresStartError } from "./postgres-failure.js";
 
@@ -177,22 +178,8 @@ function pgCtl(launch: Launch, args: string[]): Promise<void> {
   return execAs(launch.binaries.pgCtl, args, launch);
 }
 
-function execAs(file: string, args: string[], launch: Launch): Promise<void> {
-  const timeout = Math.max(1000, launch.deadline - Date.now()) + 5000;
-  return new Promise((resolve, reject) => {
-    // Detached, in a process group of its own: Ctrl-C in the terminal signals mk up, which lets the step finish and
-    // then stops cleanly, instead of killing initdb halfway through a new cluster.
-    const child = spawn(file, args, { ...ids(launch.user), env: { ...process.env, LC_ALL: "C" }, timeout, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", (error) => reject(Object.assign(error, { stdout, stderr })));
-    child.once("close", (code, signal) => {
-      if (code === 0) resolve();
-      else reject(Object.assign(new Error(`${path.basename(file)} ${signal ? `was stopped by ${signal}` : `exited with ${code}`}`), { stdout, stderr }));
-    });
-  });
+async function execAs(file: string, args: string[], launch: Launch): Promise<void> {
+  await runDetached(file, args, { ...ids(launch.user), env: { ...process.env, LC_ALL: "C" }, timeout: Math.max(1000, launch.deadline - Date.now()) + 5000 });
 }
 
 function ids(user: PostgresUser): { uid?: number; gid?: number } {

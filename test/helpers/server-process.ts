@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import path from "node:path";
 import { freePort } from "../../runtime/db/embedded.js";
+import { startCommand } from "./mk-up-process.js";
 import { REPO_ROOT } from "./run-mk.js";
 import { apiClient, SIGNING_SECRET, TOKEN, type ApiClient } from "./runtime.js";
 
@@ -29,30 +29,24 @@ export interface ServerProcess {
 /** Start the runtime's entry point on a free loopback port with the test token and secret, the given environment on top. */
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "runtime", "server.ts")], {
+  const command = startCommand(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "runtime", "server.ts")], {
     cwd: REPO_ROOT,
     env: { PATH: process.env["PATH"], HOME: process.env["HOME"], MK_API_TOKEN: TOKEN, MK_SIGNING_SECRET: SIGNING_SECRET, HOST: "127.0.0.1", PORT: String(port), MK_TRANSPORT: "outbox", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   let code: number | string | undefined;
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (exitCode, signal) => resolve((code = exitCode ?? signal ?? "unknown"))));
+  const exited = command.exited.then(({ code: exitCode, signal }) => (code = exitCode ?? signal ?? "unknown"));
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
     api: apiClient(url),
-    logs: () => stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as LogLine),
-    stdout: () => stdout,
-    stderr: () => stderr,
+    logs: () => command.stdout().split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as LogLine),
+    stdout: command.stdout,
+    stderr: command.stderr,
     exited,
     exitCode: () => code,
     kill: async () => {
       if (code !== undefined) return;
-      child.kill("SIGKILL");
-      await exited;
+      await command.signal("SIGKILL");
     },
   };
 }

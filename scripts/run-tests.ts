@@ -6,7 +6,8 @@
  * (test/suite/declared-tests.ts) — so a green run always means the whole
  * suite ran. Every suite, test and hook declares a timeout (a test checks);
  * the runner's --test-timeout caps each file, and a budget the whole run.
- * Test files given as arguments run alone, held to the same rules.
+ * Test files given as arguments run alone, held to the same rules. One
+ * embedded PostgreSQL serves the whole run (test/helpers/database.ts).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -15,6 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { committedCount, declaredByFile, testFiles } from "../test/suite/declared-tests.js";
 import { runProblems, type FileCounts } from "../test/suite/summary.js";
+import { CLUSTER_URL_VARIABLE, startTestCluster } from "../test/helpers/test-cluster.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 /** No file may take longer; a suite, test or hook that hangs fails at its own, shorter timeout. */
@@ -26,6 +28,15 @@ const given = process.argv.slice(2).map((file) => path.resolve(file));
 const files = given.length > 0 ? given : testFiles(path.join(root, "test"));
 const scratch = await mkdtemp(path.join(tmpdir(), "mk-test-run-"));
 const countsFile = path.join(scratch, "counts.json");
+// One PostgreSQL cluster for the run, with a migrated template: each test file makes its databases there (test/helpers/database.ts).
+// A run inside a run (the suite's own tests of this runner) uses the outer one's.
+const inherited = process.env[CLUSTER_URL_VARIABLE];
+const cluster = inherited
+  ? { url: inherited, stop: async () => {} }
+  : await startTestCluster().catch((error: unknown) => {
+      process.stdout.write(`the tests' PostgreSQL could not start: ${(error as Error).message}\n`);
+      process.exit(1);
+    });
 const child = spawn(
   process.execPath,
   [
@@ -40,7 +51,7 @@ const child = spawn(
     "--test-reporter-destination=stderr",
     ...files.map((file) => path.relative(root, file)),
   ],
-  { cwd: root, env: { ...process.env, MK_TEST_COUNTS_FILE: countsFile }, stdio: ["ignore", "inherit", "inherit"], detached: true },
+  { cwd: root, env: { ...process.env, MK_TEST_COUNTS_FILE: countsFile, [CLUSTER_URL_VARIABLE]: cluster.url }, stdio: ["ignore", "inherit", "inherit"], detached: true },
 );
 // The runner has its own process group (so the budget can stop all of it): pass Ctrl-C and the like on.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => process.kill(-child.pid!, signal));
@@ -50,6 +61,7 @@ const budget = setTimeout(() => {
 }, BUDGET_MS);
 const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (c, s) => resolve([c, s])));
 clearTimeout(budget);
+await cluster.stop();
 
 const ran = await readFile(countsFile, "utf8").then((text) => (text.trim() ? (JSON.parse(text) as Record<string, FileCounts>) : undefined), () => undefined);
 await rm(scratch, { recursive: true, force: true });

@@ -1,48 +1,47 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import pg from "pg";
-import { migrate } from "../../runtime/db/migrate.js";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "../../runtime/db/embedded.js";
+import { adminQuery, CLUSTER_URL_VARIABLE, databaseUrl, startTestCluster, TEMPLATE_DATABASE, type TestCluster } from "./test-cluster.js";
 
-let cluster: Promise<{ db: EmbeddedDatabase; dir: string }> | undefined;
+/** The run's cluster (shared: `npm test` stops it) or this process's own (stopped by stopDatabase). */
+let cluster: Promise<{ url: string; own?: TestCluster }> | undefined;
+let created: string[] = [];
 let databases = 0;
 
 /**
- * A real PostgreSQL for this test file: one embedded cluster per test
- * process (started on first use; `stopDatabase` in `after`), and a fresh, migrated
- * database for each caller, so tests never see each other's rows. The cluster
- * listens on a free port, or on MK_TEST_POSTGRES_PORT when set (to reach it
- * with psql while debugging). When it cannot start, this rejects with
- * PostgreSQL's reason, and the hook that called it fails its file.
+ * A real PostgreSQL for this test file: a fresh, migrated database for each
+ * caller, so tests never see each other's rows. Under `npm test` it is made
+ * in the run's one embedded cluster (MK_TEST_CLUSTER_URL); a file run on
+ * its own starts a cluster on first use. Either way it is a copy of a
+ * template migrated once (milliseconds, not a migration run each). When the
+ * cluster cannot start, this rejects with PostgreSQL's reason, and the hook
+ * that called it fails its file. Call `stopDatabase` in `after`.
  */
 export async function freshDatabase(): Promise<string> {
   cluster ??= (async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "mk-pg-"));
-    // Enterable by others, so that run as root the cluster stays inside it (and goes with it) rather than in /var/lib/mk.
-    await chmod(dir, 0o755);
-    const port = process.env["MK_TEST_POSTGRES_PORT"];
-    return { db: await startEmbeddedPostgres(dir, port ? { port: Number(port) } : {}), dir };
+    const shared = process.env[CLUSTER_URL_VARIABLE];
+    if (shared) return { url: shared };
+    const own = await startTestCluster();
+    return { url: own.url, own };
   })();
-  const { db } = await cluster;
+  const { url } = await cluster;
   const name = `test_${process.pid}_${++databases}`;
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = db.url.replace(/\/mk$/, `/${name}`);
-  await migrate(url);
-  return url;
+  await adminQuery(url, `create database ${name} template ${TEMPLATE_DATABASE}`);
+  created.push(name);
+  return databaseUrl(url, name);
 }
 
-/** Stop the cluster now (tests call it in `after`, so the process can exit). */
+/**
+ * This file is done with its databases (tests call it in `after`, so the
+ * process can exit): they are dropped from the run's cluster, or this
+ * process's own cluster is stopped and removed.
+ */
 export async function stopDatabase(): Promise<void> {
   if (!cluster) return;
-  const { db, dir } = await cluster;
+  const { url, own } = await cluster;
   cluster = undefined;
-  await db.stop();
-  await rm(dir, { recursive: true, force: true });
+  const names = created;
+  created = [];
+  if (own) {
+    await own.stop();
+    return;
+  }
+  for (const name of names) await adminQuery(url, `drop database if exists ${name} with (force)`);
 }

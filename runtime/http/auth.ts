@@ -1,23 +1,26 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyRequest } from "fastify";
-import { ApiError } from "./errors.js";
+import { timingSafeEqual } from "node:crypto";
+import type pg from "pg";
+import type { TokenScope } from "../../schemas/tokens.js";
+import { activeToken } from "../tokens/store.js";
+import { TOKEN_PREFIX, tokenDigest } from "../tokens/secret.js";
+
+/** What a request's `Authorization` header is worth: a scope, or nothing (no token, or one unknown, expired or revoked). */
+export type ScopeOf = (authorization: string | undefined) => Promise<TokenScope | undefined>;
 
 /**
- * A Fastify hook requiring `Authorization: Bearer <token>`. Both sides are
- * hashed first so the comparison takes the same time whatever the length or
- * content of what was sent; the error never hints at the token.
+ * The scope of `Authorization: Bearer <token>`. MK_API_TOKEN is the bootstrap
+ * admin, compared in constant time (both sides hashed first, so neither its
+ * length nor its content shows in the time taken); an `mk_` token is looked up
+ * in the database on every request, so a revocation holds at once on every
+ * replica. Anything else is worth nothing, without asking the database.
  */
-export function bearerAuth(token: string): (request: FastifyRequest) => Promise<void> {
-  const expected = digest(token);
-  return async (request) => {
-    const header = request.headers.authorization;
-    const match = header === undefined ? null : /^Bearer (\S+)$/.exec(header);
-    if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
-      throw new ApiError(401, "unauthorized", "missing or wrong API token; send Authorization: Bearer <MK_API_TOKEN>");
-    }
+export function bearerScope(deps: { apiToken: string; pool: pg.Pool }): ScopeOf {
+  const bootstrap = tokenDigest(deps.apiToken);
+  return async (authorization) => {
+    const token = authorization === undefined ? undefined : /^Bearer (\S+)$/.exec(authorization)?.[1];
+    if (token === undefined) return undefined;
+    if (timingSafeEqual(tokenDigest(token), bootstrap)) return "admin";
+    if (!token.startsWith(TOKEN_PREFIX)) return undefined;
+    return (await activeToken(deps.pool, token))?.scope;
   };
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
 }

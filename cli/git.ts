@@ -25,3 +25,22 @@ export async function gitSource(dir: string, env: NodeJS.ProcessEnv = process.en
     return { commit: null, author: null, branch: null, dirty: null };
   }
 }
+
+/**
+ * The text of `file` (relative to `dir`) as commit-ish `rev` has it, e.g.
+ * mk.yaml on origin/main. Rejects with git's reason when the revision or
+ * the file is not there (an unfetched base branch, outside a repository).
+ */
+export async function fileAtRevision(dir: string, rev: string, file: string): Promise<string> {
+  return simpleGit({ baseDir: dir }).show([`${rev}:./${file}`]);
+}
+
+/** Whether Git tracks `file` (in `dir`); false outside a repository or without git. */
+export async function isTracked(dir: string, file: string): Promise<boolean> {
+  try {
+    await simpleGit({ baseDir: dir }).raw(["ls-files", "--error-unmatch", "--", file]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { taxRateOverride } from "./tax.js";
 import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, timeZone } from "./common.js";
@@ -17,8 +18,36 @@ export function looksLikeToken(value: string): boolean {
   return value.length >= 24 && /[0-9]/.test(value) && !value.includes("_");
 }
 
+/** A plain http:// URL to anywhere but this machine (127.0.0.0/8, ::1, localhost): a token sent there can be read on the way. */
+function plainHttpOffMachine(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const { protocol, hostname } = new URL(value);
+  if (protocol !== "http:") return false;
+  return !(hostname === "localhost" || hostname === "[::1]" || (isIP(hostname) === 4 && hostname.startsWith("127.")));
+}
+
+/**
+ * Variables a CI runner or a cloud sets for itself (GitHub's job token, the
+ * runner's, cloud credentials): a tokenEnv naming one would send that
+ * credential to the runtime. The README's "Environments" lists them.
+ */
+export const RUNNER_VARIABLES = {
+  names: ["CI", "HOME", "PATH", "PWD", "SHELL", "USER", "TMPDIR", "HOSTNAME", "NODE_AUTH_TOKEN"],
+  prefixes: ["GITHUB_", "ACTIONS_", "RUNNER_", "CI_", "GITLAB_", "AWS_", "AZURE_", "ARM_", "GOOGLE_", "GCP_", "GCLOUD_", "CLOUDSDK_"],
+} as const;
+
+export function isRunnerVariable(name: string): boolean {
+  return (RUNNER_VARIABLES.names as readonly string[]).includes(name) || RUNNER_VARIABLES.prefixes.some((prefix) => name.startsWith(prefix));
+}
+
 const environment = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be the runtime\'s URL, e.g. "https://mk.example.com"' }),
+  url: z
+    .url({ protocol: /^https?$/, error: 'must be the runtime\'s URL, e.g. "https://mk.example.com"' })
+    .refine((value) => !plainHttpOffMachine(value), {
+      error: "must be https:// (plain http:// only to 127.0.0.1, ::1 or localhost): the API token would cross the network readable",
+      params: { code: "MK098" },
+    })
+    .meta({ description: "The runtime's URL: https://, or http:// to 127.0.0.1, ::1 or localhost." }),
   tokenEnv: z
     .string()
     .regex(ENV_VAR_PATTERN, {
@@ -28,7 +57,12 @@ const environment = z.strictObject({
       error: "looks like a literal token; set tokenEnv to the name of the environment variable that holds it (e.g. MK_PROD_TOKEN)",
       params: { code: "MK027" },
     })
-    .meta({ description: "Name of the environment variable holding the runtime's API token." }),
+    .refine((value) => !isRunnerVariable(value), {
+      error: (issue) =>
+        `${String(issue.input)} is a variable the CI runner or cloud sets for itself (${[...RUNNER_VARIABLES.prefixes.map((p) => `${p}*`), ...RUNNER_VARIABLES.names].join(", ")}): mk would send its credential to the runtime; name a variable of your own, e.g. MK_PROD_TOKEN`,
+      params: { code: "MK099" },
+    })
+    .meta({ description: "Name of the environment variable holding the runtime's API token (not one the CI runner or cloud sets, such as GITHUB_TOKEN or AWS_*)." }),
 });
 
 export const project = z.strictObject({

@@ -50,7 +50,8 @@ Existing files are left alone and init stops, unless --force. An existing packag
     ];
     for (const step of steps) this.log(`  ${step}`);
     this.log("");
-    this.log("Then set the prod URL in mk.yaml and add the MK_PROD_TOKEN secret to the GitHub repository:");
+    this.log("Then set the prod URL in mk.yaml and add the GitHub secrets (the README's \"Use it from GitHub Actions\"): MK_PROD_PLAN_TOKEN");
+    this.log("(plan scope, repository), MK_PROD_APPLY_TOKEN (apply scope, environment prod), MK_PROD_SEND_TOKEN (apply scope, environment prod-send):");
     this.log("pull requests get a plan comment, merges to main apply, and mk-send.yml starts due campaigns.");
   }
 }

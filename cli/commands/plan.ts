@@ -1,10 +1,11 @@
 import { appendFile, writeFile } from "node:fs/promises";
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../base-command.js";
+import { MkError } from "../errors.js";
 import { allowExitActiveFlag, cacheFlag, envFlag, jsonFlag } from "../flags.js";
 import { pullRequestTarget, upsertPlanComment } from "../github.js";
 import { planJson } from "../plan/plan-json.js";
-import { renderPlanMarkdown } from "../plan/render-markdown.js";
+import { renderPlanMarkdown, renderRefusalMarkdown } from "../plan/render-markdown.js";
 import { writePlanFile } from "../plan/plan-file.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
@@ -15,6 +16,10 @@ export default class Plan extends BaseCommand {
   static override description = `Validates the repository, compiles its templates, fetches the runtime's applied state and prints
 the difference the way Terraform does: + create, ~ update in place (field by field, templates as a diff of
 their MJML), - delete, with audience sizes and estimated cost, then one summary line.
+
+In a pull request (GitHub Actions) the token goes only to the URL the environment has in mk.yaml on the base
+branch, or in MK_ENVIRONMENT_URL when the workflow passes it; otherwise mk refuses (MK100), and with --markdown or
+--github-comment the refusal is written there instead of the plan.
 
 Exit codes:
   0  succeeded, no changes (with --detailed-exitcode; without it, also when there are changes)
@@ -40,7 +45,14 @@ Exit codes:
   async run(): Promise<void> {
     // 1. Validate and plan; problems stop it before the runtime is asked anything.
     const { flags } = await this.parse(Plan);
-    const outcome = this.planOrProblems(await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env, allowExitActive: flags["allow-exit-active"] }), { json: flags.json });
+    const planned = await planRepository({ dir: flags.dir, cache: flags.cache, env: flags.env, allowExitActive: flags["allow-exit-active"] }).catch(async (error: unknown) => {
+      // A token mk refused to send (MK100) still reports where the plan would have, so the pull request says why.
+      if (error instanceof MkError && error.code === "MK100") {
+        await this.publishMarkdown(renderRefusalMarkdown(flags.env, error), flags).catch((failure: Error) => this.logToStderr(`The refusal could not be reported: ${failure.message}`));
+      }
+      throw error;
+    });
+    const outcome = this.planOrProblems(planned, { json: flags.json });
     if (!outcome) return;
     const style = { color: Boolean(process.stdout.isTTY) };
     const { plan } = outcome;
@@ -54,7 +66,14 @@ Exit codes:
     }
 
     // 3. Markdown: a file, the job summary in GitHub Actions, the pull-request comment.
-    const markdown = renderPlanMarkdown(plan, plan.request.source.commit);
+    await this.publishMarkdown(renderPlanMarkdown(plan, plan.request.source.commit), flags);
+
+    // 4. Exit like terraform plan -detailed-exitcode.
+    if (plan.errors.length > 0) process.exitCode = 1;
+    else if (flags["detailed-exitcode"] && plan.changes.length > 0) process.exitCode = 2;
+  }
+
+  private async publishMarkdown(markdown: string, flags: { markdown?: string | undefined; "github-comment": boolean }): Promise<void> {
     if (flags.markdown) await writeFile(flags.markdown, markdown);
     const summary = process.env["GITHUB_STEP_SUMMARY"];
     if (summary) await appendFile(summary, markdown);
@@ -62,9 +81,5 @@ Exit codes:
       const { action, url } = await upsertPlanComment(await pullRequestTarget(process.env), markdown);
       this.logToStderr(`${action === "created" ? "Created" : "Updated"} the plan comment: ${url}`);
     }
-
-    // 4. Exit like terraform plan -detailed-exitcode.
-    if (plan.errors.length > 0) process.exitCode = 1;
-    else if (flags["detailed-exitcode"] && plan.changes.length > 0) process.exitCode = 2;
   }
 }

@@ -45,3 +45,20 @@ function row(change: ResourceChange, plan: Plan): string {
 function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
+
+/**
+ * What the plan comment says when mk refused to send the token (MK100): the
+ * repository validated, but there is no plan, and why.
+ */
+export function renderRefusalMarkdown(env: string, refusal: { code: string; message: string }): string {
+  return [
+    PLAN_MARKER,
+    `### mk plan for \`${env}\`: refused`,
+    "",
+    "> [!CAUTION]",
+    `> **${refusal.code}** ${refusal.message}`,
+    "",
+    "mk validate found no errors (the validate job's annotations show any warnings); no token was sent, so there is no plan.",
+    "",
+  ].join("\n");
+}

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { simpleGit } from "simple-git";
+import { initRepository } from "../../cli/init/scaffold.js";
 import { startLocalRuntime, type LocalRuntime } from "../../cli/local/up.js";
+import { planRepository } from "../../cli/plan/plan-repository.js";
 import { RuntimeClient } from "../../cli/runtime-client.js";
 import { REPO_ROOT, runMk, STACK_LINE } from "../helpers/run-mk.js";
 
@@ -195,5 +197,31 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
       assert.match(run.stderr, /^campaigns\/trial-winback\.yaml:\d+:\d+ +error +MK011 +unknown key "subjct"; did you mean "subject"\?$/m);
     }
     await edit("campaigns/trial-winback.yaml", "subjct:", "subject:");
+  });
+});
+
+describe("a pull request's plan against the environment URL its base branch has", { timeout: 180_000 }, () => {
+  it("plans against the runtime with the token (the URL is unchanged from main)", async () => {
+    const base = await mkdtemp(path.join(tmpdir(), "mk-gitops-pr-"));
+    try {
+      const origin = path.join(base, "origin");
+      initRepository(origin, { force: false });
+      const text = await readFile(path.join(origin, "mk.yaml"), "utf8");
+      await writeFile(path.join(origin, "mk.yaml"), text.replace('url: "https://mk.example.com"', `url: "${local.url}"`));
+      const git = simpleGit({ baseDir: origin });
+      await git.init(["--initial-branch=main"]);
+      await git.addConfig("user.name", "Mai Tran").addConfig("user.email", "mai@nomaddesk.example");
+      await git.add(".").commit("Campaigns");
+      const checkout = path.join(base, "checkout");
+      await simpleGit({ baseDir: base }).clone(origin, checkout);
+
+      const environment = { GITHUB_EVENT_NAME: "pull_request", GITHUB_BASE_REF: "main", MK_PROD_TOKEN: local.token };
+      const outcome = await planRepository({ dir: checkout, env: "prod", environment });
+      assert.deepEqual(outcome.problems, []);
+      assert.deepEqual([outcome.plan?.env, outcome.plan?.url], ["prod", local.url]);
+      assert.ok(outcome.plan?.changes.some((change) => change.kind === "Campaign" && change.name === "welcome" && change.action === "create"));
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });

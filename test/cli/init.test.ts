@@ -32,6 +32,9 @@ describe("mk init", { timeout: 180_000 }, () => {
     assert.match(render.stdout, /^Your Company, 1 Example Street/m);
 
     assert.match(await readFile(path.join(dir, ".gitignore"), "utf8"), /^\.mk\/$/m);
+    // Each workflow its own secret: a plan-scoped one for pull requests, the apply-scoped ones in GitHub Environments.
+    const secrets = await Promise.all(["mk-plan.yml", "mk-apply.yml", "mk-send.yml"].map(async (name) => (await readFile(path.join(dir, ".github/workflows", name), "utf8")).match(/secrets\.MK_\w+/g)));
+    assert.deepEqual(secrets, [["secrets.MK_PROD_PLAN_TOKEN"], ["secrets.MK_PROD_APPLY_TOKEN"], ["secrets.MK_PROD_SEND_TOKEN"]]);
     const manifest = JSON.parse(await readFile(path.join(dir, "package.json"), "utf8")) as { name: string; private: boolean; devDependencies: Record<string, string> };
     assert.deepEqual([manifest.name, manifest.private, manifest.devDependencies["mk"]], ["fresh", true, `^${MK_VERSION}`]);
   });

@@ -15,6 +15,7 @@ interface Step {
 interface Job {
   if?: string;
   needs?: string;
+  environment?: string;
   permissions?: Record<string, string>;
   steps: Step[];
 }
@@ -70,11 +71,41 @@ describe("GitHub workflows", { timeout: 180_000 }, () => {
       assert.ok(job.steps.some((step) => step.run?.includes("mk plan --env") && step.run.includes("--github-comment")));
     });
 
+    test(`${where} plan job holds only the plan-scoped token, fetches the base branch before planning, and passes the trusted URL`, () => {
+      const job = load(dir, "mk-plan.yml").jobs["plan"]!;
+      const planStep = job.steps.findIndex((step) => step.run?.includes("mk plan --env"));
+      const fetch = job.steps.findIndex((step) => /^git fetch .*origin "\+refs\/heads\/\$GITHUB_BASE_REF:refs\/remotes\/origin\/\$GITHUB_BASE_REF"$/.test(step.run ?? ""));
+      assert.ok(fetch >= 0 && fetch < planStep, "origin/<base> is fetched before mk plan");
+      const env = job.steps[planStep]?.env ?? {};
+      const secrets = Object.values(env).join(" ").match(/secrets\.[\w-]+/g);
+      assert.deepEqual(secrets, dir === SCAFFOLD_WORKFLOWS ? ["secrets.MK_PROD_PLAN_TOKEN", "secrets.GITHUB_TOKEN"] : ["secrets.mk-plan-token"]);
+      assert.equal(env["MK_ENVIRONMENT_URL"], dir === SCAFFOLD_WORKFLOWS ? "${{ vars.MK_PROD_URL }}" : "${{ inputs.environment-url }}");
+      assert.equal(job.environment, undefined, "a pull request's job never enters the environment that holds the apply token");
+    });
+
     test(`${where} apply workflow never overlaps itself and applies without a prompt`, () => {
       const apply = load(dir, "mk-apply.yml");
       assert.equal(apply.concurrency?.["cancel-in-progress"], false);
       assert.match(apply.concurrency?.group ?? "", /^mk-apply-/);
       assert.ok(allSteps(apply).some((step) => step.run?.includes("mk apply --env") && step.run.includes("--auto-approve")));
+    });
+
+    test(`${where} apply and send jobs run in a GitHub Environment that holds their apply-scoped token`, () => {
+      for (const [name, environment, secret] of [["mk-apply.yml", "prod", "MK_PROD_APPLY_TOKEN"], ["mk-send.yml", "prod-send", "MK_PROD_SEND_TOKEN"]] as const) {
+        const workflow = load(dir, name);
+        const [job] = Object.values(workflow.jobs);
+        const env = job!.steps.find((step) => step.env)?.env ?? {};
+        if (dir === SCAFFOLD_WORKFLOWS) {
+          assert.equal(job!.environment, environment, name);
+          assert.equal(env["MK_PROD_TOKEN"], `\${{ secrets.${secret} }}`, name);
+          assert.equal(env["MK_ENVIRONMENT_URL"], "${{ vars.MK_PROD_URL }}", name);
+        } else {
+          const inputs = (workflow.on["workflow_call"] as { inputs: Record<string, { default: string }> }).inputs;
+          assert.equal(job!.environment, "${{ inputs.github-environment }}", name);
+          assert.deepEqual([inputs["github-environment"]?.default, inputs["token-secret"]?.default], [environment, secret], name);
+          assert.equal(env["MK_TOKEN"], "${{ secrets[inputs.token-secret] }}", name);
+        }
+      }
     });
 
     test(`${where} send workflow runs mk send --due`, () => {
@@ -88,7 +119,7 @@ describe("GitHub workflows", { timeout: 180_000 }, () => {
         for (const step of allSteps(workflow)) {
           assert.doesNotMatch(step.run ?? "", /\$\{\{\s*(secrets|github\.token)/, `${path.basename(file)}: ${step.run}`);
         }
-        assert.match(source, /secrets\./, `${path.basename(file)} uses a secret`);
+        assert.match(source, /secrets[.[]/, `${path.basename(file)} uses a secret`);
       }
     });
   }
@@ -97,10 +128,14 @@ describe("GitHub workflows", { timeout: 180_000 }, () => {
     assert.deepEqual(Object.keys(load(SCAFFOLD_WORKFLOWS, "mk-plan.yml").on), ["pull_request"]);
     assert.deepEqual(load(SCAFFOLD_WORKFLOWS, "mk-apply.yml").on, { push: { branches: ["main"] } });
     assert.deepEqual(load(SCAFFOLD_WORKFLOWS, "mk-send.yml").on, { schedule: [{ cron: "*/15 * * * *" }], workflow_dispatch: null });
-    for (const name of ["mk-plan.yml", "mk-apply.yml", "mk-send.yml"]) {
-      const call = load(PROJECT_WORKFLOWS, name).on["workflow_call"] as { inputs: Record<string, unknown>; secrets: Record<string, { required: boolean }> };
-      assert.deepEqual(Object.keys(call.inputs).sort(), ["environment", "node-version", "token-env", "working-directory"]);
-      assert.equal(call.secrets["mk-token"]?.required, true);
+    const plan = load(PROJECT_WORKFLOWS, "mk-plan.yml").on["workflow_call"] as { inputs: Record<string, unknown>; secrets: Record<string, { required: boolean }> };
+    assert.deepEqual(Object.keys(plan.inputs).sort(), ["environment", "environment-url", "node-version", "token-env", "working-directory"]);
+    assert.deepEqual(Object.keys(plan.secrets), ["mk-plan-token"]);
+    assert.equal(plan.secrets["mk-plan-token"]?.required, true);
+    for (const name of ["mk-apply.yml", "mk-send.yml"]) {
+      const call = load(PROJECT_WORKFLOWS, name).on["workflow_call"] as { inputs: Record<string, unknown>; secrets?: unknown };
+      assert.deepEqual(Object.keys(call.inputs).sort(), ["environment", "environment-url", "github-environment", "node-version", "token-env", "token-secret", "working-directory"]);
+      assert.equal(call.secrets, undefined, `${name}: the token comes from the GitHub Environment (secrets: inherit), not from the caller`);
     }
   });
 

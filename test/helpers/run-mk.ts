@@ -19,7 +19,7 @@ export function runMk(args: readonly string[], options: { cwd?: string; env?: No
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: "1", MK_DEBUG: "", GITHUB_ACTIONS: "", GITHUB_STEP_SUMMARY: "", ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: options.cwd ?? REPO_ROOT, env: { ...process.env, NO_COLOR: "1", MK_DEBUG: "", GITHUB_ACTIONS: "", GITHUB_STEP_SUMMARY: "", GITHUB_EVENT_NAME: "", GITHUB_BASE_REF: "", MK_ENVIRONMENT_URL: "", ...options.env }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") {
           reject(error);

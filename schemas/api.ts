@@ -2,8 +2,9 @@ import { z } from "zod";
 import { geofence } from "./campaign.js";
 import { timeZone } from "./common.js";
 import { condition } from "./condition.js";
+import { depthLimited } from "./nesting.js";
 import { project } from "./project.js";
-import { subscriber } from "./subscriber.js";
+import { subscriber, subscriberAttributes, subscriberTags } from "./subscriber.js";
 
 /**
  * Payloads of the runtime's HTTP API (`/v1/*`), shared by the runtime, which
@@ -15,7 +16,12 @@ export const resourceKind = z.enum(RESOURCE_KINDS);
 export type ResourceKind = z.infer<typeof resourceKind>;
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: "must be a SHA-256 hex digest" });
-const jsonObject = z.record(z.string(), z.json());
+/** Levels of objects and lists a resource's spec may nest: far more than any file kind has, few enough to parse without exhausting the stack. */
+export const MAX_SPEC_DEPTH = 100;
+const jsonObject = depthLimited(z.record(z.string(), z.json()), {
+  max: MAX_SPEC_DEPTH,
+  message: `nests more than ${MAX_SPEC_DEPTH} levels of objects and lists here`,
+});
 
 /** A resource as the repository describes it. */
 export const desiredResource = z.strictObject({
@@ -128,9 +134,9 @@ export interface AudienceCountResponse {
  * are merged into the stored ones.
  */
 export const importedSubscriber = subscriber.extend({
-  tags: z.array(z.string()).optional(),
+  tags: subscriberTags.optional(),
   consent: z.enum(["marketing"]).nullable().optional(),
-  attributes: subscriber.shape.attributes.unwrap().optional(),
+  attributes: subscriberAttributes.optional(),
 });
 export type ImportedSubscriber = z.infer<typeof importedSubscriber>;
 

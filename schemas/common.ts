@@ -45,19 +45,19 @@ export function durationMs(value: string): number {
   return Number(match[1]) * MS_PER_UNIT[match[2] as keyof typeof MS_PER_UNIT];
 }
 
-const knownZones = new Map<string, boolean>();
+const knownZones = new Set<string>();
 
 /**
  * A zone name from the IANA database (not an offset such as "+07:00").
- * Remembered per name: asking ICU costs a formatter each time, and a
- * repository names the same few zones over and over.
+ * Valid names are remembered: asking ICU costs a formatter each time, and a
+ * repository names the same few zones over and over. Invalid ones are not,
+ * and at most a thousand are (ICU takes any mix of case), so imported rows
+ * cannot grow the memo without bound.
  */
 export function isTimeZone(value: string): boolean {
-  let valid = knownZones.get(value);
-  if (valid === undefined) {
-    valid = /^[A-Za-z]/.test(value) && IANAZone.isValidZone(value);
-    knownZones.set(value, valid);
-  }
+  if (knownZones.has(value)) return true;
+  const valid = value.length <= 64 && /^[A-Za-z]/.test(value) && IANAZone.isValidZone(value);
+  if (valid && knownZones.size < 1000) knownZones.add(value);
   return valid;
 }
 

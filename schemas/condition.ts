@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { countryCode, duration, eventName, inOrNotIn, resourceName, timeZone } from "./common.js";
+import { depthLimited, type Children } from "./nesting.js";
 
 /**
  * An audience condition (FORMAT.md, "audiences/*.yaml"). Each condition is an
@@ -90,11 +91,22 @@ const eventCondition = z
     }
   });
 
-export const condition: z.ZodType<Condition> = z.lazy(() =>
+/** Levels of all / any / not a condition may nest, as written (README, "Limits"). */
+export const MAX_CONDITION_DEPTH = 32;
+
+/** The conditions one level down: inside all, any and not. */
+const subConditions: Children = (value) => {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return [];
+  const { all, any, not } = value as Record<string, unknown>;
+  const listed = (key: string, list: unknown): [PropertyKey[], unknown][] => (Array.isArray(list) ? list.map((c, i) => [[key, i], c]) : []);
+  return [...listed("all", all), ...listed("any", any), ...(not !== undefined ? [[["not"], not] as [PropertyKey[], unknown]] : [])];
+};
+
+const conditionForms: z.ZodType<Condition> = z.lazy(() =>
   z.union([
-    z.strictObject({ all: z.array(condition).min(1) }),
-    z.strictObject({ any: z.array(condition).min(1) }),
-    z.strictObject({ not: condition }),
+    z.strictObject({ all: z.array(conditionForms).min(1) }),
+    z.strictObject({ any: z.array(conditionForms).min(1) }),
+    z.strictObject({ not: conditionForms }),
     attributeCondition,
     z.strictObject({ tag: z.string().min(1) }),
     z.strictObject({ country: z.union([countryCode, inOrNotIn(countryCode)]) }),
@@ -104,6 +116,13 @@ export const condition: z.ZodType<Condition> = z.lazy(() =>
     z.strictObject({ audience: resourceName }),
   ]),
 );
+
+export const condition: z.ZodType<Condition> = depthLimited(conditionForms, {
+  max: MAX_CONDITION_DEPTH,
+  children: subConditions,
+  message: `conditions nest more than ${MAX_CONDITION_DEPTH} levels deep (all, any, not) here; an all inside an all is one all, and a part used in several places can be an audience of its own`,
+  code: "MK103",
+});
 
 /** The keys that decide which kind of condition an object is. */
 export const CONDITION_KEYS = [

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { countryCode, currencyCode, emailAddress, eventName } from "./common.js";
+import { depthLimited } from "./nesting.js";
 import { utm } from "./project.js";
 import { regionCode } from "./tax.js";
 
@@ -10,6 +11,21 @@ export const KNOWN_EVENT_TYPES = ["purchase", "refund", "signup", "page_view"] a
 export const money = z.strictObject({
   value: z.int({ error: "must be a whole number of minor units (cents), e.g. 1999 for 19.99" }).min(0).max(Number.MAX_SAFE_INTEGER),
   currency: currencyCode,
+});
+
+/** How large an event's `properties` may be (README, "Limits"). */
+export const PROPERTIES_LIMITS = {
+  /** Levels of objects and lists, the properties object itself the first. */
+  depth: 16,
+  /** Characters of the properties as JSON. */
+  size: 32_768,
+} as const;
+
+const properties = depthLimited(z.record(z.string().max(200), z.json()), {
+  max: PROPERTIES_LIMITS.depth,
+  message: `nests more than ${PROPERTIES_LIMITS.depth} levels of objects and lists here`,
+}).refine((value) => JSON.stringify(value).length <= PROPERTIES_LIMITS.size, {
+  error: `must be at most ${PROPERTIES_LIMITS.size.toLocaleString("en-US")} characters as JSON`,
 });
 
 /**
@@ -24,7 +40,7 @@ export const event = z
       error: 'must be { "email": … } or { "id": … }',
     }),
     occurredAt: z.iso.datetime({ offset: true, error: "must be an ISO 8601 date and time with a Z or an offset, e.g. 2026-11-23T14:05:00+07:00" }),
-    properties: z.record(z.string().max(200), z.json()).optional(),
+    properties: properties.optional(),
     amount: money.optional().meta({ description: "For a refund, the amount refunded." }),
     country: countryCode.optional(),
     region: regionCode.optional().meta({ description: "The subdivision of country (ISO 3166-2 without the country), where its tax differs: ON, QC, BC … in Canada." }),

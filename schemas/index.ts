@@ -9,6 +9,7 @@ export * from "./audience.js";
 export * from "./campaign.js";
 export * from "./common.js";
 export * from "./condition.js";
+export * from "./condition-size.js";
 export * from "./event.js";
 export * from "./project.js";
 export * from "./runtime-config.js";

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { forEachCondition, RESERVED_ENVIRONMENT, type Condition } from "../../schemas/index.js";
+import { ConditionSizes, forEachCondition, RESERVED_ENVIRONMENT, type Condition } from "../../schemas/index.js";
 import { problem, type Problem } from "../problems.js";
 import { messagesOf, type MessageSpec } from "./messages.js";
 import type { Repository, Resource } from "./reader.js";
@@ -19,6 +19,7 @@ export async function resolveRepository(repo: Repository): Promise<[MessageSpec[
     ...uniqueNames(repo.sequences),
     ...audienceReferences(repo),
     ...audienceCycles(repo),
+    ...conditionSizeChecks(repo),
     ...variantChecks(repo),
     ...stepNameChecks(repo),
     ...environmentChecks(repo),
@@ -112,6 +113,37 @@ function audienceCycles(repo: Repository): Problem[] {
   };
   for (const audience of repo.audiences) if (!state.has(audience.name)) visit(audience.name);
   return problems;
+}
+
+/**
+ * Audiences and sequence conditions must stay within CONDITION_LIMITS once
+ * their `audience:` references are expanded, as the runtime compiles them.
+ * Reported where the growth happens: at the first reference to the audience
+ * contributing most, and only for a condition whose audiences are each
+ * within the limits (the ones that refer to it are too large because of it).
+ */
+function conditionSizeChecks(repo: Repository): Problem[] {
+  const audiences = new Map(repo.audiences.map((a) => [a.name, a.spec.where as Condition | undefined]));
+  const sizes = new ConditionSizes(audiences);
+  const tooLarge = new Set(repo.audiences.filter((a) => sizes.excess("", a.spec.where as Condition | undefined)).map((a) => a.name));
+  const check = (resource: Resource, what: string, condition: Condition, at: PathSegment[]): Problem[] => {
+    const excess = sizes.excess(what, condition);
+    if (!excess) return [];
+    let path = at;
+    let causedElsewhere = false;
+    forEachCondition(condition, (c, p) => {
+      if (!("audience" in c)) return;
+      if (tooLarge.has(c.audience)) causedElsewhere = true;
+      if (c.audience === excess.reference && path === at) path = [...at, ...p, "audience"];
+    });
+    return causedElsewhere ? [] : [problem("MK102", locate(resource.source, path), excess.message)];
+  };
+  return [
+    ...repo.audiences.flatMap((a) => (a.spec.where ? check(a, `audience "${a.name}"`, a.spec.where as Condition, ["where"]) : [])),
+    ...repo.sequences.flatMap((s) =>
+      s.spec.steps.flatMap((step, i) => ("if" in step ? check(s, `sequence "${s.name}" step ${i + 1}`, step.if, ["steps", i, "if"]) : [])),
+    ),
+  ];
 }
 
 function variantChecks(repo: Repository): Problem[] {

@@ -188,6 +188,7 @@ type AnyDef = {
   shape?: Record<string, z.ZodType>;
   innerType?: z.ZodType;
   in?: z.ZodType;
+  out?: z.ZodType;
   element?: z.ZodType;
   valueType?: z.ZodType;
   options?: z.ZodType[];
@@ -206,7 +207,8 @@ function unwrap(schema: z.ZodType): z.ZodType {
     if (def.innerType && ["optional", "default", "prefault", "nullable", "readonly", "catch", "nonoptional"].includes(def.type)) {
       current = def.innerType;
     } else if (def.type === "lazy" && def.getter) current = def.getter();
-    else if (def.type === "pipe" && def.in) current = def.in;
+    // A preprocess (schemas/nesting.ts) is a pipe from a transform into the schema that decides.
+    else if (def.type === "pipe" && def.in) current = defOf(def.in).type === "transform" && def.out ? def.out : def.in;
     else return current;
   }
 }

@@ -4,6 +4,8 @@ import { readSubscribersCsv } from "./read-csv.js";
 
 /** Rows per request: large enough to amortise the round trip, small enough to stay well under the body limit. */
 export const BATCH_SIZE = 5000;
+/** Characters of JSON per request at most, however large the rows: under the runtime's 32 MiB body limit for the import even at three bytes a character. */
+export const BATCH_CHARACTERS = 8 * 1024 * 1024;
 
 export interface ImportSummary extends SubscriberImportResponse {
   rows: number;
@@ -25,6 +27,7 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
   const summary: ImportSummary = { rows: 0, inserted: 0, updated: 0, unchanged: 0, rejected: [] };
   let bytes = 0;
   let batch: ImportedSubscriber[] = [];
+  let characters = 0;
   let inFlight: Promise<void> = Promise.resolve();
   const send = async (subscribers: ImportedSubscriber[]) => {
     const result = await client.importSubscribers(subscribers);
@@ -33,6 +36,14 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
     summary.unchanged += result.unchanged;
     onProgress({ bytes, rows: summary.rows });
   };
+  const flush = async () => {
+    // One batch on the wire while the next is read; never more in memory.
+    await inFlight;
+    inFlight = send(batch);
+    inFlight.catch(() => undefined);
+    batch = [];
+    characters = 0;
+  };
 
   for await (const row of readSubscribersCsv(file, (n) => (bytes += n))) {
     summary.rows++;
@@ -40,14 +51,11 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
       summary.rejected.push({ line: row.line, reason: row.rejected });
       continue;
     }
+    const size = JSON.stringify(row.subscriber).length + 1;
+    if (batch.length > 0 && characters + size > BATCH_CHARACTERS) await flush();
     batch.push(row.subscriber);
-    if (batch.length === BATCH_SIZE) {
-      // One batch on the wire while the next is read; never more in memory.
-      await inFlight;
-      inFlight = send(batch);
-      inFlight.catch(() => undefined);
-      batch = [];
-    }
+    characters += size;
+    if (batch.length === BATCH_SIZE) await flush();
   }
   await inFlight;
   if (batch.length > 0) await send(batch);

@@ -11,6 +11,13 @@ export type CsvRow = { line: number; subscriber: ImportedSubscriber } | { line: 
 const KNOWN = new Set(["email", "firstName", "lastName", "country", "timezone", "locale", "tags", "consent"]);
 
 /**
+ * Characters of one row (README, "Limits"): room for a subscriber with every
+ * field at its limit. A longer row is a quote left open or the wrong
+ * delimiter, and reading on would hold the rest of the file in memory.
+ */
+export const MAX_ROW_CHARACTERS = 256 * 1024;
+
+/**
  * Stream a subscribers CSV (FORMAT.md, "Subscribers CSV") row by row: emails
  * trimmed and lower-cased, `tags` split on `|`, every unknown column an
  * attribute (JSON numbers as numbers, true/false as booleans). A bad row is
@@ -21,10 +28,34 @@ export async function* readSubscribersCsv(file: string, onBytes: (bytes: number)
   const input = createReadStream(file);
   input.on("data", (chunk) => onBytes(chunk.length));
   const skipped: CsvRow[] = [];
-  const parser = parse({ bom: true, columns: header, info: true, skip_empty_lines: true, skip_records_with_error: true, trim: true });
+  // Where the row being read began: after the last row read and the empty lines since.
+  let lastRow = { lines: 1, empty: 0 };
+  const parser = parse({
+    bom: true,
+    columns: header,
+    info: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    trim: true,
+    max_record_size: MAX_ROW_CHARACTERS,
+    on_record: (record, context) => {
+      lastRow = { lines: context.lines, empty: context.empty_lines };
+      return record;
+    },
+    // A row too long stops the import (thrown here, it ends the parse); any other bad row is skipped and reported.
+    on_skip: (error) => {
+      if (error?.code === "CSV_MAX_RECORD_SIZE") {
+        const start = lastRow.lines + 1 + (Number(error["empty_lines"]) || 0) - lastRow.empty;
+        throw new MkError(
+          "MK080",
+          `${file}:${start}: the row that starts on line ${start} is longer than ${MAX_ROW_CHARACTERS.toLocaleString("en-US")} characters (still going on line ${error.lines}); look for a quote that is never closed, or a delimiter other than commas`,
+        );
+      }
+      if (error) skipped.push({ line: Number(error.lines), rejected: `not valid CSV: ${error.message}` });
+    },
+  });
   // pipeline, not pipe: a read error (missing file) reaches the loop below.
   pipeline(input, parser, () => undefined);
-  parser.on("skip", (error: CsvError) => skipped.push({ line: Number(error.lines), rejected: `not valid CSV: ${error.message}` }));
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       yield* skipped.splice(0);

@@ -1,4 +1,4 @@
-import { durationMs, type AttributeCondition, type Condition } from "../../schemas/index.js";
+import { ConditionSizes, durationMs, type AttributeCondition, type Condition } from "../../schemas/index.js";
 import { ApiError } from "../http/errors.js";
 
 /**
@@ -8,6 +8,7 @@ import { ApiError } from "../http/errors.js";
  */
 export class ConditionCompiler {
   readonly params: unknown[] = [];
+  private readonly sizes: ConditionSizes;
 
   constructor(
     /** Other audiences' conditions by name, for `audience:` (undefined = everyone). */
@@ -16,7 +17,9 @@ export class ConditionCompiler {
     private readonly defaultTimezone: string,
     /** The moment `event … within` counts back from: the runtime's clock; the database's now() when not given. */
     private readonly now?: Date,
-  ) {}
+  ) {
+    this.sizes = new ConditionSizes(audiences);
+  }
 
   /** `$n` for a new parameter. */
   param(value: unknown, cast = ""): string {
@@ -24,11 +27,22 @@ export class ConditionCompiler {
     return `$${this.params.length}${cast}`;
   }
 
-  compile(condition: Condition | undefined, seen: readonly string[] = []): string {
+  /**
+   * The condition as SQL, every `audience:` reference expanded. Refused (400)
+   * when it would expand past CONDITION_LIMITS: the size is counted first,
+   * without expanding anything.
+   */
+  compile(condition: Condition | undefined): string {
+    const excess = tooLarge(this.sizes, this.audiences, condition);
+    if (excess) throw new ApiError(400, "condition_too_large", excess);
+    return this.expand(condition, []);
+  }
+
+  private expand(condition: Condition | undefined, seen: readonly string[]): string {
     if (condition === undefined) return "true";
-    if ("all" in condition) return condition.all.length === 0 ? "true" : `(${condition.all.map((c) => this.compile(c, seen)).join(" and ")})`;
-    if ("any" in condition) return condition.any.length === 0 ? "false" : `(${condition.any.map((c) => this.compile(c, seen)).join(" or ")})`;
-    if ("not" in condition) return `not coalesce(${this.compile(condition.not, seen)}, false)`;
+    if ("all" in condition) return condition.all.length === 0 ? "true" : `(${condition.all.map((c) => this.expand(c, seen)).join(" and ")})`;
+    if ("any" in condition) return condition.any.length === 0 ? "false" : `(${condition.any.map((c) => this.expand(c, seen)).join(" or ")})`;
+    if ("not" in condition) return `not coalesce(${this.expand(condition.not, seen)}, false)`;
     if ("attribute" in condition) return this.attribute(condition);
     if ("tag" in condition) return `${this.param(condition.tag)} = any(s.tags)`;
     if ("country" in condition) return this.listOrValue("s.country", condition.country);
@@ -38,7 +52,7 @@ export class ConditionCompiler {
     if ("audience" in condition) {
       if (seen.includes(condition.audience)) throw new ApiError(400, "audience_cycle", `audiences refer to each other in a cycle: ${[...seen, condition.audience].join(" → ")}`);
       if (!this.audiences.has(condition.audience)) throw new ApiError(400, "unknown_audience", `audience "${condition.audience}" does not exist`);
-      return this.compile(this.audiences.get(condition.audience), [...seen, condition.audience]);
+      return this.expand(this.audiences.get(condition.audience), [...seen, condition.audience]);
     }
     throw new ApiError(400, "invalid_condition", `not an audience condition: ${JSON.stringify(condition)}`);
   }
@@ -85,4 +99,14 @@ export class ConditionCompiler {
     if (condition.max !== undefined) parts.push(`${count} <= ${this.param(condition.max, "::bigint")}`);
     return parts.length === 0 ? "true" : `(${parts.join(" and ")})`;
   }
+}
+
+/**
+ * Why a condition is too large to compile, naming the audience when it is
+ * one (`{ audience: vip }`, as counts, sends and enrollments ask); undefined
+ * when it is within the limits.
+ */
+export function tooLarge(sizes: ConditionSizes, audiences: ReadonlyMap<string, Condition | undefined>, condition: Condition | undefined): string | undefined {
+  const audience = condition && "audience" in condition && audiences.has(condition.audience) ? condition.audience : undefined;
+  return audience === undefined ? sizes.excess("the condition", condition)?.message : sizes.excess(`audience "${audience}"`, audiences.get(audience))?.message;
 }

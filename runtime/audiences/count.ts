@@ -1,29 +1,35 @@
 import type pg from "pg";
-import type { AudienceCountRequest, AudienceCountResponse, Condition, Geofence } from "../../schemas/index.js";
-import { ConditionCompiler } from "./condition-sql.js";
+import { ConditionSizes, type AudienceCountRequest, type AudienceCountResponse, type Condition, type Geofence } from "../../schemas/index.js";
+import { ApiError } from "../http/errors.js";
+import { ConditionCompiler, tooLarge } from "./condition-sql.js";
 
 /** Filters per query: each is one `count(*) filter (where …)` over a single scan. */
 const FILTERS_PER_QUERY = 200;
+/** SQL parameters per query, below PostgreSQL's 65,535. */
+const PARAMETERS_PER_QUERY = 60_000;
+/** Condition nodes of every count of one request together, audiences expanded (README, "Limits"). */
+export const MAX_COUNT_NODES = 250_000;
+
+interface Filter {
+  target: "audiences" | "campaigns";
+  name: string;
+  parameters: number;
+  build: (c: ConditionCompiler) => string;
+}
 
 /**
  * Sizes of audiences and of campaigns' recipient lists (`POST
  * /v1/audiences/count`, for plan). All the counts share one scan of the
- * subscribers per batch of filters, instead of a query each.
+ * subscribers per batch of filters, instead of a query each. Every
+ * audience's size once expanded is checked first, and so is the whole
+ * request's, without expanding anything.
  */
 export async function countAudiences(db: pg.Pool, request: AudienceCountRequest): Promise<AudienceCountResponse> {
   const audiences = new Map<string, Condition | undefined>(Object.entries(request.audiences).map(([name, where]) => [name, where ?? undefined]));
-  const filters: { target: "audiences" | "campaigns"; name: string; build: (c: ConditionCompiler) => string }[] = [
-    ...[...audiences.keys()].map((name) => ({ target: "audiences" as const, name, build: (c: ConditionCompiler) => c.compile({ audience: name }) })),
-    ...request.campaigns.map((campaign) => ({
-      target: "campaigns" as const,
-      name: campaign.name,
-      build: (c: ConditionCompiler) => recipientsFilter(c, campaign.audience, campaign.marketing, campaign.geofence),
-    })),
-  ];
+  const filters = countFilters(request, audiences);
 
   const result: AudienceCountResponse = { audiences: {}, campaigns: {} };
-  for (let start = 0; start < filters.length; start += FILTERS_PER_QUERY) {
-    const batch = filters.slice(start, start + FILTERS_PER_QUERY);
+  for (const batch of batches(filters)) {
     const compiler = new ConditionCompiler(audiences, request.timezone);
     const columns = batch.map((f, i) => `count(*) filter (where ${f.build(compiler)}) as c${i}`);
     const { rows } = await db.query<Record<string, string>>(`select ${columns.join(", ")} from subscribers s`, compiler.params);
@@ -32,6 +38,51 @@ export async function countAudiences(db: pg.Pool, request: AudienceCountRequest)
     });
   }
   return result;
+}
+
+/** One filter per audience and per campaign, sized; a 400 naming the field when one, or all of them together, is too large. */
+function countFilters(request: AudienceCountRequest, audiences: ReadonlyMap<string, Condition | undefined>): Filter[] {
+  const sizes = new ConditionSizes(audiences);
+  for (const name of audiences.keys()) {
+    const excess = tooLarge(sizes, audiences, { audience: name });
+    if (excess) throw new ApiError(400, "condition_too_large", excess, [{ path: `audiences.${name}`, message: excess }]);
+  }
+  const sized = (audience: string, extra = 0) => {
+    const size = audiences.has(audience) ? sizes.ofAudience(audience) : { nodes: 1, parameters: 0 };
+    return { nodes: size.nodes + extra, parameters: size.parameters + extra };
+  };
+  const filters = [
+    ...[...audiences.keys()].map((name) => ({ target: "audiences" as const, name, ...sized(name), build: (c: ConditionCompiler) => c.compile({ audience: name }) })),
+    ...request.campaigns.map((campaign) => ({
+      target: "campaigns" as const,
+      name: campaign.name,
+      // The geofence: a country list and a time zone test at most.
+      ...sized(campaign.audience, 3),
+      build: (c: ConditionCompiler) => recipientsFilter(c, campaign.audience, campaign.marketing, campaign.geofence),
+    })),
+  ];
+  const total = filters.reduce((sum, f) => sum + f.nodes, 0);
+  if (total > MAX_COUNT_NODES) {
+    const message = `the counts of this request expand to ${total.toLocaleString("en-US")} condition nodes together, more than the ${MAX_COUNT_NODES.toLocaleString("en-US")} allowed; count fewer audiences and campaigns at once`;
+    throw new ApiError(400, "condition_too_large", message, [{ path: "audiences", message }]);
+  }
+  return filters;
+}
+
+/** Filters in query-sized batches: at most FILTERS_PER_QUERY, and PARAMETERS_PER_QUERY parameters. */
+function* batches(filters: readonly Filter[]): Generator<Filter[]> {
+  let batch: Filter[] = [];
+  let parameters = 0;
+  for (const filter of filters) {
+    if (batch.length === FILTERS_PER_QUERY || (batch.length > 0 && parameters + filter.parameters > PARAMETERS_PER_QUERY)) {
+      yield batch;
+      batch = [];
+      parameters = 0;
+    }
+    batch.push(filter);
+    parameters += filter.parameters;
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** Who a campaign reaches: its audience, consent for marketing mail, its geofence, and nobody suppressed. */

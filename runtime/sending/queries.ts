@@ -65,6 +65,11 @@ export const SEND_SQL = {
   markNotAttempted: `
     update sends s set status = 'queued', due_at = $2, attempts = attempts - 1, lease_until = null, leased_by = null, updated_at = now()
     where s.id = any($1::uuid[]) and s.status = 'sending' and s.leased_by = $3`,
+  /** Claimed rows whose message cannot be rendered: failed for good, before any transport sees them. */
+  markUnrenderable: `
+    update sends s set status = 'failed', last_error = r.error, lease_until = null, updated_at = now()
+    from unnest($1::uuid[], $2::text[]) as r (id, error)
+    where s.id = r.id and s.status = 'claimed' and s.leased_by = $3`,
   markFailed: `
     update sends s set status = 'failed', last_error = r.error, lease_until = null, updated_at = now()
     from unnest($1::uuid[], $2::text[]) as r (id, error)

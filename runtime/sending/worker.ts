@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from "cockatiel";
 import { DateTime } from "luxon";
 import type pg from "pg";
+import { RenderError } from "../templates/personalise.js";
 import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "./compose.js";
 import type { SendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
@@ -139,11 +140,24 @@ export class SendWorker {
     }
     if (later.length > 0) await pool.query(SEND_SQL.reschedule, [later.map((l) => l.id), later.map((l) => l.at), this.id]);
 
-    // 2. Personalise.
+    // 2. Personalise. A message its template cannot render (formatMoney on text, say) fails alone; the batch goes on.
     const messages: { row: ClaimedRow; message: OutgoingMessage }[] = [];
+    const unrenderable: { row: ClaimedRow; reason: string }[] = [];
     for (const row of ready) {
       const recipient = toRecipient(row, subscribers.get(row.subscriber_id)!);
-      messages.push({ row, message: await this.options.composer.compose(snapshots.get(row.campaign)!, recipient) });
+      try {
+        messages.push({ row, message: await this.options.composer.compose(snapshots.get(row.campaign)!, recipient) });
+      } catch (error) {
+        if (!(error instanceof RenderError)) throw error;
+        const variant = row.variant === null ? "" : `, variant ${row.variant}`;
+        unrenderable.push({ row, reason: `${error.message} (campaign ${row.campaign}${variant}, subscriber ${row.email})` });
+      }
+    }
+    if (unrenderable.length > 0) {
+      await pool.query(SEND_SQL.markUnrenderable, [unrenderable.map((u) => u.row.id), unrenderable.map((u) => u.reason), this.id]);
+      this.options.metrics.sends.inc({ status: "failed", transport: this.options.transport.name }, unrenderable.length);
+      const campaigns = [...new Set(unrenderable.map((u) => u.row.campaign))];
+      this.options.log.warn({ campaigns, count: unrenderable.length }, "messages their template cannot render: marked failed, with the reason on each row");
     }
 
     // 3. Hand over and settle.

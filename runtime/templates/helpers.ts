@@ -53,12 +53,30 @@ function formatDate(value: unknown, ...rest: unknown[]): string {
 
 /**
  * `{{formatMoney 129900 "THB"}}`: integer minor units as money. The amount is
- * turned into a decimal string, not divided as a float.
+ * turned into a decimal string, not divided as a float. An amount that is no
+ * number, or a currency that is no ISO 4217 code, fails the message (the
+ * send worker fails that one message with this reason and sends the rest).
  */
 function formatMoney(minor: unknown, currency: unknown, options: HelperOptions): string {
   if (typeof currency !== "string") return "";
-  const units = typeof minor === "bigint" ? minor : BigInt(Math.trunc(Number(minor)));
-  return formatMinor(units, currency, localeOf(options));
+  const units = minorUnits(minor);
+  try {
+    return formatMinor(units, currency, localeOf(options));
+  } catch (error) {
+    if (error instanceof RangeError) throw new Error(`formatMoney: currency ${JSON.stringify(currency)} is not an ISO 4217 currency code`);
+    throw error;
+  }
+}
+
+/** Minor units from a number, a bigint, or text of a number (an attribute imported from CSV may be one); fractions are cut off. */
+function minorUnits(minor: unknown): bigint {
+  if (typeof minor === "bigint") return minor;
+  const number = typeof minor === "number" ? minor : typeof minor === "string" && minor.trim() !== "" ? Number(minor) : Number.NaN;
+  if (!Number.isFinite(number)) {
+    const given = typeof minor === "string" ? JSON.stringify(minor.length > 40 ? `${minor.slice(0, 37)}...` : minor) : minor === null || typeof minor !== "object" ? String(minor) : "an object";
+    throw new Error(`formatMoney: amount ${given} is not a number`);
+  }
+  return BigInt(Math.trunc(number));
 }
 
 /** `{{default subscriber.firstName "there"}}`: the value, or the fallback when it is empty. */

@@ -29,9 +29,18 @@ handlebars.registerHelper(TRACKED_LINK_HELPER, (index: number, options: Handleba
   return root.trackedLink ? root.trackedLink(index) : "";
 });
 
+/** A message its template cannot render for this recipient (a helper refused a value, say): that message fails, not its batch. */
+export class RenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RenderError";
+  }
+}
+
 /**
  * A compiled message: the subject and the HTML compiled once, rendered for
- * any number of recipients. HTML values are escaped; the subject is plain text.
+ * any number of recipients. HTML values are escaped; the subject is plain
+ * text. Whatever goes wrong while rendering is a RenderError.
  */
 export function compileMessage(source: { subject: string; html: string; preheader?: string | undefined }): (context: MessageContext) => PersonalisedMessage {
   const subject = handlebars.compile(source.subject, { noEscape: true, strict: false });
@@ -39,10 +48,14 @@ export function compileMessage(source: { subject: string; html: string; preheade
   const html = handlebars.compile(htmlSource, { strict: false });
   const text = compileTextPart(htmlSource);
   return (context) => {
-    const renderedSubject = subject(context, { allowProtoPropertiesByDefault: false });
-    const full = { ...context, campaign: { ...context.campaign, subject: renderedSubject } };
-    const renderedHtml = html(full);
-    return { subject: renderedSubject, html: renderedHtml, text: text ? text(full) : htmlToText(renderedHtml) };
+    try {
+      const renderedSubject = subject(context, { allowProtoPropertiesByDefault: false });
+      const full = { ...context, campaign: { ...context.campaign, subject: renderedSubject } };
+      const renderedHtml = html(full);
+      return { subject: renderedSubject, html: renderedHtml, text: text ? text(full) : htmlToText(renderedHtml) };
+    } catch (error) {
+      throw new RenderError((error as Error).message);
+    }
   };
 }
 

@@ -96,6 +96,55 @@ describe("mk subscribers import", { timeout: 180_000 }, () => {
     await assert.rejects(importSubscribersCsv(path.join(dir, "missing.csv"), client), (e: unknown) => e instanceof MkError && e.code === "MK080" && /ENOENT/.test(e.message));
   });
 
+  it("stops with MK080 at the line a row starts when it runs past 256 KiB (a quote never closed), instead of reading the rest of the file into it", async () => {
+    const open = `email,firstName\nok@example.com,A\n\nnot-closed@example.com,"B\n${"more text\n".repeat(30_000)}last@example.com,C\n`;
+    await assert.rejects(
+      importSubscribersCsv(await csv("open-quote.csv", open), client),
+      (e: unknown) => e instanceof MkError && e.code === "MK080" && /open-quote\.csv:4: the row that starts on line 4 is longer than 262,144 characters/.test(e.message),
+    );
+    const long = await importSubscribersCsv(await csv("long-name.csv", `email,firstName\nlong@example.com,${"x".repeat(201)}\n`), client);
+    assert.deepEqual(long.rejected, [{ line: 2, reason: "firstName: must be at most 200 characters" }]);
+  });
+
+  it("sends rows at every field's limit in batches of at most 8 Mi characters of JSON", async () => {
+    const columns = Array.from({ length: 100 }, (_, i) => `a${i}`);
+    const row = (n: number) => [`big${n}@example.com`, ...columns.map(() => "v".repeat(2000))].join(",");
+    const file = await csv("big.csv", `email,${columns.join(",")}\n${Array.from({ length: 45 }, (_, n) => row(n)).join("\n")}\n`);
+    const batches: number[] = [];
+    const recording = { importSubscribers: async (subscribers: unknown[]) => (batches.push(JSON.stringify(subscribers).length), { inserted: subscribers.length, updated: 0, unchanged: 0 }) };
+    const summary = await importSubscribersCsv(file, recording as unknown as RuntimeClient);
+    assert.deepEqual({ rows: summary.rows, inserted: summary.inserted, rejected: summary.rejected.length }, { rows: 45, inserted: 45, rejected: 0 });
+    assert.equal(batches.length, 2);
+    for (const characters of batches) assert.ok(characters <= 8 * 1024 * 1024, `${characters} characters in one request`);
+  });
+
+  it("the runtime refuses subscribers past the limits, naming each field", async () => {
+    const response = await rt.api("/v1/subscribers/import", {
+      body: {
+        subscribers: [
+          { email: `${"a".repeat(250)}@example.com` },
+          { email: "b@example.com", firstName: "x".repeat(201), lastName: "nul\u0000byte", locale: `en-US-x-${"abcdefgh-".repeat(4)}abcdefgh` },
+          { email: "c@example.com", tags: Array.from({ length: 101 }, (_, i) => `t${i}`) },
+          { email: "d@example.com", tags: ["t".repeat(101)], attributes: { bio: "b".repeat(2001), ["k".repeat(101)]: 1 } },
+          { email: "e@example.com", attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`a${i}`, i])) },
+        ],
+      },
+    });
+    assert.equal(response.status, 400, JSON.stringify(response.body).slice(0, 300));
+    assert.deepEqual(response.body.error.fields.map((f: { path: string }) => f.path), [
+      "subscribers[0].email",
+      "subscribers[1].firstName",
+      "subscribers[1].lastName",
+      "subscribers[1].locale",
+      "subscribers[2].tags",
+      "subscribers[3].tags[0]",
+      "subscribers[3].attributes.bio",
+      `subscribers[3].attributes.${"k".repeat(101)}`,
+      "subscribers[4].attributes",
+    ]);
+    assert.equal(await subscriber("b@example.com"), undefined);
+  });
+
   it("the runtime validates every row itself and names the failing field", async () => {
     const response = await rt.api("/v1/subscribers/import", { body: { subscribers: [{ email: "a@example.com" }, { email: "b@example.com", country: "XX" }] } });
     assert.equal(response.status, 400);

@@ -128,6 +128,42 @@ describe("validateRepository", { timeout: 240_000 }, () => {
     }
   });
 
+  it("MK103: conditions nested more than 32 levels deep, at the first one too deep", async () => {
+    const repo = await tempRepo();
+    try {
+      const nots = (levels: number) => Array.from({ length: levels - 1 }, (_, i) => `${"  ".repeat(i + 1)}not:\n`).join("") + `${"  ".repeat(levels)}tag: x\n`;
+      await repo.write("audiences/deep.yaml", `apiVersion: mk/v1\nkind: Audience\nwhere:\n${nots(33)}`);
+      await repo.write("audiences/deep-enough.yaml", `apiVersion: mk/v1\nkind: Audience\nwhere:\n${nots(32)}`);
+      const { problems } = await validateRepository({ dir: repo.root });
+      assert.deepEqual(at(problems), ["audiences/deep.yaml:36:67 MK103"]);
+      assert.match(problems[0]?.message ?? "", /more than 32 levels deep/);
+    } finally {
+      await repo.remove();
+    }
+  });
+
+  it("MK102: audiences and sequence steps too large once references are expanded, reported where they pass the limit", async () => {
+    const repo = await tempRepo();
+    try {
+      // l01 … l12 each refer to the one below twice: l11 is the first over 10,000 nodes, l12 is too large because of it.
+      const level = (i: number) => `l${String(i).padStart(2, "0")}`;
+      await repo.write("audiences/l00.yaml", "apiVersion: mk/v1\nkind: Audience\nwhere:\n  consent: marketing\n");
+      for (let i = 1; i <= 12; i++) {
+        await repo.write(`audiences/${level(i)}.yaml`, `apiVersion: mk/v1\nkind: Audience\nwhere:\n  any:\n    - audience: ${level(i - 1)}\n    - all: [{ audience: ${level(i - 1)} }, { tag: vip }]\n`);
+      }
+      await repo.write(
+        "sequences/winback.yaml",
+        "apiVersion: mk/v1\nkind: Sequence\ntrigger: { event: signup }\nsteps:\n  - wait: 1d\n  - if: { not: { any: [{ audience: l10 }, { audience: l10 }] } }\n    then: exit\n  - if: { audience: l12 }\n    then: exit\n",
+      );
+      const { problems } = await validateRepository({ dir: repo.root });
+      assert.deepEqual(at(problems), ["audiences/l11.yaml:5:17 MK102", "sequences/winback.yaml:6:36 MK102"]);
+      assert.match(problems[0]?.message ?? "", /^audience "l11" expands to 12,283 condition nodes, more than the 10,000 allowed: it refers to audience "l10" 2 times, and each reference brings in its 6,139 condition nodes/);
+      assert.match(problems[1]?.message ?? "", /^sequence "winback" step 2 expands to 12,282 condition nodes/);
+    } finally {
+      await repo.remove();
+    }
+  });
+
   it("never throws, whatever a campaign file holds", async () => {
     const repo = await tempRepo();
     try {

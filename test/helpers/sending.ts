@@ -10,6 +10,8 @@ export interface CampaignFixture {
   name: string;
   subject?: string;
   audience?: string;
+  /** Default templates/hello.mjml (SENDING_HTML); another needs its HTML in ApplyExtras.templates. */
+  template?: string;
   schedule?: Record<string, unknown>;
   variants?: Record<string, unknown>[];
   budget?: Record<string, unknown>;

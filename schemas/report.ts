@@ -17,8 +17,9 @@ export interface ReportCounts {
   clicked: number;
   unsubscribed: number;
   converted: number;
-  /** Every open and click, repeats included. */
+  /** Every open, repeats included. */
   opens: number;
+  /** Links clicked: each (send, link) once, however often it was followed (a recipient who clicked two links counts 2). */
   clicks: number;
 }
 

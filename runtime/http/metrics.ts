@@ -1,5 +1,8 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { ApiError } from "./errors.js";
 
 export interface RuntimeMetrics {
   registry: Registry;
@@ -44,14 +47,52 @@ export function createMetrics(pool: pg.Pool): RuntimeMetrics {
 }
 
 /**
- * One database read shared by the gauges of a scrape: prom-client collects
- * every metric at once, so gauges reading "the last refresh" would show the
- * previous scrape's value. A read is reused for a second, then made again.
+ * How long a database read behind the gauges is reused after it finished:
+ * scrapes closer together than this share it, so a flood of scrapes costs
+ * the pool one set of queries per interval.
+ */
+const GAUGE_READ_REUSE_MS = 5000;
+
+/**
+ * One database read shared by the gauges of a scrape and by every scrape
+ * made while it runs: prom-client collects every metric at once, so gauges
+ * reading "the last refresh" would show the previous scrape's value. A
+ * finished read (or its failure) is reused for GAUGE_READ_REUSE_MS, then
+ * made again by the next scrape.
  */
 export function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
-  let last: { at: number; value: Promise<T> } | undefined;
+  let last: { value: Promise<T>; settledAt?: number } | undefined;
   return () => {
-    if (!last || Date.now() - last.at > 1000) last = { at: Date.now(), value: read() };
-    return last.value;
+    if (last && (last.settledAt === undefined || performance.now() - last.settledAt < GAUGE_READ_REUSE_MS)) return last.value;
+    const entry: { value: Promise<T>; settledAt?: number } = { value: read() };
+    const settle = () => {
+      entry.settledAt = performance.now();
+    };
+    entry.value.then(settle, settle);
+    last = entry;
+    return entry.value;
   };
+}
+
+/**
+ * `GET /metrics`: open when `token` is unset (mk up), else only with
+ * `Authorization: Bearer <token>` (MK_METRICS_TOKEN), compared in constant
+ * time as digests; 401 otherwise.
+ */
+export function registerMetricsRoute(app: FastifyInstance, registry: Registry, token: string | undefined): void {
+  const expected = token === undefined ? undefined : digest(token);
+  app.get("/metrics", {
+    onRequest: async (request) => {
+      if (!expected) return;
+      const sent = /^Bearer (\S+)$/.exec(request.headers.authorization ?? "")?.[1];
+      if (!sent || !timingSafeEqual(digest(sent), expected)) {
+        throw new ApiError(401, "unauthorized", "missing or wrong metrics token; send Authorization: Bearer <MK_METRICS_TOKEN>");
+      }
+    },
+    handler: async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+  });
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
 }

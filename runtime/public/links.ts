@@ -3,6 +3,7 @@ import type pg from "pg";
 import { verifyLinkToken, type LinkKind } from "../sending/link-tokens.js";
 import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
 import { SEND_SQL } from "../sending/queries.js";
+import { LINK_SQL } from "./queries.js";
 import type { SendSnapshot } from "../sending/snapshot.js";
 import { withTransaction } from "../db/transaction.js";
 
@@ -28,6 +29,28 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
     );
 }
 
+/**
+ * Raw click rows one (send, link) may store per minute; more clicks still
+ * redirect. Reports count a (send, link) once anyway (migration 000013).
+ */
+const CLICK_ROWS_PER_MINUTE = 3;
+
+/**
+ * The email in the browser is the campaign's HTML, with the subscriber's data
+ * in it: a sandbox (no scripts, forms, or same-origin access; links may open a
+ * new tab), images, inline styles and fonts from anywhere, nothing else.
+ */
+const VIEW_CSP = [
+  "sandbox allow-popups allow-popups-to-escape-sandbox",
+  "default-src 'none'",
+  "img-src https: http: data:",
+  "style-src 'unsafe-inline' https:",
+  "font-src https: data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
 const INVALID = "This link is not valid. It may have been copied incompletely; please use the link in the email.";
 
 /**
@@ -36,8 +59,9 @@ const INVALID = "This link is not valid. It may have been copied incompletely; p
  * 400 page and change nothing.
  *   GET  /u/:token  a page that asks to confirm (link scanners fetch GETs; they must not unsubscribe anyone)
  *   POST /u/:token  unsubscribe: RFC 8058 one-click from the mailbox provider, or the page's button
- *   GET  /c/:token  a tracked click: records it, redirects to the campaign's stored link N (never anywhere else)
- *   GET  /v/:token  the email in the browser
+ *   GET  /c/:token  a tracked click: records it (at most CLICK_ROWS_PER_MINUTE rows per send and link), redirects
+ *                   to the campaign's stored link N (never anywhere else)
+ *   GET  /v/:token  the email in the browser, sandboxed, with links as old as the email's own
  */
 export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool; signingSecret: string; composer: MessageComposer }): void {
   const { pool } = deps;
@@ -83,18 +107,25 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
       const variant = row.snapshot.variants.find((v) => v.name === row.variant) ?? row.snapshot.variants[0];
       const target = variant?.links[token.linkIndex];
       if (!target) return page(reply, 404, "Link not found", "<p>This email has no such link.</p>");
-      await pool.query(SEND_SQL.recordEvent, [row.id, "click", JSON.stringify({ campaign: row.campaign, link: token.linkIndex, url: target })]);
+      await pool.query(LINK_SQL.recordClick, [row.id, token.linkIndex, JSON.stringify({ campaign: row.campaign, link: token.linkIndex, url: target }), CLICK_ROWS_PER_MINUTE]);
       return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(target, 302);
     });
 
     scope.get<{ Params: { token: string } }>("/v/:token", async (request, reply) => {
       const found = await lookup(request.params.token, "view");
       if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
-      const { row } = found;
+      const { row, token } = found;
       const s = (await pool.query<SubscriberRow>(SEND_SQL.subscriber, [row.subscriber_id])).rows[0];
       if (!s) return page(reply, 404, "Not found", "<p>This email is no longer available.</p>");
-      const message = await deps.composer.compose(row.snapshot, toRecipient(row, s));
-      return reply.type("text/html; charset=utf-8").header("cache-control", "no-store").header("x-robots-tag", "noindex").send(message.html);
+      // Rendered at the time the email's own links were signed (this token's), so viewing never issues fresher ones.
+      const message = await deps.composer.compose(row.snapshot, toRecipient(row, s), token.issuedAt);
+      return reply
+        .type("text/html; charset=utf-8")
+        .header("content-security-policy", VIEW_CSP)
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        .header("x-robots-tag", "noindex")
+        .send(message.html);
     });
   });
 }

@@ -23,7 +23,7 @@ export async function foldRollups(pool: pg.Pool): Promise<number> {
   return total;
 }
 
-/** How far the rollups are behind: deltas waiting, and the age of the oldest (read on each scrape). */
+/** How far the rollups are behind: deltas waiting, and the age of the oldest (read by scrapes, at most every 5 s: perScrape). */
 export function registerRollupMetrics(registry: Registry, pool: pg.Pool): void {
   const backlog = perScrape(async () => (await pool.query<{ deltas: number; age_seconds: number }>(REPORT_SQL.backlog)).rows[0]);
   new Gauge({

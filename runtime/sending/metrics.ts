@@ -10,7 +10,7 @@ export interface SendMetrics {
   breakerOpen: Gauge<"transport">;
 }
 
-/** Sending's metrics on the runtime's registry; queue depth and lag are read from the ledger on each scrape. */
+/** Sending's metrics on the runtime's registry; queue depth and lag are read from the ledger by scrapes (perScrape). */
 export function createSendMetrics(registry: Registry, pool: pg.Pool): SendMetrics {
   const sends = new Counter({ name: "mk_sends_total", help: "Ledger rows settled by a worker, by outcome and transport", labelNames: ["status", "transport"] as const, registers: [registry] });
   const sendDuration = new Histogram({

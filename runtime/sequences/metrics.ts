@@ -8,7 +8,7 @@ export interface SequenceMetrics {
   steps: Counter<"kind" | "outcome">;
 }
 
-/** Sequences' metrics; active enrollments and timer lag are read from the database on each scrape. */
+/** Sequences' metrics; active enrollments and timer lag are read from the database by scrapes (perScrape). */
 export function createSequenceMetrics(registry: Registry, pool: pg.Pool, clock: Clock): SequenceMetrics {
   const steps = new Counter({
     name: "mk_sequence_steps_total",
@@ -16,14 +16,16 @@ export function createSequenceMetrics(registry: Registry, pool: pg.Pool, clock: 
     labelNames: ["kind", "outcome"] as const,
     registers: [registry],
   });
+  const active = perScrape(async () => (await pool.query<{ sequence: string; active: number }>(SEQUENCE_SQL.activeBySequence)).rows);
   new Gauge({
     name: "mk_sequence_enrollments_active",
     help: "Enrollments still running, per sequence",
     labelNames: ["sequence"] as const,
     registers: [registry],
     async collect() {
+      const rows = await active();
       this.reset();
-      for (const row of (await pool.query<{ sequence: string; active: number }>(SEQUENCE_SQL.activeBySequence)).rows) this.set({ sequence: row.sequence }, row.active);
+      for (const row of rows) this.set({ sequence: row.sequence }, row.active);
     },
   });
   const timers = perScrape(async () => (await pool.query<{ due: number; lag_seconds: number }>(SEQUENCE_SQL.timerLag, [clock()])).rows[0]);

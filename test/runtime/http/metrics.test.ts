@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { buildRuntime, type Runtime } from "../../../runtime/app.js";
 import { stopDatabase } from "../../helpers/database.js";
-import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
+import { startRuntime, testConfig, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 import { waitFor } from "../../helpers/wait-for.js";
 
@@ -44,5 +45,58 @@ describe("the runtime's /metrics", { timeout: 180_000 }, () => {
       assert.doesNotMatch(text, new RegExp(`^(# TYPE )?${name}_total`, "m"));
     }
     assert.match(text, /^nodejs_active_resources\{type="TCPServerWrap"\} [1-9]\d*$/m, "the listening socket is an active resource");
+  });
+
+  describe("with MK_METRICS_TOKEN set", { timeout: 120_000 }, () => {
+    const metricsToken = "metrics-token-0123456789-0123456789-abc";
+    let guarded: Runtime;
+    before(async () => {
+      guarded = buildRuntime(testConfig(rt.databaseUrl, { MK_METRICS_TOKEN: metricsToken }), { rollupFoldIntervalMs: 0 });
+      await guarded.app.ready();
+    }, { timeout: 60_000 });
+    after(() => guarded.close(), { timeout: 60_000 });
+    const scrape = (authorization?: string) => guarded.app.inject({ method: "GET", url: "/metrics", headers: authorization ? { authorization } : {} });
+
+    it("runs each database read of the gauges once for a flood of concurrent scrapes, and reuses it for the next ones", async () => {
+      const pool = guarded.pool as unknown as { query: (...args: unknown[]) => unknown };
+      const original = pool.query.bind(pool);
+      const seen: string[] = [];
+      pool.query = (...args: unknown[]) => {
+        seen.push(String(args[0]));
+        return original(...args);
+      };
+      try {
+        const flood = async () => {
+          const responses = await Promise.all(Array.from({ length: 25 }, () => scrape(`Bearer ${metricsToken}`)));
+          for (const r of responses) assert.equal(r.statusCode, 200);
+        };
+        await flood();
+        // Rollup backlog, send queue, active enrollments, sequence timers, dead letters: one query each.
+        assert.equal(seen.length, 5, seen.join("\n---\n"));
+        assert.equal(new Set(seen).size, 5);
+        await flood();
+        assert.equal(seen.length, 5, "scrapes within 5 s reuse the reads");
+      } finally {
+        pool.query = original;
+      }
+    });
+
+    it("answers 401 without the token, with another one, or with the API token", async () => {
+      for (const authorization of [undefined, `Bearer ${metricsToken.slice(0, -1)}x`, `Basic ${metricsToken}`, `Bearer ${TOKEN}`]) {
+        const response = await scrape(authorization);
+        assert.equal(response.statusCode, 401, String(authorization));
+        assert.equal(response.json().error.code, "unauthorized");
+        assert.match(response.json().error.message, /Authorization: Bearer <MK_METRICS_TOKEN>/);
+        assert.doesNotMatch(response.body, /mk_/);
+      }
+      const allowed = await scrape(`Bearer ${metricsToken}`);
+      assert.equal(allowed.statusCode, 200);
+      assert.match(allowed.body, /^mk_send_queue_depth 0$/m);
+    });
+
+    it("refuses a token shorter than 32 characters at start; an empty one (compose's ${MK_METRICS_TOKEN:-}) is unset", () => {
+      assert.throws(() => testConfig(rt.databaseUrl, { MK_METRICS_TOKEN: "short" }), /MK_METRICS_TOKEN must be at least 32 characters/);
+      assert.equal(testConfig(rt.databaseUrl, { MK_METRICS_TOKEN: "" }).MK_METRICS_TOKEN, undefined);
+    });
   });
 });

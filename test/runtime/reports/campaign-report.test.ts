@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { runner } from "node-pg-migrate";
 import pg from "pg";
+import { MIGRATIONS_DIR } from "../../../runtime/db/migrate.js";
 import { foldRollups } from "../../../runtime/reports/rollups.js";
 import { compareVariants, twoProportionZTest } from "../../../runtime/reports/significance.js";
 import type { CampaignReport, CampaignSummary } from "../../../schemas/report.js";
-import { stopDatabase } from "../../helpers/database.js";
+import { freshDatabase, stopDatabase } from "../../helpers/database.js";
 import { waitFor } from "../../helpers/wait-for.js";
 import { startRedis, type TestRedis } from "../../helpers/redis.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
@@ -53,7 +55,11 @@ async function generate(rt: TestRuntime, sends: Send[], seed: number): Promise<v
     if (next() < 0.4) {
       for (let i = 0; i < 1 + Math.floor(next() * 3); i++) ses("ses.open", day(Math.floor(next() * 3), 1));
       if (next() < 0.5) {
-        for (let i = 0; i < 1 + Math.floor(next() * 3); i++) api("click", day(Math.floor(next() * 3), 2));
+        // Clicks on one of two links, or naming none (each counts once per send and link).
+        for (let i = 0; i < 1 + Math.floor(next() * 3); i++) {
+          const link = Math.floor(next() * 3);
+          api("click", day(Math.floor(next() * 3), 2), link < 2 ? { properties: { link } } : {});
+        }
         if (next() < 0.3) {
           const currency = ["USD", "EUR", "JPY"][Math.floor(next() * 3)]!;
           const value = 100 + Math.floor(next() * 20_000);
@@ -104,7 +110,8 @@ async function expectedFromRaw(databaseUrl: string, campaign: string) {
       unsubscribed: await distinct("'unsubscribe', 'ses.subscription'"),
       converted: await distinct("'purchase'"),
       opens: await one("select count(*)::int as n from events where campaign = $1 and name in ('open', 'ses.open')"),
-      clicks: await one("select count(*)::int as n from events where campaign = $1 and name in ('click', 'ses.click')"),
+      // Each (send, link) once: a send is one (campaign, subscriber); the link is data.link ('' when a click names none).
+      clicks: await one("select count(distinct (subscriber_id, coalesce(data->>'link', '')))::int as n from events where campaign = $1 and name in ('click', 'ses.click')"),
     },
     revenue: await query<{ currency: string; purchases: number; refunds: number; revenueMinor: number; refundedMinor: number }>(
       databaseUrl,
@@ -294,6 +301,54 @@ describe("report cache", { timeout: 180_000 }, () => {
       await second.close();
       await first.close();
     }
+  });
+});
+
+describe("migration 000013: clicks stored before it are counted once per send and link", { timeout: 120_000 }, () => {
+  it("recounts the folded and unfolded clicks from the raw events, then counts new ones the same way", { timeout: 60_000 }, async () => {
+    const url = await freshDatabase();
+    const migration = (direction: "up" | "down") =>
+      runner({ databaseUrl: url, dir: MIGRATIONS_DIR, direction, migrationsTable: "mk_migrations", file: "000013_click_dedupe", checkOrder: false, log: () => {} });
+    await migration("down");
+    await query(url, "insert into subscribers (email, country) values ('a@example.test', 'PT'), ('b@example.test', 'TH')");
+    await query(url, "insert into campaign_sends (campaign, started_serial, snapshot, recipients) values ('old', 1, '{}', 2)");
+    await query(url, "insert into sends (campaign, subscriber_id, email, timezone, due_at) select 'old', id, email, 'UTC', now() from subscribers");
+    const click = (email: string, link: number | null, at: string, times = 1) =>
+      query(
+        url,
+        `insert into events (subscriber_id, name, occurred_at, send_id, data, campaign, country)
+         select s.subscriber_id, 'click', $3, s.id, $2, 'old', sub.country from sends s join subscribers sub on sub.id = s.subscriber_id, generate_series(1, $4)
+         where s.email = $1`,
+        [email, JSON.stringify(link === null ? {} : { link }), at, times],
+      );
+    const clicks = async () =>
+      query<{ day: string; clicks: number }>(url, "select day::text, sum(clicks)::int as clicks from campaign_counts where campaign = 'old' group by day having sum(clicks) > 0 order by day");
+    await click("a@example.test", 0, "2026-03-01T10:00:00Z", 5);
+    await click("a@example.test", 1, "2026-03-02T10:00:00Z", 2);
+    await query(url, "select mk_fold_campaign_rollups(1000)");
+    await click("a@example.test", 0, "2026-02-28T10:00:00Z");
+    await click("b@example.test", null, "2026-03-02T11:00:00Z", 3);
+    assert.deepEqual(await clicks(), [
+      { day: "2026-02-28", clicks: 1 },
+      { day: "2026-03-01", clicks: 5 },
+      { day: "2026-03-02", clicks: 5 },
+    ], "before 000013 every click counted, part folded, part in deltas");
+
+    await migration("up");
+    // a's link 0 on the day of its earliest click; a's link 1; b's clicks naming no link, once.
+    assert.deepEqual(await clicks(), [
+      { day: "2026-02-28", clicks: 1 },
+      { day: "2026-03-02", clicks: 2 },
+    ]);
+    await click("a@example.test", 1, "2026-03-03T10:00:00Z", 4);
+    await click("b@example.test", 7, "2026-03-03T10:00:00Z", 2);
+    await query(url, "select mk_fold_campaign_rollups(1000)");
+    assert.deepEqual(await clicks(), [
+      { day: "2026-02-28", clicks: 1 },
+      { day: "2026-03-02", clicks: 2 },
+      { day: "2026-03-03", clicks: 1 },
+    ]);
+    assert.deepEqual(await query(url, "select sum(clicked)::int as clicked from campaign_counts where campaign = 'old'"), [{ clicked: 2 }], "unique clickers are unchanged");
   });
 });
 

@@ -1,0 +1,22 @@
+/** Named SQL for the public links (runtime/public/links.ts); parameters only. */
+export const LINK_SQL = {
+  /**
+   * A tracked click ($1 send, $2 link index, $3 the event's data): stored as
+   * a `click` event unless this (send, link) stored $4 already in this UTC
+   * minute (click_throttle, migration 000013); returns a row when stored.
+   */
+  recordClick: `
+    with slot as (
+      insert into click_throttle as t (send_id, link, minute, recorded)
+      values ($1, $2, date_trunc('minute', now()), 1)
+      on conflict (send_id, link) do update
+        set minute = excluded.minute, recorded = case when t.minute = excluded.minute then t.recorded + 1 else 1 end
+        where t.minute <> excluded.minute or t.recorded < $4
+      returning 1
+    )
+    insert into events (subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)
+    select s.subscriber_id, 'click', now(), s.id, $3, s.campaign, s.variant, sub.country
+    from slot, sends s join subscribers sub on sub.id = s.subscriber_id
+    where s.id = $1
+    returning 1`,
+} as const;

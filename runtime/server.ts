@@ -3,14 +3,18 @@
  * command). Configuration from the environment. It listens at once; until
  * its database answers, /healthz and every route answer 503. Then the
  * migrations run, under an advisory lock, so any number of replicas can
- * start together, and the workers start.
+ * start together, and the workers start. With MK_MIGRATION_DATABASE_URL the
+ * migrations run as that role (the owner), and DATABASE_URL's role is
+ * granted what the runtime uses and no more (migrate.ts).
  *
- * Exit codes (sysexits.h): 78 the configuration is invalid; 69 the database
- * did not answer within MK_DB_WAIT seconds; 1 anything else (logged).
+ * Exit codes (sysexits.h): 78 the configuration is invalid (also: DATABASE_URL's
+ * role could act as MK_MIGRATION_DATABASE_URL's); 69 the database did not
+ * answer within MK_DB_WAIT seconds; 1 anything else (logged).
  */
 import { buildRuntime } from "./app.js";
+import type { RuntimeConfig } from "../schemas/runtime-config.js";
 import { ConfigError, loadConfig } from "./config.js";
-import { migrate } from "./db/migrate.js";
+import { migrateAs, RuntimeRoleRefused } from "./db/migrate.js";
 import { connectionFailure } from "./db/connection-failure.js";
 import { DatabaseWaitTimeout, waitForDatabase, type WaitLog } from "./db/wait-for-database.js";
 
@@ -27,11 +31,12 @@ function configuration() {
   }
 }
 
-async function waitAndMigrate(databaseUrl: string, waitSeconds: number, log: WaitLog): Promise<string[]> {
+async function waitAndMigrate(urls: Pick<RuntimeConfig, "DATABASE_URL" | "MK_MIGRATION_DATABASE_URL">, waitSeconds: number, log: WaitLog): Promise<string[]> {
   for (;;) {
-    await waitForDatabase(databaseUrl, { waitSeconds, log });
+    // The migration role's connection, then the runtime's own (one and the same without MK_MIGRATION_DATABASE_URL).
+    for (const url of new Set([urls.MK_MIGRATION_DATABASE_URL ?? urls.DATABASE_URL, urls.DATABASE_URL])) await waitForDatabase(url, { waitSeconds, log });
     try {
-      return await migrate(databaseUrl);
+      return await migrateAs(urls);
     } catch (error) {
       const failure = connectionFailure(error);
       if (!failure) throw error;
@@ -42,6 +47,9 @@ async function waitAndMigrate(databaseUrl: string, waitSeconds: number, log: Wai
 
 const config = configuration();
 const runtime = buildRuntime(config, { awaitDatabase: true });
+if (config.MK_LEDGER_KEY === undefined) {
+  runtime.app.log.warn("MK_LEDGER_KEY is not set: the tax ledger's hash chain is unkeyed (plain SHA-256), so whoever can change its rows can recompute it; set MK_LEDGER_KEY (openssl rand -base64 32)");
+}
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     runtime.app.log.info({ signal }, "stopping");
@@ -52,7 +60,7 @@ try {
   // 1. Listen: /healthz says the runtime waits for its database.
   await runtime.app.listen({ port: config.PORT, host: config.HOST });
   // 2. Wait for the database, then migrate it (waiting again if it goes away in between).
-  const migrations = await waitAndMigrate(config.DATABASE_URL, config.MK_DB_WAIT, runtime.app.log);
+  const migrations = await waitAndMigrate(config, config.MK_DB_WAIT, runtime.app.log);
   // 3. Serve every route; start the workers.
   runtime.app.log.info({ migrations }, "database migrated: serving every route and starting the workers");
   await runtime.databaseReady();
@@ -60,6 +68,10 @@ try {
   if (error instanceof DatabaseWaitTimeout) {
     process.stderr.write(`${error.message}\n`);
     process.exit(EXIT_DATABASE_UNAVAILABLE);
+  }
+  if (error instanceof RuntimeRoleRefused) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT_CONFIG);
   }
   runtime.app.log.fatal({ err: error }, "the runtime could not start");
   process.exit(1);

@@ -84,15 +84,56 @@ export interface FxImportResponse {
   to: string;
 }
 
+/** A chain's last entry: its position and hash, and the key id it was hashed with (null: plain SHA-256). */
+export interface LedgerHead {
+  country: string;
+  seq: number;
+  hash: string;
+  keyId: string | null;
+}
+
+/** A head recorded earlier that the chain no longer holds: cut off its end (or the whole chain), or a different entry at that position. */
+export interface LostLedgerHead {
+  country: string;
+  seq: number;
+  hash: string;
+  /** The chain's head now; 0 when the country has no chain. */
+  headSeq: number;
+  reason: "truncated" | "replaced";
+}
+
 /** The tax ledger's hash chains walked (GET /v1/tax/verify). */
 export interface LedgerVerification {
   ok: boolean;
   /** Entries checked (all of them when ok). */
   checked: number;
   countries: string[];
-  /** The first entry whose hash, link or position is wrong, in chain order. */
+  /** The head of each chain walked to its end without a problem, by country. */
+  heads: LedgerHead[];
+  /** The first entry whose hash, link, position or key is wrong, in chain order. */
   firstBad?: { id: number; country: string; seq: number; eventKey: string; reason: string };
+  /** With expected heads (GET /v1/tax/verify?expect=): those the chains no longer hold. */
+  lostHeads?: LostLedgerHead[];
 }
+
+/** One expected head: `TH:202:<64 hex>`. */
+export const LEDGER_HEAD_PATTERN = /^([A-Z]{2}):([1-9][0-9]{0,14}):([0-9a-f]{64})$/;
+
+/**
+ * Heads recorded earlier, for `mk tax verify --expect-head FILE`: what
+ * `mk tax verify --json` printed (only `heads` is read; `keyId` optional).
+ */
+export const ledgerHeadsFile = z.object({
+  heads: z.array(
+    z.object({
+      country: z.string().regex(/^[A-Z]{2}$/, { error: "must be a two-letter country code, as mk tax verify --json prints it" }),
+      seq: z.number().int().min(1, { error: "must be an entry number, 1 or more" }),
+      hash: z.string().regex(/^[0-9a-f]{64}$/, { error: "must be 64 lowercase hex digits" }),
+    }),
+    { error: "must be the list of heads mk tax verify --json prints" },
+  ).refine((heads) => new Set(heads.map((h) => h.country)).size === heads.length, { error: "name each country once" }),
+});
+export type LedgerHeadsFile = z.infer<typeof ledgerHeadsFile>;
 
 /** Sums of ledger lines; `*Minor` in the reporting currency unless the line says otherwise. */
 export interface TaxTotals {

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from "../../runtime/config.js";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
 import { freePort, PostgresStartError, secretFile, startEmbeddedPostgres } from "../../runtime/db/embedded.js";
 import { migrate } from "../../runtime/db/migrate.js";
-import { LOCAL_RUNTIME_FILE, LOCAL_SIGNING_SECRET_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
+import { LOCAL_LEDGER_KEY_FILE, LOCAL_RUNTIME_FILE, LOCAL_SIGNING_SECRET_FILE, LOCAL_TOKEN_FILE, type LocalRuntimeFile } from "../environments.js";
 import { MkError } from "../errors.js";
 import { lockDataFolder } from "./up-lock.js";
 
@@ -61,6 +61,7 @@ async function startLocked(options: UpOptions, dataDir: string, runtimeFile: str
   // The port is fixed before the runtime starts: links in the emails it sends carry it.
   const port = options.port === 0 ? await freePort() : options.port;
   const signingSecret = environment["MK_SIGNING_SECRET"] || (await secretFile(path.join(dataDir, LOCAL_SIGNING_SECRET_FILE)));
+  const ledgerKey = environment["MK_LEDGER_KEY"] || (await secretFile(path.join(dataDir, LOCAL_LEDGER_KEY_FILE)));
   const database = await startEmbeddedPostgres(dataDir).catch((error: unknown) => {
     throw error instanceof PostgresStartError ? new MkError("MK094", error.message) : error;
   });
@@ -70,6 +71,7 @@ async function startLocked(options: UpOptions, dataDir: string, runtimeFile: str
       DATABASE_URL: database.url,
       MK_API_TOKEN: token,
       MK_SIGNING_SECRET: signingSecret,
+      MK_LEDGER_KEY: ledgerKey,
       MK_TRANSPORT: "outbox",
       PORT: String(port),
       MK_PUBLIC_URL: `http://${options.host ?? "127.0.0.1"}:${port}`,

@@ -3,7 +3,7 @@ import { event as eventSchema, type IngestEvent } from "../../schemas/event.js";
 import { fieldPath } from "../http/errors.js";
 import { withTransaction } from "../db/transaction.js";
 import { taxContext } from "../tax/context.js";
-import { appendToLedger } from "../tax/ledger.js";
+import { appendToLedger, type LedgerKey } from "../tax/ledger.js";
 import { tagTaxes } from "../tax/tagging.js";
 import { systemClock, type Clock } from "../clock.js";
 import { enrollFromEvents } from "../sequences/enroll.js";
@@ -51,6 +51,8 @@ export interface IngestOptions {
   countryOf?: CountryLookup | undefined;
   /** The time enrollments in sequences start at. */
   clock?: Clock | undefined;
+  /** MK_LEDGER_KEY: tax ledger entries are hashed with it (HMAC-SHA-256), plain SHA-256 without. */
+  ledgerKey?: LedgerKey | undefined;
 }
 
 export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], options: IngestOptions): Promise<IngestResult> {
@@ -118,7 +120,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
         e.map((_, i) => tags[i]?.type ?? null),
       ]);
       // The tax ledger, in the same transaction: an event and its entry exist together or not at all.
-      if (entries.length > 0) await appendToLedger(client, entries);
+      if (entries.length > 0) await appendToLedger(client, entries, options.ledgerKey);
       // Sequences these events trigger, likewise.
       await enrollFromEvents(client, store.map((item) => ({ idempotencyKey: item.valid.event.idempotencyKey, subscriberId: item.subscriber.id, name: item.valid.event.type })), (options.clock ?? systemClock)());
     }

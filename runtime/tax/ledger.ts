@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import type pg from "pg";
 import { groupBy } from "../group-by.js";
 import { Money } from "./compute.js";
@@ -29,27 +29,44 @@ export const GENESIS_HASH = "0".repeat(64);
 
 const SQL = {
   lock: "select pg_advisory_xact_lock(hashtext('mk_tax_ledger:' || $1))",
-  last: "select seq, hash from tax_ledger where country = $1 order by seq desc limit 1",
+  last: "select seq, hash, key_id from tax_ledger where country = $1 order by seq desc limit 1",
+  // tax_daily follows in the database (mk_add_to_tax_daily, a trigger on this insert).
   insert: `
     insert into tax_ledger (country, seq, region, kind, event_key, occurred_at, tax_date, currency, net_minor, tax_minor, gross_minor, rate, tax_type,
-      prices_include_tax, campaign, variant, prev_hash, hash)
+      prices_include_tax, campaign, variant, prev_hash, hash, key_id)
     select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::date[], $8::text[], $9::bigint[], $10::bigint[],
-      $11::bigint[], $12::numeric[], $13::text[], $14::boolean[], $15::text[], $16::text[], $17::text[], $18::text[])`,
-  daily: `
-    insert into tax_daily as d (country, tax_date, currency, lines, net_minor, tax_minor, gross_minor)
-    select country, tax_date, currency, count(*), sum(net), sum(tax), sum(gross)
-    from unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) as e (country, tax_date, currency, net, tax, gross)
-    group by 1, 2, 3 order by 1, 2, 3
-    on conflict (country, tax_date, currency) do update set lines = d.lines + excluded.lines, net_minor = d.net_minor + excluded.net_minor,
-      tax_minor = d.tax_minor + excluded.tax_minor, gross_minor = d.gross_minor + excluded.gross_minor`,
+      $11::bigint[], $12::numeric[], $13::text[], $14::boolean[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])`,
 } as const;
 
+/** MK_LEDGER_KEY, and the id entries hashed with it record (key_id). */
+export interface LedgerKey {
+  secret: string;
+  /** The first 16 hex digits of HMAC-SHA-256(secret, "mk-ledger-key-id"): names the key without revealing it. */
+  id: string;
+}
+
+export function ledgerKey(secret: string): LedgerKey {
+  return { secret, id: createHmac("sha256", secret).update("mk-ledger-key-id").digest("hex").slice(0, 16) };
+}
+
+/** A chain was keyed with a key this runtime does not have: appending would break it (verify would flag the switch). */
+export class LedgerKeyMismatch extends Error {
+  constructor(country: string, chainKeyId: string, key: LedgerKey | undefined) {
+    super(
+      `the tax ledger's ${country} chain is keyed with key id ${chainKeyId}, and the runtime has ${key ? `MK_LEDGER_KEY with key id ${key.id}` : "no MK_LEDGER_KEY"}: ` +
+        "set MK_LEDGER_KEY to the key the chain was written with; purchases and refunds are refused until then",
+    );
+    this.name = "LedgerKeyMismatch";
+  }
+}
+
 /**
- * The hash of an entry: SHA-256 over its fields in a fixed order (JSON, rate
- * with five decimals, time in ISO milliseconds) and the previous entry's hash.
- * Verification recomputes it from the stored row.
+ * The hash of an entry over its fields in a fixed order (JSON, rate with five
+ * decimals, time in ISO milliseconds) and the previous entry's hash:
+ * HMAC-SHA-256 with the ledger key, or plain SHA-256 for an entry written
+ * without one. Verification recomputes it from the stored row.
  */
-export function entryHash(entry: LedgerEntry, seq: number, prevHash: string): string {
+export function entryHash(entry: LedgerEntry, seq: number, prevHash: string, key?: LedgerKey): string {
   const fields = [
     entry.country,
     seq,
@@ -69,26 +86,30 @@ export function entryHash(entry: LedgerEntry, seq: number, prevHash: string): st
     entry.variant,
     prevHash,
   ];
-  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
+  return (key ? createHmac("sha256", key.secret) : createHash("sha256")).update(JSON.stringify(fields)).digest("hex");
 }
 
 /**
  * Append entries to their countries' chains, inside the caller's transaction
- * (the one that stores the events). Each country's chain is locked for the
- * rest of the transaction, countries in a fixed order, so concurrent batches
- * extend a chain one after the other and never deadlock.
+ * (the one that stores the events), hashed with `key` when the runtime has
+ * one. Each country's chain is locked for the rest of the transaction,
+ * countries in a fixed order, so concurrent batches extend a chain one after
+ * the other and never deadlock. A chain keyed with another key (or with one
+ * while the runtime has none) is a LedgerKeyMismatch: it goes back to
+ * unkeyed or to another key never.
  */
-export async function appendToLedger(client: pg.PoolClient, entries: readonly LedgerEntry[]): Promise<void> {
+export async function appendToLedger(client: pg.PoolClient, entries: readonly LedgerEntry[], key?: LedgerKey): Promise<void> {
   const byCountry = groupBy(entries, (e) => e.country);
   const rows: { entry: LedgerEntry; seq: number; prev: string; hash: string }[] = [];
   for (const country of [...byCountry.keys()].sort()) {
     await client.query(SQL.lock, [country]);
-    const last = (await client.query<{ seq: string; hash: string }>(SQL.last, [country])).rows[0];
+    const last = (await client.query<{ seq: string; hash: string; key_id: string | null }>(SQL.last, [country])).rows[0];
+    if (last?.key_id && last.key_id !== key?.id) throw new LedgerKeyMismatch(country, last.key_id, key);
     let seq = Number(last?.seq ?? 0);
     let prev = last?.hash ?? GENESIS_HASH;
     for (const entry of byCountry.get(country)!) {
       seq += 1;
-      const hash = entryHash(entry, seq, prev);
+      const hash = entryHash(entry, seq, prev, key);
       rows.push({ entry, seq, prev, hash });
       prev = hash;
     }
@@ -114,6 +135,6 @@ export async function appendToLedger(client: pg.PoolClient, entries: readonly Le
     e.map((x) => x.variant),
     rows.map((r) => r.prev),
     rows.map((r) => r.hash),
+    rows.map(() => key?.id ?? null),
   ]);
-  await client.query(SQL.daily, [e.map((x) => x.country), e.map((x) => x.taxDate), e.map((x) => x.currency), e.map((x) => x.netMinor), e.map((x) => x.taxMinor), e.map((x) => x.grossMinor)]);
 }

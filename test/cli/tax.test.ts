@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
+import { MkError } from "../../cli/errors.js";
 import type { LocalRuntime } from "../../cli/local/up.js";
+import { readLedgerHeads } from "../../cli/tax/ledger-heads.js";
+import { ledgerKey } from "../../runtime/tax/ledger.js";
 import { initAndUp, type LocalRepository } from "../helpers/local-repository.js";
 import { STACK_LINE } from "../helpers/run-mk.js";
 
@@ -87,14 +90,18 @@ describe("mk tax rates, mk tax verify", { timeout: 180_000 }, () => {
     const run = await mk("tax", "verify");
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "The tax ledger holds: 0 entries in 0 chains (none).\n");
-    assert.deepEqual(await mk("tax", "verify", "--json"), { code: 0, stdout: `${JSON.stringify({ ok: true, checked: 0, countries: [] }, null, 2)}\n`, stderr: "" });
+    assert.deepEqual(await mk("tax", "verify", "--json"), { code: 0, stdout: `${JSON.stringify({ ok: true, checked: 0, countries: [], heads: [] }, null, 2)}\n`, stderr: "" });
   });
 
   it("exits 3 and names the entry when someone edited the ledger behind the database's back", async () => {
     await api("/v1/subscribers/import", { subscribers: [{ email: "buyer@example.test", country: "TH" }] });
     const events = ["o1", "o2"].map((key) => ({ idempotencyKey: key, type: "purchase", subscriber: { email: "buyer@example.test" }, occurredAt: "2026-11-20T10:00:00+07:00", amount: { value: 107_000, currency: "THB" } }));
     await api("/v1/events", { events });
-    assert.equal((await mk("tax", "verify", "--country", "TH")).stdout, "The tax ledger holds: 2 entries in 1 chain (TH).\n");
+    // mk up keys the chain with the key it generated into its data folder; each chain's head is printed.
+    const keyId = ledgerKey((await readFile(path.join(repo, ".mk", "ledger-key"), "utf8")).trim()).id;
+    const head = (await api("/v1/tax/verify")).heads[0] as { seq: number; hash: string; keyId: string };
+    assert.deepEqual([head.seq, head.keyId], [2, keyId]);
+    assert.equal((await mk("tax", "verify", "--country", "TH")).stdout, `The tax ledger holds: 2 entries in 1 chain (TH).\n  TH  2  ${head.hash}  keyed (key id ${keyId})\n`);
     const db = new pg.Client({ connectionString: local.databaseUrl });
     await db.connect();
     try {
@@ -110,5 +117,49 @@ describe("mk tax rates, mk tax verify", { timeout: 180_000 }, () => {
     assert.equal(json.stderr, run.stderr);
     const result = JSON.parse(json.stdout) as { ok: boolean; firstBad: { country: string; seq: number; eventKey: string } };
     assert.deepEqual([result.ok, result.firstBad.country, result.firstBad.seq, result.firstBad.eventKey], [false, "TH", 2, "o2"]);
+  });
+
+  it("finds entries cut from the end of a chain against the heads recorded before, which plain verification cannot", async () => {
+    await api("/v1/subscribers/import", { subscribers: [{ email: "kunde@example.test", country: "DE" }] });
+    const buy = (key: string) => ({ idempotencyKey: key, type: "purchase", subscriber: { email: "kunde@example.test" }, occurredAt: "2026-11-20T10:00:00+01:00", amount: { value: 11_900, currency: "EUR" } });
+    await api("/v1/events", { events: [buy("de1"), buy("de2")] });
+    const recorded = await mk("tax", "verify", "--country", "DE", "--json");
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const heads = await file("heads.json", recorded.stdout);
+    await api("/v1/events", { events: [buy("de3")] });
+    const db = new pg.Client({ connectionString: local.databaseUrl });
+    await db.connect();
+    try {
+      await db.query("set session_replication_role = replica; delete from tax_ledger where country = 'DE' and seq > 1");
+    } finally {
+      await db.end();
+    }
+    // What is left is a valid chain (no exit 3); only the recorded head shows the cut.
+    const run = await mk("tax", "verify", "--country", "DE", "--expect-head", heads);
+    assert.deepEqual([run.code, run.stderr], [1, "Error: MK105 the tax ledger no longer holds a head recorded in " + heads + ": DE ends at entry 1, but entry 2 was its head when recorded: entries were cut from its end\n"]);
+    assert.match(run.stdout, /^The tax ledger holds: 1 entries in 1 chain \(DE\)\.\n  DE  1  [0-9a-f]{64}  keyed/);
+  });
+});
+
+describe("mk tax verify --expect-head FILE", { timeout: 180_000 }, () => {
+  it("reads the heads mk tax verify --json wrote, and names the file and field of one that is not", async () => {
+    const hash = "a".repeat(64);
+    const written = await file("recorded.json", JSON.stringify({ ok: true, checked: 9, countries: ["TH"], heads: [{ country: "TH", seq: 9, hash, keyId: null }] }));
+    assert.deepEqual(await readLedgerHeads(written), [{ country: "TH", seq: 9, hash }]);
+    const failures: [string, string][] = [
+      [await file("h1.json", "{ not json"), "is not JSON"],
+      [await file("h2.json", JSON.stringify({ heads: [{ country: "TH", seq: 0, hash }] })), ": heads[0].seq must be an entry number, 1 or more"],
+      [await file("h3.json", JSON.stringify({ heads: [{ country: "TH", seq: 1, hash: "XYZ" }] })), ": heads[0].hash must be 64 lowercase hex digits"],
+      [await file("h4.json", JSON.stringify({ heads: [{ country: "TH", seq: 1, hash }, { country: "TH", seq: 2, hash }] })), ": heads name each country once"],
+      [await file("h5.json", JSON.stringify({ heads: {} })), ": heads must be the list of heads mk tax verify --json prints"],
+      [path.join(repo, "missing.json"), ": ENOENT"],
+    ];
+    for (const [at, message] of failures) {
+      await assert.rejects(readLedgerHeads(at), (error: unknown) => {
+        assert.ok(error instanceof MkError && error.code === "MK106", String(error));
+        assert.ok(error.message.includes(message), `${error.message} has ${message}`);
+        return true;
+      });
+    }
   });
 });

@@ -78,6 +78,17 @@ export const PROBLEM_CODES = {
   MK092: { severity: "error", title: "mk report sequence --subscriber prints table or json only" },
   MK093: { severity: "error", title: "mk report: --json with a --format other than json" },
   MK094: { severity: "error", title: "mk up could not start (PostgreSQL, the port, or another mk up on the data folder)" },
+  MK095: { severity: "error", title: "mk tokens create: the name is taken or not valid, or --expires is not a duration" },
+  MK096: { severity: "error", title: "mk tokens revoke: no token of that name" },
+  MK097: { severity: "error", title: "the token's scope does not allow this request" },
+  MK098: { severity: "error", title: "environment URL is plain http:// to another machine" },
+  MK099: { severity: "error", title: "tokenEnv names a variable the CI runner or cloud sets for itself" },
+  MK100: { severity: "error", title: "token refused: the environment URL is not the trusted one (base branch or MK_ENVIRONMENT_URL)" },
+  MK101: { severity: "error", title: ".mk/runtime.json is tracked by Git, so mk ignores it" },
+  MK102: { severity: "error", title: "condition too large once its audience: references are expanded (nodes, SQL parameters or levels)" },
+  MK103: { severity: "error", title: "conditions nested too deeply (all, any, not)" },
+  MK105: { severity: "error", title: "mk tax verify --expect-head: a chain no longer holds the head recorded earlier (cut short or rewritten)" },
+  MK106: { severity: "error", title: "mk tax verify --expect-head: the heads file cannot be read or is not what mk tax verify --json wrote" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

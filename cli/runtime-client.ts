@@ -19,6 +19,7 @@ import type {
 } from "../schemas/api.js";
 import type { CampaignReport, CampaignSummary, SequenceReport, SubscriberJourney } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
+import type { ApiTokenInfo, CreatedToken, RevokedToken, TokenCreateRequest } from "../schemas/tokens.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
 
@@ -113,8 +114,21 @@ export class RuntimeClient {
     return this.request("GET", `/v1/reports/tax${query({ country: options.country, period: options.period, from: options.from, to: options.to })}`);
   }
 
-  verifyLedger(country?: string): Promise<LedgerVerification> {
-    return this.request("GET", `/v1/tax/verify${query({ country })}`);
+  /** `expected`: heads recorded earlier, each checked to be still in its chain (`lostHeads`). */
+  verifyLedger(country?: string, expected?: readonly { country: string; seq: number; hash: string }[]): Promise<LedgerVerification> {
+    return this.request("GET", `/v1/tax/verify${query({ country, expect: expected?.map((h) => `${h.country}:${h.seq}:${h.hash}`).join(",") })}`);
+  }
+
+  createToken(body: TokenCreateRequest): Promise<CreatedToken> {
+    return this.request("POST", "/v1/tokens", body);
+  }
+
+  tokens(): Promise<ApiTokenInfo[]> {
+    return this.request("GET", "/v1/tokens");
+  }
+
+  revokeToken(name: string): Promise<RevokedToken> {
+    return this.request("POST", `/v1/tokens/${encodeURIComponent(name)}/revoke`, {});
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -143,6 +157,9 @@ export class RuntimeClient {
     const message = error?.message ?? `HTTP ${response.status}`;
     const id = error?.requestId ? ` (request ${error.requestId})` : "";
     if (response.status === 401) throw new MkError("MK074", `the runtime of "${env}" refused the API token; check it (${env === "local" ? "MK_API_TOKEN or .mk/api-token" : "the tokenEnv variable"})`);
+    if (error?.code === "forbidden") throw new MkError("MK097", `the runtime of "${env}" refused: ${message}`);
+    if (error?.code === "token_exists") throw new MkError("MK095", message);
+    if (error?.code === "unknown_token") throw new MkError("MK096", message);
     if (error?.code === "stale_plan") throw new MkError("MK075", message);
     if (error?.code === "campaign_started") throw new MkError("MK077", message);
     if (error?.code === "campaign_not_found" || error?.code === "campaign_not_started") throw new MkError("MK086", message);

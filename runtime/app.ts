@@ -4,10 +4,13 @@ import pg from "pg";
 import { applyRequest, audienceCountRequest, subscriberImportRequest, type ApiErrorBody } from "../schemas/api.js";
 import type { RuntimeConfig } from "../schemas/runtime-config.js";
 import { countAudiences } from "./audiences/count.js";
-import { bearerAuth } from "./http/auth.js";
+import { DEFAULT_BODY_LIMIT, enforceRouteRules, requireRouteRules } from "./http/access.js";
+import { limitBodyDepth } from "./http/body-depth.js";
+import { bearerScope } from "./http/auth.js";
 import { ApiError, databaseUnavailable, parseBody, queryLimit, RETRY_AFTER_SECONDS } from "./http/errors.js";
 import { registerHealth } from "./http/health.js";
-import { createMetrics } from "./http/metrics.js";
+import { createMetrics, registerMetricsRoute } from "./http/metrics.js";
+import { serializeRequest } from "./http/request-log.js";
 import { applyState, listApplies, readState } from "./state/store.js";
 import { ensureEventPartitions, setRetention } from "./events/partitions.js";
 import { openCountryLookup } from "./events/geoip.js";
@@ -25,6 +28,7 @@ import { durationMs } from "../schemas/common.js";
 import { registerSendRoutes } from "./sending/routes.js";
 import { createSending } from "./sending/service.js";
 import { upsertSubscribers } from "./subscribers/upsert.js";
+import { registerTokenRoutes } from "./tokens/routes.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createSequences } from "./sequences/service.js";
 import { databaseTarget } from "./db/connection-failure.js";
@@ -44,8 +48,6 @@ export interface Runtime {
   close: () => Promise<void>;
 }
 
-/** Applies carry every compiled template; 1,000 campaigns are some tens of megabytes. */
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** How often campaign analytics deltas are folded into the rollups. */
 const ROLLUP_FOLD_MS = 2000;
 
@@ -64,6 +66,8 @@ export interface RuntimeOptions {
   rollupFoldIntervalMs?: number;
   /** The time sequences schedule by (enrollments, waits, conditions); tests move it forward. */
   clock?: Clock;
+  /** Where log lines go instead of stdout; tests read them. */
+  logStream?: { write(line: string): void };
 }
 
 /**
@@ -81,8 +85,9 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   shippedRates();
   const reportCache = createReportCache({ ttlSeconds: config.MK_REPORT_CACHE_SECONDS, redisUrl: config.REDIS_URL });
   const app = Fastify({
-    logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"] },
-    bodyLimit: MAX_BODY_BYTES,
+    // Link tokens in request URLs are cut to a prefix (request-log.ts): a whole one is a working link.
+    logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"], serializers: { req: serializeRequest }, ...(options.logStream ? { stream: options.logStream } : {}) },
+    bodyLimit: DEFAULT_BODY_LIMIT,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
@@ -92,6 +97,11 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   // An idle connection the server closed (restart, failover) is replaced on next use, not a crash.
   pool.on("error", (error) => app.log.warn({ code: (error as { code?: string }).code, reason: error.message }, "idle database connection closed"));
   const database = new DatabaseStatus(app.log, databaseTarget(config.DATABASE_URL), options.awaitDatabase ? "waiting" : "up");
+
+  // Every route must have its rule in runtime/http/access.ts (who may call it, its body's size and type).
+  requireRouteRules(app);
+  // No JSON body nests deeper than any route takes (runtime/http/body-depth.ts).
+  limitBodyDepth(app);
 
   // 1. Request ids on every response; latency by route.
   app.addHook("onRequest", async (request, reply) => {
@@ -123,7 +133,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
 
   // 3. Public: health (and 503 everywhere while the runtime waits for its database) and metrics.
   registerHealth(app, { pool, database });
-  app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  registerMetricsRoute(app, metrics.registry, config.MK_METRICS_TOKEN);
 
   // 4. Sending, sequences, event partitions and campaign rollups: workers and timers, all telling `database` how their calls went.
   const sending = createSending(config, pool, metrics.registry, app.log, database);
@@ -192,10 +202,10 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     confirmSubscription: options.confirmSnsSubscription ?? visitSubscribeUrl,
   });
 
-  // 6. The API: bearer token on everything else under /v1.
+  // 6. The API. Every route's rule (runtime/http/access.ts) is enforced before its body is read: the token's scope, the body's type.
+  enforceRouteRules(app, bearerScope({ apiToken: config.MK_API_TOKEN, pool }));
   app.register(
     async (v1) => {
-      v1.addHook("onRequest", bearerAuth(config.MK_API_TOKEN));
       v1.get("/state", async () => readState(pool));
       v1.post("/apply", async (request) => {
         try {
@@ -211,9 +221,10 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
       v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
       registerSendRoutes(v1, { pool, transport: sending.transport });
-      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, clock });
+      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, clock, ledgerKey: config.MK_LEDGER_KEY });
       registerReportRoutes(v1, { pool, cache: reportCache });
-      registerTaxRoutes(v1, { pool });
+      registerTaxRoutes(v1, { pool, ledgerKey: config.MK_LEDGER_KEY });
+      registerTokenRoutes(v1, { pool });
     },
     { prefix: "/v1" },
   );

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { duration, DURATION_PATTERN, durationMs } from "./common.js";
 
+/** An empty variable (compose's `${NAME:-}`) counts as unset. */
+const unsetWhenEmpty = (value: unknown) => (value === "" ? undefined : value);
+
 /** arn:aws:sns:<region>:<12-digit account>:<topic name>; the first group is the region. */
 export const SNS_TOPIC_ARN = /^arn:aws:sns:([a-z]{2}(?:-[a-z]+)+-[0-9]+):[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/;
 
@@ -12,6 +15,18 @@ export const runtimeConfig = z.object({
   DATABASE_URL: z
     .string({ error: "is required: the PostgreSQL connection string, postgres://user:password@host:5432/database" })
     .regex(/^postgres(ql)?:\/\/\S+$/, { error: "must be a PostgreSQL connection string such as postgres://user:password@host:5432/database" }),
+  MK_MIGRATION_DATABASE_URL: z
+    .preprocess(
+      unsetWhenEmpty,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\/\S+$/, { error: "must be a PostgreSQL connection string such as postgres://mk_owner:password@host:5432/mk (the role that owns the tables)" })
+        .optional(),
+    )
+    .meta({
+      description:
+        "The owner role migrations run as; DATABASE_URL's role then gets only what the runtime uses (tax_ledger: select and insert). Unset, migrations run as DATABASE_URL's role.",
+    }),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, { error: "must be a Redis URL such as redis://host:6379" })
@@ -22,6 +37,9 @@ export const runtimeConfig = z.object({
   MK_SIGNING_SECRET: z
     .string({ error: "is required: the secret that signs unsubscribe and tracking links (at least 32 characters)" })
     .min(32, { error: "must be at least 32 characters (openssl rand -base64 32)" }),
+  MK_METRICS_TOKEN: z
+    .preprocess(unsetWhenEmpty, z.string().min(32, { error: "must be at least 32 characters (openssl rand -base64 32), or unset to leave /metrics open" }).optional())
+    .meta({ description: "The bearer token GET /metrics requires (Prometheus: authorization credentials); unset, /metrics is open." }),
   PORT: z.coerce
     .number({ error: "must be a port number" })
     .int({ error: "must be a port number" })
@@ -67,6 +85,9 @@ export const runtimeConfig = z.object({
     .max(100)
     .default(10)
     .meta({ description: "Years purchases, refunds and the tax ledger are kept; months holding them cannot be detached sooner." }),
+  MK_LEDGER_KEY: z
+    .preprocess(unsetWhenEmpty, z.string().min(32, { error: "must be at least 32 characters (openssl rand -base64 32)" }).optional())
+    .meta({ description: "Keys the tax ledger's hash chain (HMAC-SHA-256), so whoever changes rows cannot recompute it; verification needs it. Unset, the chain is plain SHA-256 (logged at start)." }),
   MK_DB_WAIT: z.coerce
     .number({ error: "must be a number of seconds" })
     .int({ error: "must be a whole number of seconds" })

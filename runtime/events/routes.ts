@@ -5,9 +5,11 @@ import { deadLetterReplayRequest } from "../../schemas/api.js";
 import { durationMs } from "../../schemas/common.js";
 import type { Clock } from "../clock.js";
 import { ApiError, parseBody, queryLimit } from "../http/errors.js";
+import { perScrape } from "../http/metrics.js";
 import { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
 import type { CountryLookup } from "./geoip.js";
 import { ingestEvents } from "./ingest.js";
+import { ledgerKey as ledgerKeyOf } from "../tax/ledger.js";
 import { EVENT_SQL } from "./queries.js";
 
 /** Bytes a batch may take: the batch limit at a generous 8 KB per event, at least 1 MB. */
@@ -18,10 +20,11 @@ function bodyLimitFor(batchLimit: number): number {
 /** `POST /v1/events` under /v1 (bearer token already checked), and its metrics. */
 export function registerEventRoutes(
   v1: FastifyInstance,
-  deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string; countryOf?: CountryLookup | undefined; clock: Clock },
+  deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string; countryOf?: CountryLookup | undefined; clock: Clock; ledgerKey?: string | undefined },
 ): void {
   const { pool, batchLimit, countryOf, clock } = deps;
   const attributionWindowMs = durationMs(deps.attributionWindow);
+  const ledgerKey = deps.ledgerKey === undefined ? undefined : ledgerKeyOf(deps.ledgerKey);
   const ingested = new Counter({ name: "mk_events_ingested_total", help: "Events received, by outcome", labelNames: ["result"] as const, registers: [deps.registry] });
   const lag = new Histogram({
     name: "mk_event_ingest_lag_seconds",
@@ -29,12 +32,13 @@ export function registerEventRoutes(
     buckets: [1, 5, 30, 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400],
     registers: [deps.registry],
   });
+  const deadLetters = perScrape(async () => (await pool.query<{ n: number }>(EVENT_SQL.deadLetterCount)).rows[0]?.n ?? 0);
   new Gauge({
     name: "mk_events_dead_letter_size",
     help: "Events in the dead-letter table not yet replayed",
     registers: [deps.registry],
     async collect() {
-      this.set((await pool.query<{ n: number }>(EVENT_SQL.deadLetterCount)).rows[0]?.n ?? 0);
+      this.set(await deadLetters());
     },
   });
 
@@ -48,7 +52,7 @@ export function registerEventRoutes(
         { path: "events", message: `at most ${batchLimit}` },
       ]);
     }
-    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs, countryOf, clock });
+    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs, countryOf, clock, ledgerKey });
     const now = Date.now();
     for (const outcome of result.results) {
       if (outcome.status === "accepted") lag.observe(Math.max(0, now - Date.parse((body.events[outcome.index] as { occurredAt: string }).occurredAt)) / 1000);
@@ -63,6 +67,6 @@ export function registerEventRoutes(
 
   v1.post("/events/dead-letters/replay", async (request) => {
     const { ids } = parseBody(deadLetterReplayRequest, request.body ?? {});
-    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs, countryOf, clock });
+    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs, countryOf, clock, ledgerKey });
   });
 }

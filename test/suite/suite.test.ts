@@ -116,7 +116,7 @@ describe("the suite can neither hang nor pass without running", { timeout: 300_0
     assert.match(run.output, /^suite check failed: .*skips\.test\.ts: 1 skipped \(needs a tool: the tool is not installed\)$/m);
   });
 
-  it("fails the files that need PostgreSQL when it cannot start, with PostgreSQL's reason", async () => {
+  it("fails the run when its PostgreSQL cannot start, with PostgreSQL's reason, before any file runs", async () => {
     const busy = createServer().listen(0, "127.0.0.1");
     await once(busy, "listening");
     try {
@@ -127,10 +127,11 @@ describe("the suite can neither hang nor pass without running", { timeout: 300_0
         `import { after, before, describe, it } from "node:test";\nimport { freshDatabase, stopDatabase } from ${JSON.stringify(helpers)};\n` +
           `describe("with a database", { timeout: 60000 }, () => {\n  before(() => freshDatabase());\n  after(() => stopDatabase());\n  it("uses it", () => {});\n  it("and again", () => {});\n});\n`,
       );
-      const run = await runSuite([needsDatabase], { MK_TEST_POSTGRES_PORT: String(port) });
+      // Not the outer run's cluster: this run starts its own, on a port in use.
+      const run = await runSuite([needsDatabase], { MK_TEST_CLUSTER_URL: "", MK_TEST_POSTGRES_PORT: String(port) });
       assert.equal(run.code, 1, run.output);
-      assert.match(run.output, /PostgreSQL could not start: could not bind IPv4 address "127\.0\.0\.1": Address already in use/);
-      assert.match(run.output, /^suite check failed: .*needs-db\.test\.ts: 2 failed or cancelled$/m);
+      assert.match(run.output, /^the tests' PostgreSQL could not start: .*could not bind IPv4 address "127\.0\.0\.1": Address already in use/m);
+      assert.doesNotMatch(run.output, /uses it/);
     } finally {
       busy.close();
     }

@@ -92,6 +92,26 @@ describe("POST /v1/events", { timeout: 540_000 }, () => {
     assert.equal((await rt.api("/v1/events", { body: [1, 2] })).status, 400);
   });
 
+  it("rejects properties nested more than 16 levels or over 32 KB, with the field's reason", async () => {
+    const nest = (levels: number) => `${'{"a":'.repeat(levels)}1${"}".repeat(levels)}`;
+    const event = (key: string, properties: string) => `{"idempotencyKey":"${key}","type":"signup","subscriber":{"email":"s2@example.test"},"occurredAt":"2026-11-20T10:00:00Z","properties":${properties}}`;
+    const body = `{"events":[${[event("deep-16", nest(16)), event("deep-17", nest(17)), event("big", JSON.stringify({ text: "x".repeat(33_000) }))].join(",")}]}`;
+    const response = await fetch(`${rt.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body });
+    assert.equal(response.status, 200);
+    const { results } = (await response.json()) as { results: { status: string; reason?: string }[] };
+    assert.deepEqual(results.map((r) => r.status), ["accepted", "rejected", "rejected"]);
+    assert.match(results[1]?.reason ?? "", new RegExp(`^properties${".a".repeat(16)}: nests more than 16 levels`));
+    assert.match(results[2]?.reason ?? "", /^properties: must be at most 32,768 characters as JSON/);
+
+    // Nested 100,000 levels: refused as a whole before anything (a schema, the dead-letter copy) walks it recursively.
+    const abyss = `{"events":[${event("abyss", nest(100_000))}]}`;
+    const refused = await fetch(`${rt.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: abyss });
+    assert.equal(refused.status, 400);
+    const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, "invalid_request");
+    assert.match(error.message, /^the request body nests more than 128 levels of objects and lists \(at events\[0\]\.properties(\.a)+\)$/);
+  });
+
   it("stores exactly the valid unique events of 100,000 with 2 % invalid and 5 % duplicates", { timeout: 180_000 }, async (t) => {
     const total = 100_000;
     const events: unknown[] = [];

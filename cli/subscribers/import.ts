@@ -1,5 +1,8 @@
+import path from "node:path";
 import type { SubscriberImportResponse, ImportedSubscriber } from "../../schemas/api.js";
 import type { RuntimeClient } from "../runtime-client.js";
+import type { FormatName, Target } from "./formats.js";
+import { hygieneProblem } from "./hygiene.js";
 import { readSubscribersCsv } from "./read-csv.js";
 
 /** Rows per request: large enough to amortise the round trip, small enough to stay well under the body limit. */
@@ -8,8 +11,19 @@ export const BATCH_SIZE = 5000;
 export const BATCH_CHARACTERS = 8 * 1024 * 1024;
 
 export interface ImportSummary extends SubscriberImportResponse {
+  /** The layout of the file: mk's own, an export recognised by its header, or "mapped" (--map). */
+  format: { name: FormatName; title: string };
   rows: number;
   rejected: { line: number; reason: string }[];
+  /** Valid rows left out on purpose: role addresses and disposable domains, unless allowed. */
+  skipped: { role: number; disposable: number; rows: { line: number; field: string; reason: string }[] };
+}
+
+export interface ImportOptions {
+  map?: Record<string, Target>;
+  allowRole?: boolean;
+  allowDisposable?: boolean;
+  onProgress?: (p: ImportProgress) => void;
 }
 
 export interface ImportProgress {
@@ -20,20 +34,31 @@ export interface ImportProgress {
 /**
  * `mk subscribers import`: read the CSV, send valid rows in batches (the next
  * batch is read while the last one is sent), collect the rejected ones with
- * their line numbers. A batch the runtime refuses stops the import; the
- * batches before it stay imported, and importing the file again is safe.
+ * their line numbers and the skipped ones (role, disposable) with the column
+ * and why. Each subscriber carries its line and each request the file's name,
+ * the source of the consent the runtime records. A batch the runtime refuses
+ * stops the import; the batches before it stay imported, and importing the
+ * file again is safe.
  */
-export async function importSubscribersCsv(file: string, client: RuntimeClient, onProgress: (p: ImportProgress) => void = () => {}): Promise<ImportSummary> {
-  const summary: ImportSummary = { rows: 0, inserted: 0, updated: 0, unchanged: 0, rejected: [] };
+export async function importSubscribersCsv(file: string, client: RuntimeClient, options: ImportOptions = {}): Promise<ImportSummary> {
+  const onProgress = options.onProgress ?? (() => {});
+  const summary: ImportSummary = {
+    format: { name: "mk", title: "mk subscribers CSV" },
+    rows: 0, inserted: 0, updated: 0, unchanged: 0, rejected: [],
+    skipped: { role: 0, disposable: 0, rows: [] },
+  };
+  const source = sourceName(file);
+  let emailColumn = "email";
   let bytes = 0;
   let batch: ImportedSubscriber[] = [];
   let characters = 0;
   let inFlight: Promise<void> = Promise.resolve();
   const send = async (subscribers: ImportedSubscriber[]) => {
-    const result = await client.importSubscribers(subscribers);
+    const result = await client.importSubscribers(subscribers, source);
     summary.inserted += result.inserted;
     summary.updated += result.updated;
     summary.unchanged += result.unchanged;
+    for (const r of result.refused ?? []) summary.rejected.push({ line: r.line ?? subscribers[r.index]?.line ?? 0, reason: r.reason });
     onProgress({ bytes, rows: summary.rows });
   };
   const flush = async () => {
@@ -45,10 +70,24 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
     characters = 0;
   };
 
-  for await (const row of readSubscribersCsv(file, (n) => (bytes += n))) {
+  const rows = readSubscribersCsv(file, {
+    map: options.map,
+    onBytes: (n) => (bytes += n),
+    onFormat: (format) => {
+      summary.format = { name: format.name, title: format.title };
+      emailColumn = format.columnOf("email");
+    },
+  });
+  for await (const row of rows) {
     summary.rows++;
     if ("rejected" in row) {
       summary.rejected.push({ line: row.line, reason: row.rejected });
+      continue;
+    }
+    const problem = hygieneProblem(row.subscriber.email, { role: options.allowRole, disposable: options.allowDisposable });
+    if (problem) {
+      summary.skipped[problem.kind]++;
+      summary.skipped.rows.push({ line: row.line, field: emailColumn, reason: problem.reason });
       continue;
     }
     const size = JSON.stringify(row.subscriber).length + 1;
@@ -59,6 +98,14 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
   }
   await inFlight;
   if (batch.length > 0) await send(batch);
+  // Rows the runtime refused come back after the ones read as bad: one list in file order.
+  summary.rejected.sort((a, b) => a.line - b.line);
   onProgress({ bytes, rows: summary.rows });
   return summary;
+}
+
+/** The file as the consent history names it: relative to the working directory when inside it, else its base name. */
+function sourceName(file: string): string {
+  const relative = path.relative(process.cwd(), path.resolve(file));
+  return relative.startsWith("..") || path.isAbsolute(relative) ? path.basename(file) : relative.split(path.sep).join("/");
 }

@@ -1,14 +1,22 @@
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { pipeline } from "node:stream";
 import { parse, type CsvError } from "csv-parse";
 import { importedSubscriber, type ImportedSubscriber } from "../../schemas/api.js";
 import { MkError } from "../errors.js";
 import { fieldPath } from "../../runtime/http/errors.js";
+import { mappedFormat, recognizeFormat, type ImportFormat, type Target } from "./formats.js";
 
-/** A data row of the file: a subscriber to import, or why it cannot be. */
+/** A data row of the file: a subscriber to import, or why it cannot be (`column: why`). */
 export type CsvRow = { line: number; subscriber: ImportedSubscriber } | { line: number; rejected: string };
 
-const KNOWN = new Set(["email", "firstName", "lastName", "country", "timezone", "locale", "tags", "consent"]);
+export interface ReadOptions {
+  /** `--map`: the file's columns named for mk's fields; without it the header row's format is recognised. */
+  map?: Record<string, Target>;
+  onBytes?: (bytes: number) => void;
+  /** Called once, with the format of the header row, before the first row. */
+  onFormat?: (format: ImportFormat) => void;
+}
 
 /**
  * Characters of one row (README, "Limits"): room for a subscriber with every
@@ -18,13 +26,25 @@ const KNOWN = new Set(["email", "firstName", "lastName", "country", "timezone", 
 export const MAX_ROW_CHARACTERS = 256 * 1024;
 
 /**
- * Stream a subscribers CSV (FORMAT.md, "Subscribers CSV") row by row: emails
- * trimmed and lower-cased, `tags` split on `|`, every unknown column an
- * attribute (JSON numbers as numbers, true/false as booleans). A bad row is
- * yielded as rejected with its line number and the rest go on; a file that is
- * not CSV at all stops with MK080.
+ * Stream a subscribers CSV row by row, in mk's layout (FORMAT.md, "Subscribers
+ * CSV"), an export format recognised by its header (./formats.ts) or the
+ * columns `--map` names: emails trimmed and lower-cased, every column no field
+ * takes an attribute (JSON numbers as numbers, true/false as booleans), each
+ * subscriber with its `line`. Commas, semicolons or tabs, whichever the header
+ * row uses. A bad row is yielded as rejected with its line number and the rest
+ * go on; a file that is not CSV at all stops with MK080.
  */
-export async function* readSubscribersCsv(file: string, onBytes: (bytes: number) => void = () => {}): AsyncGenerator<CsvRow> {
+export async function* readSubscribersCsv(file: string, options: ReadOptions = {}): AsyncGenerator<CsvRow> {
+  const onBytes = options.onBytes ?? (() => {});
+  let format: ImportFormat | undefined;
+  const header = (names: string[]): string[] => {
+    const twice = names.find((name, i) => names.indexOf(name) !== i);
+    if (twice) throw new MkError("MK080", `the header row names the column "${twice}" twice`);
+    format = options.map ? mappedFormat(names, options.map) : recognizeFormat(names);
+    options.onFormat?.(format);
+    return names;
+  };
+  const delimiter = await headerDelimiter(file);
   const input = createReadStream(file);
   input.on("data", (chunk) => onBytes(chunk.length));
   const skipped: CsvRow[] = [];
@@ -33,6 +53,7 @@ export async function* readSubscribersCsv(file: string, onBytes: (bytes: number)
   const parser = parse({
     bom: true,
     columns: header,
+    delimiter,
     info: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
@@ -59,7 +80,7 @@ export async function* readSubscribersCsv(file: string, onBytes: (bytes: number)
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       yield* skipped.splice(0);
-      yield toSubscriber(record, info.lines);
+      yield toSubscriber(format!, record, info.lines);
     }
     yield* skipped.splice(0);
   } catch (error) {
@@ -71,40 +92,34 @@ export async function* readSubscribersCsv(file: string, onBytes: (bytes: number)
   }
 }
 
-function header(names: string[]): string[] {
-  if (!names.includes("email")) throw new MkError("MK080", `the header row has no email column (it has ${names.join(", ") || "nothing"}); email is required`);
-  const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice) throw new MkError("MK080", `the header row names the column "${twice}" twice`);
-  return names;
-}
-
-function toSubscriber(record: Record<string, string>, line: number): CsvRow {
-  const candidate: Record<string, unknown> = { email: (record["email"] ?? "").toLowerCase() };
-  const attributes: Record<string, string | number | boolean> = {};
-  for (const [column, value] of Object.entries(record)) {
-    if (column === "email") continue;
-    if (column === "tags") candidate["tags"] = value.split("|").map((t) => t.trim()).filter(Boolean);
-    else if (column === "consent") candidate["consent"] = value === "" ? null : value;
-    else if (value === "") continue;
-    else if (KNOWN.has(column)) candidate[column] = column === "country" ? value.toUpperCase() : value;
-    else attributes[column] = attributeValue(value);
+/** The delimiter of the header row: the one of `,` `;` and tab it uses most (Brevo exports with semicolons). */
+async function headerDelimiter(file: string): Promise<string> {
+  let text = "";
+  try {
+    const handle = await open(file);
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return ","; // the stream below reports what is wrong with the file
   }
-  if (Object.keys(attributes).length > 0) candidate["attributes"] = attributes;
-  const result = importedSubscriber.safeParse(candidate);
-  if (result.success) return { line, subscriber: result.data };
-  return { line, rejected: result.error.issues.map((i) => `${columnName(i.path)}: ${i.message}`).join("; ") };
+  const line = (text.split(/\r?\n/)[0] ?? "").replace(/"[^"]*"/g, "");
+  const count = (d: string) => line.split(d).length - 1;
+  return [";", "\t"].reduce((best, d) => (count(d) > count(best) ? d : best), ",");
 }
 
-function columnName(path: readonly PropertyKey[]): string {
-  return path[0] === "attributes" && path[1] !== undefined ? String(path[1]) : fieldPath(path);
+function toSubscriber(format: ImportFormat, record: Record<string, string>, line: number): CsvRow {
+  const { fields, problems } = format.convert(record);
+  const result = importedSubscriber.safeParse({ ...fields, line });
+  const issues = result.success ? [] : result.error.issues.map((i) => `${columnName(format, i.path)}: ${i.message}`);
+  if (problems.length > 0 || !result.success) return { line, rejected: [...problems, ...issues].join("; ") };
+  return { line, subscriber: result.data };
 }
 
-function attributeValue(value: string): string | number | boolean {
-  if (value === "true") return true;
-  if (value === "false") return false;
-  if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(value)) {
-    const n = Number(value);
-    if (Number.isFinite(n)) return n;
-  }
-  return value;
+function columnName(format: ImportFormat, path: readonly PropertyKey[]): string {
+  if (path[0] === "attributes" && path[1] !== undefined) return String(path[1]);
+  return format.columnOf(fieldPath(path));
 }

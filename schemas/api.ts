@@ -3,7 +3,7 @@ import { geofence } from "./campaign.js";
 import { timeZone } from "./common.js";
 import { condition } from "./condition.js";
 import { depthLimited } from "./nesting.js";
-import { project } from "./project.js";
+import { project, topic } from "./project.js";
 import { subscriber, subscriberAttributes, subscriberTags } from "./subscriber.js";
 
 /**
@@ -106,6 +106,8 @@ export interface ApplyRecord {
   deleted: number;
 }
 
+const topicRule = topic.pick({ name: true, default: true });
+
 export const audienceCountRequest = z.strictObject({
   /** Audience conditions by name (the repository's, which may not be applied yet); null = everyone. */
   audiences: z.record(z.string(), condition.nullable()),
@@ -118,15 +120,31 @@ export const audienceCountRequest = z.strictObject({
       audience: z.string(),
       marketing: z.boolean(),
       geofence: geofence.optional(),
+      /** Its topic: only subscribers who consent to it (marketing mail). */
+      topic: topicRule.optional(),
     }),
   ),
+  /** Topics whose reach to count: who consents to each (absent from CLIs older than topics). */
+  topics: z.array(topicRule).max(100).optional(),
 });
 export type AudienceCountRequest = z.infer<typeof audienceCountRequest>;
 
 export interface AudienceCountResponse {
   audiences: Record<string, number>;
   campaigns: Record<string, number>;
+  /** Subscribers each topic of the request reaches (absent from runtimes older than topics). */
+  topics?: Record<string, number>;
 }
+
+/** How and when consent was given, as the source of a subscriber recorded it. */
+export const consentProof = z.strictObject({
+  grantedAt: z.iso.datetime({ offset: true }).optional(),
+  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+  confirmedAt: z.iso.datetime({ offset: true }).optional(),
+  confirmIp: z.union([z.ipv4(), z.ipv6()]).optional(),
+  source: z.string().max(300).optional(),
+});
+export type ConsentProof = z.infer<typeof consentProof>;
 
 /**
  * One subscriber of an import. A field left out keeps what the runtime has;
@@ -137,12 +155,18 @@ export const importedSubscriber = subscriber.extend({
   tags: subscriberTags.optional(),
   consent: z.enum(["marketing"]).nullable().optional(),
   attributes: subscriberAttributes.optional(),
+  /** The CSV line the row came from: the consent history's source is "file:line". */
+  line: z.int().min(1).optional(),
+  /** Evidence of the consent the row grants (e.g. a Mailchimp export's OPTIN_TIME/OPTIN_IP/CONFIRM_TIME/CONFIRM_IP). */
+  consentProof: consentProof.optional(),
 });
 export type ImportedSubscriber = z.infer<typeof importedSubscriber>;
 
 /** A batch of the subscribers import, already validated row by row by the CLI. */
 export const subscriberImportRequest = z.strictObject({
   subscribers: z.array(importedSubscriber).max(10_000),
+  /** The CSV's repository-relative or base name, for the consent history. */
+  file: z.string().min(1).max(300).optional(),
 });
 export type SubscriberImportRequest = z.infer<typeof subscriberImportRequest>;
 
@@ -150,6 +174,65 @@ export interface SubscriberImportResponse {
   inserted: number;
   updated: number;
   unchanged: number;
+  /** Rows refused and not stored: addresses erased at their owner's request (runtime/subscribers/erase.ts); `index` in the batch, `line` when the row gave one. */
+  refused?: { index: number; line?: number; reason: string }[];
+}
+
+/**
+ * `POST /v1/subscribers` (upsert one) and `PATCH /v1/subscribers/:email`
+ * (change one; the email comes from the URL): the import's fields and rules.
+ */
+export const subscriberUpsertRequest = importedSubscriber.omit({ line: true });
+export const subscriberPatchRequest = importedSubscriber.omit({ line: true, email: true });
+
+export const SUBSCRIBER_PAGE_LIMIT = 1000;
+/** `GET /v1/subscribers`: keyset pages (cursor = the last id of the page before), filtered by an applied audience or a tag. */
+export const subscriberListQuery = z.strictObject({
+  audience: z.string().min(1).max(300).optional(),
+  tag: z.string().min(1).max(100).optional(),
+  cursor: z.string().regex(/^[0-9]{1,18}$/, { error: "must be the nextCursor of the page before" }).optional(),
+  limit: z.coerce.number().int().min(1).max(SUBSCRIBER_PAGE_LIMIT).default(100),
+});
+export type SubscriberListQuery = z.infer<typeof subscriberListQuery>;
+
+/** One entry of a subscriber's consent history. */
+export interface ConsentEvent {
+  topic: string;
+  action: "granted" | "withdrawn";
+  source: string;
+  sourceDetail: string | null;
+  occurredAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  textHash: string | null;
+  evidence: Record<string, unknown> | null;
+}
+
+/** A subscriber as the API returns it. */
+export interface SubscriberRecord {
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  country: string | null;
+  timezone: string | null;
+  locale: string | null;
+  tags: string[];
+  consent: "marketing" | null;
+  attributes: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  /** Topics with a recorded choice (others have their default). */
+  topics: Record<string, boolean>;
+}
+
+export interface SubscriberDetail extends SubscriberRecord {
+  consentHistory: ConsentEvent[];
+}
+
+export interface SubscriberPage {
+  subscribers: SubscriberRecord[];
+  /** Pass as cursor for the next page; null on the last. */
+  nextCursor: string | null;
 }
 
 /** Every error the API returns has this shape. */

@@ -84,6 +84,7 @@ export const campaign = z.strictObject({
   utm: utm.optional(),
   data: campaignData.optional(),
   transactional: z.boolean().default(false),
+  topic: resourceName.optional().meta({ description: "A topic of mk.yaml: sent only to subscribers who consent to it (ignored for transactional mail)." }),
 });
 
 export type Campaign = z.infer<typeof campaign>;

@@ -65,6 +65,19 @@ const environment = z.strictObject({
     .meta({ description: "Name of the environment variable holding the runtime's API token (not one the CI runner or cloud sets, such as GITHUB_TOKEN or AWS_*)." }),
 });
 
+/**
+ * A subject subscribers can choose to get or not (newsletter, product news …).
+ * opt-out: everyone with marketing consent gets it until they leave it;
+ * opt-in: only those who chose it.
+ */
+export const topic = z.strictObject({
+  name: resourceName,
+  title: z.string().min(1).max(200).meta({ description: "What the preference page calls it." }),
+  description: z.string().max(1000).optional().meta({ description: "One or two sentences on the preference page." }),
+  default: z.enum(["opt-in", "opt-out"]).default("opt-out").meta({ description: "opt-out: sent to everyone with marketing consent who did not leave it; opt-in: only to those who chose it." }),
+});
+export type Topic = z.infer<typeof topic>;
+
 export const project = z.strictObject({
   apiVersion,
   kind: z.literal("Project"),
@@ -91,6 +104,18 @@ export const project = z.strictObject({
       pricePer1000Usd: z.number().min(0).default(0.1),
     })
     .prefault({}),
+  topics: z
+    .array(topic)
+    .max(100)
+    .superRefine((topics, ctx) => {
+      const seen = new Set<string>();
+      topics.forEach((t, i) => {
+        if (seen.has(t.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `topic "${t.name}" is defined twice` });
+        seen.add(t.name);
+      });
+    })
+    .optional()
+    .meta({ description: "What campaigns and sequences may be about (their topic:); each subscriber can leave or join each on the preference page." }),
   currency: currencyCode.default("USD"),
   tax: z
     .strictObject({

@@ -56,6 +56,7 @@ export const sequence = z.strictObject({
   trigger: z.strictObject({ event: eventName }),
   audience: resourceName.optional().meta({ description: "Only subscribers in this audience may enter." }),
   transactional: z.boolean().default(false).meta({ description: "true skips marketing consent (service mail only)." }),
+  topic: resourceName.optional().meta({ description: "A topic of mk.yaml: only subscribers who consent to it enter and get its steps (ignored for transactional mail)." }),
   reenter: reenter.default(false),
   migrate: z
     .literal("by-step-name", { error: 'must be "by-step-name"' })

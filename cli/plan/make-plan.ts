@@ -21,6 +21,8 @@ export interface Plan {
   campaigns: Record<string, CampaignReach>;
   /** Sequences being changed or deleted: their active enrollments, and for changes the steps that differ. */
   sequences: Record<string, { active: number; migrate: boolean; steps: StepChange[] }>;
+  /** Subscribers each of mk.yaml's topics reaches (marketing consent, not suppressed, in the topic); absent without topics. */
+  topics?: Record<string, number>;
   /** What `mk apply` sends. */
   request: ApplyRequest;
 }
@@ -49,6 +51,8 @@ export async function makePlan(
   const changed = (kind: string) => new Set(changes.filter((c) => c.kind === kind && c.action !== "delete").map((c) => c.name));
   const audiences = changed("Audience");
   const campaigns = validation.repo?.campaigns.filter((c) => changed("Campaign").has(c.name)) ?? [];
+  const topics = (project.topics ?? []).map((t) => ({ name: t.name, default: t.default }));
+  const topicRule = (name: string | undefined) => topics.find((t) => t.name === name);
   const request: AudienceCountRequest = {
     timezone: project.defaults.timezone,
     audiences: Object.fromEntries((validation.repo?.audiences ?? []).map((a) => [a.name, (a.spec.where as Condition | undefined) ?? null])),
@@ -57,9 +61,11 @@ export async function makePlan(
       audience: c.spec.audience,
       marketing: !c.spec.transactional,
       ...(c.spec.geofence ? { geofence: c.spec.geofence } : {}),
+      ...(topicRule(c.spec.topic) ? { topic: topicRule(c.spec.topic)! } : {}),
     })),
+    ...(topics.length > 0 ? { topics } : {}),
   };
-  const counts = audiences.size + campaigns.length > 0 ? await client.countAudiences(request) : { audiences: {}, campaigns: {} };
+  const counts = audiences.size + campaigns.length + topics.length > 0 ? await client.countAudiences(request) : { audiences: {}, campaigns: {} };
   const price = project.sending.pricePer1000Usd;
   const reach: Record<string, CampaignReach> = {};
   for (const campaign of campaigns) reach[campaign.name] = campaignReach(counts.campaigns[campaign.name] ?? 0, price, campaign.spec.budget);
@@ -76,6 +82,7 @@ export async function makePlan(
     campaigns: reach,
     // A runtime older than sequences has no counts: none are active there.
     sequences: sequenceChanges(changes, state.resources, desired.resources, state.sequences ?? {}),
+    ...(topics.length > 0 && counts.topics ? { topics: counts.topics } : {}),
     request: {
       baseSerial: state.serial,
       resources: desired.resources,

@@ -19,6 +19,9 @@ export function renderPlanText(plan: Plan, style: OutputStyle): string {
   out.push("mk will perform the following actions:", "");
   for (const change of plan.changes) out.push(...renderChange(change, plan, style), "");
   for (const error of plan.errors) out.push(paint(style, "red", `Error: ${error}`), "");
+  if (plan.topics && Object.keys(plan.topics).length > 0) {
+    out.push(`Topics reach: ${Object.entries(plan.topics).map(([name, n]) => `${name} ${formatCount(n)}`).join(", ")} subscribers.`, "");
+  }
   out.push(summaryLine(plan, style));
   return `${out.join("\n")}\n`;
 }

@@ -19,6 +19,7 @@ export async function resolveRepository(repo: Repository): Promise<[MessageSpec[
     ...uniqueNames(repo.sequences),
     ...audienceReferences(repo),
     ...audienceCycles(repo),
+    ...topicReferences(repo),
     ...conditionSizeChecks(repo),
     ...variantChecks(repo),
     ...stepNameChecks(repo),
@@ -76,6 +77,20 @@ function audienceReferences(repo: Repository): Problem[] {
     forEachCondition(audience.spec.where, (c, p) => {
       if ("audience" in c && !known.has(c.audience)) problems.push(missing(audience, ["where", ...p, "audience"], c.audience));
     });
+  }
+  return problems;
+}
+
+/** A campaign's or sequence's `topic:` names one of mk.yaml's `topics:`. */
+function topicReferences(repo: Repository): Problem[] {
+  const names = (repo.project?.spec.topics ?? []).map((t) => t.name);
+  const problems: Problem[] = [];
+  for (const resource of [...repo.campaigns, ...repo.sequences]) {
+    const topic = resource.spec.topic;
+    if (topic === undefined || names.includes(topic)) continue;
+    const hint = suggest(topic, names);
+    const known = names.length ? `; topics are ${names.join(", ")}` : "; add it under topics: in mk.yaml";
+    problems.push(problem("MK108", locate(resource.source, ["topic"]), `topic "${topic}" is not defined in mk.yaml${hint ? `; did you mean "${hint}"?` : known}`));
   }
   return problems;
 }

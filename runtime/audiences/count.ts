@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { ConditionSizes, type AudienceCountRequest, type AudienceCountResponse, type Condition, type Geofence } from "../../schemas/index.js";
 import { ApiError } from "../http/errors.js";
+import type { TopicRule } from "../subscribers/topics.js";
 import { ConditionCompiler, tooLarge } from "./condition-sql.js";
 
 /** Filters per query: each is one `count(*) filter (where …)` over a single scan. */
@@ -11,7 +12,7 @@ const PARAMETERS_PER_QUERY = 60_000;
 export const MAX_COUNT_NODES = 250_000;
 
 interface Filter {
-  target: "audiences" | "campaigns";
+  target: "audiences" | "campaigns" | "topics";
   name: string;
   parameters: number;
   build: (c: ConditionCompiler) => string;
@@ -28,7 +29,7 @@ export async function countAudiences(db: pg.Pool, request: AudienceCountRequest)
   const audiences = new Map<string, Condition | undefined>(Object.entries(request.audiences).map(([name, where]) => [name, where ?? undefined]));
   const filters = countFilters(request, audiences);
 
-  const result: AudienceCountResponse = { audiences: {}, campaigns: {} };
+  const result: Required<AudienceCountResponse> = { audiences: {}, campaigns: {}, topics: {} };
   for (const batch of batches(filters)) {
     const compiler = new ConditionCompiler(audiences, request.timezone);
     const columns = batch.map((f, i) => `count(*) filter (where ${f.build(compiler)}) as c${i}`);
@@ -58,7 +59,15 @@ function countFilters(request: AudienceCountRequest, audiences: ReadonlyMap<stri
       name: campaign.name,
       // The geofence: a country list and a time zone test at most.
       ...sized(campaign.audience, 3),
-      build: (c: ConditionCompiler) => recipientsFilter(c, campaign.audience, campaign.marketing, campaign.geofence),
+      build: (c: ConditionCompiler) => recipientsFilter(c, campaign.audience, campaign.marketing, campaign.geofence, campaign.topic),
+    })),
+    // A topic's reach: who marketing mail about it may go to, anywhere in the list.
+    ...(request.topics ?? []).map((topic) => ({
+      target: "topics" as const,
+      name: topic.name,
+      nodes: 3,
+      parameters: 1,
+      build: (c: ConditionCompiler) => `s.consent = 'marketing' and not exists (select 1 from suppressions x where x.email = s.email) and ${topicFilter(c, topic)}`,
     })),
   ];
   const total = filters.reduce((sum, f) => sum + f.nodes, 0);
@@ -85,10 +94,23 @@ function* batches(filters: readonly Filter[]): Generator<Filter[]> {
   if (batch.length > 0) yield batch;
 }
 
-/** Who a campaign reaches: its audience, consent for marketing mail, its geofence, and nobody suppressed. */
-export function recipientsFilter(compiler: ConditionCompiler, audience: string, marketing: boolean, geofence: Geofence | undefined): string {
+/**
+ * Whether subscriber `s` consents to a topic (consent_state, migration
+ * 000014): of an opt-out topic, unless they left it; of an opt-in one, only
+ * when they chose it (as subscribers/topics.ts consentsToTopic).
+ */
+export function topicFilter(compiler: ConditionCompiler, topic: TopicRule): string {
+  const name = compiler.param(topic.name, "::text");
+  return topic.default === "opt-in"
+    ? `exists (select 1 from consent_state c where c.subscriber_id = s.id and c.topic = ${name} and c.granted)`
+    : `not exists (select 1 from consent_state c where c.subscriber_id = s.id and c.topic = ${name} and not c.granted)`;
+}
+
+/** Who a campaign reaches: its audience, consent for marketing mail (and to its topic), its geofence, and nobody suppressed. */
+export function recipientsFilter(compiler: ConditionCompiler, audience: string, marketing: boolean, geofence: Geofence | undefined, topic?: TopicRule): string {
   const parts = [compiler.compile({ audience }), "not exists (select 1 from suppressions x where x.email = s.email)"];
   if (marketing) parts.push("s.consent = 'marketing'");
+  if (marketing && topic) parts.push(topicFilter(compiler, topic));
   if (geofence?.countries) parts.push(compiler.listOrValue("s.country", geofence.countries));
   if (geofence?.timezones) parts.push(compiler.compile({ timezone: geofence.timezones }));
   return parts.join(" and ");

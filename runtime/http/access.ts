@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { TokenScope } from "../../schemas/tokens.js";
-import type { ScopeOf } from "./auth.js";
+import type { ScopeOf, TokenIdentity } from "./auth.js";
 import { ApiError } from "./errors.js";
 
 /** Who may call a route: anyone (it needs no token, or carries its own proof), or a token whose scope grants this one. */
@@ -77,6 +77,14 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /v1/reports/sequences/:name/subscribers/:email": { access: "admin" },
   // 10,000 subscribers at 3 KiB each.
   "POST /v1/subscribers/import": { access: "admin", bodyLimit: 32 * 1024 * 1024 },
+  // One subscriber at most 3 KiB, its consent proof included.
+  "POST /v1/subscribers": { access: "admin", bodyLimit: 64 * 1024 },
+  "GET /v1/subscribers": { access: "admin" },
+  "GET /v1/subscribers/:email": { access: "admin" },
+  "PATCH /v1/subscribers/:email": { access: "admin", bodyLimit: 64 * 1024 },
+  // Data-subject requests: everything held about one address, and its erasure.
+  "GET /v1/subscribers/:email/export": { access: "admin" },
+  "DELETE /v1/subscribers/:email": { access: "admin" },
   "GET /v1/outbox": { access: "admin" },
   "GET /v1/outbox/:sendId": { access: "admin" },
   "GET /v1/events/dead-letters": { access: "admin" },
@@ -134,6 +142,13 @@ export function requireRouteRules(app: FastifyInstance): void {
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+const callers = new WeakMap<FastifyRequest, TokenIdentity>();
+
+/** The token a request's rule was checked against (undefined on public routes). */
+export function callerOf(request: FastifyRequest): TokenIdentity | undefined {
+  return callers.get(request);
+}
+
 /**
  * Before any body is read (onRequest): a token whose scope grants the route's
  * (else 401, or 403 naming the scope needed), and a body of a media type the
@@ -147,14 +162,15 @@ export function enforceRouteRules(app: FastifyInstance, scopeOf: ScopeOf): void 
     const rule = routeRule(request.method, url);
     if (!rule) throw new Error(`${request.method} ${url} has no rule in ROUTES`);
     if (rule.access !== "public") {
-      const scope = await scopeOf(request.headers.authorization);
-      if (scope === undefined) {
+      const caller = await scopeOf(request.headers.authorization);
+      if (caller === undefined) {
         throw new ApiError(401, "unauthorized", "missing, wrong, expired or revoked API token; send Authorization: Bearer <token> (MK_API_TOKEN, or one from mk tokens create)");
       }
-      if (!grants(scope, rule.access)) {
+      if (!grants(caller.scope, rule.access)) {
         const others = GRANTED_BY[rule.access].filter((s) => s !== rule.access);
-        throw new ApiError(403, "forbidden", `this route needs a token with scope ${rule.access}${others.length > 0 ? ` (or ${others.join(" or ")})` : ""}; this token has scope ${scope}`);
+        throw new ApiError(403, "forbidden", `this route needs a token with scope ${rule.access}${others.length > 0 ? ` (or ${others.join(" or ")})` : ""}; this token has scope ${caller.scope}`);
       }
+      callers.set(request, caller);
     }
     checkMediaType(request, url, rule.contentTypes ?? JSON_BODY);
   });

@@ -4,8 +4,17 @@ import type { TokenScope } from "../../schemas/tokens.js";
 import { activeToken } from "../tokens/store.js";
 import { TOKEN_PREFIX, tokenDigest } from "../tokens/secret.js";
 
-/** What a request's `Authorization` header is worth: a scope, or nothing (no token, or one unknown, expired or revoked). */
-export type ScopeOf = (authorization: string | undefined) => Promise<TokenScope | undefined>;
+/** Who a token is: its name (MK_API_TOKEN for the bootstrap one) and scope. */
+export interface TokenIdentity {
+  name: string;
+  scope: TokenScope;
+}
+
+/** The name of MK_API_TOKEN in consent histories and the like. */
+export const BOOTSTRAP_TOKEN_NAME = "MK_API_TOKEN";
+
+/** What a request's `Authorization` header is worth: a token's identity, or nothing (no token, or one unknown, expired or revoked). */
+export type ScopeOf = (authorization: string | undefined) => Promise<TokenIdentity | undefined>;
 
 /**
  * The scope of `Authorization: Bearer <token>`. MK_API_TOKEN is the bootstrap
@@ -19,8 +28,8 @@ export function bearerScope(deps: { apiToken: string; pool: pg.Pool }): ScopeOf 
   return async (authorization) => {
     const token = authorization === undefined ? undefined : /^Bearer (\S+)$/.exec(authorization)?.[1];
     if (token === undefined) return undefined;
-    if (timingSafeEqual(tokenDigest(token), bootstrap)) return "admin";
+    if (timingSafeEqual(tokenDigest(token), bootstrap)) return { name: BOOTSTRAP_TOKEN_NAME, scope: "admin" };
     if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-    return (await activeToken(deps.pool, token))?.scope;
+    return activeToken(deps.pool, token);
   };
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { verifyLinkToken, type LinkKind } from "../sending/link-tokens.js";
 import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
@@ -6,11 +6,22 @@ import { SEND_SQL } from "../sending/queries.js";
 import { LINK_SQL } from "./queries.js";
 import type { SendSnapshot } from "../sending/snapshot.js";
 import { withTransaction } from "../db/transaction.js";
+import { CONSENT_SQL } from "../subscribers/consent.js";
 
 interface SendRow extends LedgerRow {
   snapshot: SendSnapshot;
 }
 
+
+/** The User-Agent header for the consent history, at most 500 characters. */
+function userAgent(request: FastifyRequest): string | null {
+  return request.headers["user-agent"]?.slice(0, 500) ?? null;
+}
+
+/** What a send's topic is called: its title when the snapshot kept one, else its name. */
+function topicTitle(snapshot: SendSnapshot, topic: string): string {
+  return snapshot.topicTitle ?? topic;
+}
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -83,7 +94,7 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
         reply,
         200,
         "Unsubscribe",
-        `<p>Stop all email from ${escapeHtml(found.row.snapshot.project.name)} to <strong>${escapeHtml(found.row.email)}</strong>?</p>` +
+        `<p>Stop ${found.row.snapshot.topic === undefined ? "all email" : `email about ${escapeHtml(topicTitle(found.row.snapshot, found.row.snapshot.topic))}`} from ${escapeHtml(found.row.snapshot.project.name)} to <strong>${escapeHtml(found.row.email)}</strong>?</p>` +
           `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
       );
     });
@@ -92,9 +103,19 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
       const found = await lookup(request.params.token, "unsubscribe");
       if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
       const { row } = found;
+      const topic = row.snapshot.topic;
+      const detail = `campaign:${row.campaign}`;
+      if (topic !== undefined) {
+        // A message about a topic: one click leaves that topic, nothing else (RFC 8058 names no scope; the message is the scope).
+        await withTransaction(pool, async (client) => {
+          const { rowCount } = await client.query(CONSENT_SQL.withdraw, [row.subscriber_id, topic, "unsubscribe-link", detail, request.ip, userAgent(request)]);
+          if (rowCount) await client.query(SEND_SQL.recordEvent, [row.id, "unsubscribe", JSON.stringify({ campaign: row.campaign, topic })]);
+        });
+        return page(reply, 200, "You are unsubscribed", `<p>${escapeHtml(row.email)} will get no more email about ${escapeHtml(topicTitle(row.snapshot, topic))} from ${escapeHtml(row.snapshot.project.name)}.</p>`);
+      }
       await withTransaction(pool, async (client) => {
-        const { rowCount } = await client.query(SEND_SQL.suppress, [row.email, "unsubscribe", `campaign:${row.campaign}`]);
-        await client.query(SEND_SQL.withdrawConsent, [row.subscriber_id]);
+        const { rowCount } = await client.query(SEND_SQL.suppress, [row.email, "unsubscribe", detail]);
+        await client.query(CONSENT_SQL.withdraw, [row.subscriber_id, "", "unsubscribe-link", detail, request.ip, userAgent(request)]);
         if (rowCount) await client.query(SEND_SQL.recordEvent, [row.id, "unsubscribe", JSON.stringify({ campaign: row.campaign })]);
       });
       return page(reply, 200, "You are unsubscribed", `<p>${escapeHtml(row.email)} will get no more email from ${escapeHtml(row.snapshot.project.name)}.</p>`);

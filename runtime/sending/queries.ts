@@ -103,7 +103,6 @@ export const SEND_SQL = {
   suppress: `
     insert into suppressions (email, reason, source) values ($1, $2, $3)
     on conflict (email) do nothing`,
-  withdrawConsent: "update subscribers set consent = null, updated_at = now() where id = $1",
   /** An engagement with a send ($1), attributed to its campaign and variant, in the subscriber's country. */
   recordEvent: `
     insert into events (subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)

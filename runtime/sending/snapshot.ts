@@ -35,6 +35,10 @@ export interface SendSnapshot {
   from: string;
   replyTo?: string | undefined;
   transactional: boolean;
+  /** The topic it is about: its one-click unsubscribe leaves this topic only (absent: all marketing mail). */
+  topic?: string | undefined;
+  /** The topic's title when the message was sent (the pages that name it). */
+  topicTitle?: string | undefined;
   window?: string | undefined;
   project: { name: string; postalAddress?: string | undefined; locale: string; timezone: string };
   provider: ProjectSpec["sending"]["provider"];
@@ -45,7 +49,7 @@ export interface SendSnapshot {
 }
 
 /** What a snapshot is made of: a campaign, or a sequence's send step dressed as one. */
-export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from" | "replyTo" | "template" | "variants" | "data" | "utm" | "transactional"> & {
+export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from" | "replyTo" | "template" | "variants" | "data" | "utm" | "transactional" | "topic"> & {
   schedule?: { window?: string | undefined } | undefined;
 };
 
@@ -81,6 +85,7 @@ export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSp
     from: spec.from ?? project.defaults.from,
     replyTo: spec.replyTo ?? project.defaults.replyTo,
     transactional: spec.transactional,
+    ...(spec.topic !== undefined && !spec.transactional ? { topic: spec.topic, topicTitle: project.topics?.find((t) => t.name === spec.topic)?.title } : {}),
     window: spec.schedule?.window,
     project: { name: project.name, postalAddress: project.defaults.postalAddress, locale: project.defaults.locale, timezone: project.defaults.timezone },
     provider: project.sending.provider,

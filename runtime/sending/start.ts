@@ -8,6 +8,7 @@ import { SEND_SQL } from "./queries.js";
 import { dueInstant, startsAt } from "./schedule.js";
 import { snapshotCampaign, type CampaignSpec, type ProjectSpec } from "./snapshot.js";
 import { withTransaction } from "../db/transaction.js";
+import { findTopic } from "../subscribers/topics.js";
 
 export interface StartedCampaign {
   campaign: string;
@@ -110,9 +111,11 @@ async function startCampaign(client: pg.PoolClient, serial: number, project: Pro
   const zones = (await client.query<{ zone: string }>(SEND_SQL.zones, [project.defaults.timezone])).rows.map((r) => r.zone);
   const dues = zones.map((zone) => (spec.schedule ? dueInstant(spec.schedule, zone, project.defaults.timezone).toJSDate() : now));
 
-  // 2. Who: audience, consent, geofence, suppressions; how many: the budget caps.
+  // 2. Who: audience, consent (to the topic too), geofence, suppressions; how many: the budget caps.
   const compiler = new ConditionCompiler(await appliedAudiences(client), project.defaults.timezone);
-  const filter = recipientsFilter(compiler, spec.audience, !spec.transactional, spec.geofence);
+  const topic = spec.topic === undefined ? undefined : findTopic(project.topics, spec.topic);
+  if (spec.topic !== undefined && !topic) throw new ApiError(409, "unknown_topic", `campaign "${campaign.name}" is about topic "${spec.topic}", which the applied mk.yaml does not define`);
+  const filter = recipientsFilter(compiler, spec.audience, !spec.transactional, spec.geofence, topic);
   const reach = campaignReach(Number.MAX_SAFE_INTEGER, project.sending.pricePer1000Usd, spec.budget);
   const limit = reach.cappedBy ? reach.recipients : null;
 

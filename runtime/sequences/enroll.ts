@@ -1,7 +1,9 @@
 import type pg from "pg";
-import { durationMs } from "../../schemas/index.js";
+import { durationMs, type Topic } from "../../schemas/index.js";
 import { REENTER_AFTER_PATTERN } from "../../schemas/sequence.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
+import { topicFilter } from "../audiences/count.js";
+import { findTopic } from "../subscribers/topics.js";
 import { ApiError } from "../http/errors.js";
 import { appliedAudiences } from "../state/applied.js";
 import { SEQUENCE_SQL } from "./queries.js";
@@ -22,8 +24,8 @@ export interface StoredEvent {
  * unique key; by default none while the subscriber is active in the sequence
  * (a partial unique index, so concurrent ingests in other runtimes meet there
  * too); `reenter: after <d>` also waits that long after the last enrollment.
- * Who may enter: the sequence's audience, marketing consent unless it is
- * transactional, and nobody suppressed.
+ * Who may enter: the sequence's audience, marketing consent (and to its
+ * topic) unless it is transactional, and nobody suppressed.
  */
 export async function enrollFromEvents(client: pg.PoolClient, events: readonly StoredEvent[], now: Date): Promise<void> {
   if (events.length === 0) return;
@@ -34,6 +36,7 @@ export async function enrollFromEvents(client: pg.PoolClient, events: readonly S
 
   const audiences = await appliedAudiences(client);
   const timezone = (await client.query<{ timezone: string }>(SEQUENCE_SQL.projectTimezone)).rows[0]?.timezone ?? "UTC";
+  const topics = (await client.query<{ topics: Topic[] }>(SEQUENCE_SQL.projectTopics)).rows[0]?.topics ?? [];
   for (const sequence of sequences) {
     const spec = parseSequenceSpec(sequence.spec);
     const triggering = events.filter((e) => e.name === spec.trigger.event);
@@ -52,6 +55,12 @@ export async function enrollFromEvents(client: pg.PoolClient, events: readonly S
       throw error;
     }
     if (!spec.transactional) where.push("s.consent = 'marketing'");
+    if (!spec.transactional && spec.topic !== undefined) {
+      // A topic the applied mk.yaml lacks (changed through the API alone): nobody can consent to it, so nobody enters.
+      const topic = findTopic(topics, spec.topic);
+      if (!topic) continue;
+      where.push(topicFilter(compiler, topic));
+    }
     const after = typeof spec.reenter === "string" ? REENTER_AFTER_PATTERN.exec(spec.reenter)?.[1] : undefined;
     if (after !== undefined) {
       where.push(

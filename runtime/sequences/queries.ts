@@ -50,6 +50,8 @@ export const SEQUENCE_SQL = {
   /** Apply takes every sequence's row first, in name order, before it writes any resource. */
   lockSequences: "select name from resources where kind = 'Sequence' order by name for update",
   projectTimezone: "select spec -> 'defaults' ->> 'timezone' as timezone from resources where kind = 'Project'",
+  /** The applied project's topics (schemas/project.ts), for sequences about one. */
+  projectTopics: "select coalesce(spec -> 'topics', '[]') as topics from resources where kind = 'Project'",
 
   /** Due enrollments, locked for this transaction: a worker that dies releases them by dying. */
   claim: `
@@ -60,7 +62,8 @@ export const SEQUENCE_SQL = {
     limit $2
     for update skip locked`,
   recipients: `
-    select s.id, s.email, s.timezone, s.consent, x.reason as suppressed
+    select s.id, s.email, s.timezone, s.consent, x.reason as suppressed,
+           (select coalesce(jsonb_object_agg(c.topic, c.granted), '{}') from consent_state c where c.subscriber_id = s.id and c.topic <> '') as topics
     from subscribers s left join suppressions x on x.email = s.email
     where s.id = any($1::bigint[])`,
   /** Due at once by the database's clock: the sequence's own clock already decided the step is due. */

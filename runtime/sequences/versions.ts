@@ -85,6 +85,7 @@ async function stepSnapshots(client: pg.PoolClient, project: ProjectSpec, name: 
         template: send.template,
         data: send.data,
         transactional: spec.transactional,
+        topic: spec.topic,
         utm: { campaign: name, content: step.name ?? `step-${index + 1}` },
       }, `sequence "${name}" ${stepLabel(spec.steps, index)}`),
     );

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import type { Condition } from "../../schemas/index.js";
+import type { Condition, Topic } from "../../schemas/index.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
 import type { Clock } from "../clock.js";
 import { connectionFailure } from "../db/connection-failure.js";
@@ -9,6 +9,7 @@ import { withTransaction } from "../db/transaction.js";
 import { groupBy } from "../group-by.js";
 import { PollingLoop } from "../polling-loop.js";
 import { appliedAudiences } from "../state/applied.js";
+import { consentsToTopic, findTopic } from "../subscribers/topics.js";
 import type { WorkerLog } from "../sending/worker.js";
 import type { SequenceMetrics } from "./metrics.js";
 import { SEQUENCE_SQL } from "./queries.js";
@@ -43,6 +44,8 @@ interface Recipient {
   timezone: string | null;
   consent: string | null;
   suppressed: string | null;
+  /** Topics with a recorded choice (consent_state). */
+  topics: Record<string, boolean>;
 }
 
 /** An enrollment as the worker moves it along; written back once per batch. */
@@ -116,7 +119,8 @@ export class SequenceWorker {
         (await client.query<Recipient>(SEQUENCE_SQL.recipients, [[...new Set(claimed.map((c) => c.subscriber_id))]])).rows.map((r) => [r.id, r]),
       );
       const defaultZone = (await client.query<{ timezone: string }>(SEQUENCE_SQL.projectTimezone)).rows[0]?.timezone ?? "UTC";
-      const context: BatchContext = { client, now, recipients, defaultZone, history, sends: [] };
+      const topics = (await client.query<{ topics: Topic[] }>(SEQUENCE_SQL.projectTopics)).rows[0]?.topics ?? [];
+      const context: BatchContext = { client, now, recipients, defaultZone, topics, history, sends: [] };
 
       let working: Working[] = claimed.map((c) => ({
         id: c.id,
@@ -223,7 +227,7 @@ export class SequenceWorker {
       for (const w of group) {
         const r = context.recipients.get(w.subscriberId)!;
         if (r.suppressed) this.exit(context, w, r.suppressed);
-        else if (!spec.transactional && r.consent !== "marketing") this.exit(context, w, "no-consent");
+        else if (!spec.transactional && !consents(r, spec.topic, context.topics)) this.exit(context, w, "no-consent");
         else {
           context.sends.push({ key, subscriberId: w.subscriberId, email: r.email, timezone: r.timezone ?? context.defaultZone, enrollmentId: w.id });
           context.history.push({ id: w.id, version: w.version, step: w.step, kind: "send", outcome: "queued" });
@@ -301,11 +305,21 @@ export class SequenceWorker {
   }
 }
 
+/** Marketing consent, and consent to the sequence's topic when it has one (an unknown topic: nobody). */
+function consents(r: Recipient, topicName: string | undefined, topics: readonly Topic[]): boolean {
+  if (r.consent !== "marketing") return false;
+  if (topicName === undefined) return true;
+  const topic = findTopic(topics, topicName);
+  return topic !== undefined && consentsToTopic(r.topics, topic);
+}
+
 interface BatchContext {
   client: pg.PoolClient;
   now: Date;
   recipients: Map<string, Recipient>;
   defaultZone: string;
+  /** The applied project's topics. */
+  topics: readonly Topic[];
   history: HistoryRow[];
   sends: { key: string; subscriberId: string; email: string; timezone: string; enrollmentId: string }[];
   audiences?: Map<string, Condition | undefined>;

@@ -5,12 +5,14 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { ImportedSubscriber, SubscriberImportResponse } from "../../schemas/api.js";
 import { withTransaction } from "../db/transaction.js";
+import { refuseErased, type ErasureKey } from "./erase.js";
 
 const SQL = {
   staging: `
     create temporary table import_staging (
       ord integer not null, email text not null, first_name text, last_name text, country text, timezone text,
-      locale text, tags jsonb, consent text, has_consent boolean not null, attributes jsonb
+      locale text, tags jsonb, consent text, has_consent boolean not null, attributes jsonb,
+      consent_detail text, consent_at timestamptz, consent_ip inet, consent_evidence jsonb
     ) on commit drop`,
   copy: "copy import_staging from stdin with (format csv)",
   total: "select count(distinct email) as total from import_staging",
@@ -45,21 +47,49 @@ const SQL = {
     from (select distinct on (email) * from import_staging order by email, ord desc) i
     where not exists (select 1 from subscribers s where s.email = i.email)
     on conflict (email) do nothing`,
+  /**
+   * The consent history (migration 000014): an event for each subscriber
+   * whose marketing consent this batch changed ($1 the source). Runs after
+   * the update and insert, which set subscribers.consent already.
+   */
+  consentEvents: `
+    insert into consent_events (subscriber_id, topic, action, source, source_detail, occurred_at, ip, evidence)
+    select s.id, '', case when i.consent = 'marketing' then 'granted' else 'withdrawn' end, $1,
+           i.consent_detail, coalesce(i.consent_at, now()), i.consent_ip, i.consent_evidence
+    from (select distinct on (email) * from import_staging order by email, ord desc) i
+    join subscribers s on s.email = i.email
+    left join consent_state c on c.subscriber_id = s.id and c.topic = ''
+    where i.has_consent and (i.consent = 'marketing') is distinct from coalesce(c.granted, false)
+    order by s.id`,
 } as const;
+
+/** Where a batch's consent changes come from: an import's file (source_detail "file:line"), or an API token's name. */
+export type ConsentOrigin = { source: "import"; file?: string } | { source: "api"; token: string };
+
+function consentDetail(origin: ConsentOrigin, subscriber: ImportedSubscriber): string | null {
+  if (origin.source === "api") return origin.token;
+  if (origin.file === undefined) return subscriber.line === undefined ? null : `line ${subscriber.line}`;
+  return subscriber.line === undefined ? origin.file : `${origin.file}:${subscriber.line}`;
+}
 
 /**
  * Insert or update a batch of subscribers (emails already normalised): COPY
  * into a temporary staging table, then one UPDATE of the existing subscribers and one INSERT of the new ones. The
  * last row wins for an email given twice; rows that change nothing are not
  * rewritten, so a re-import is cheap and idempotent. (An email that another
- * import inserts at the same moment keeps that import's values.)
+ * import inserts at the same moment keeps that import's values.) Each change
+ * of consent is recorded in the consent history with its origin and proof.
+ * With `erasure`, addresses erased at their owner's request are refused row by
+ * row (`refused`) and not stored.
  */
-export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly ImportedSubscriber[]): Promise<SubscriberImportResponse> {
+export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly ImportedSubscriber[], origin: ConsentOrigin, erasure?: ErasureKey): Promise<SubscriberImportResponse> {
   if (subscribers.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
   return withTransaction(pool, async (client) => {
+    const { kept, refused } = await refuseErased(client, erasure, subscribers);
+    if (kept.length === 0) return { inserted: 0, updated: 0, unchanged: 0, refused };
     await client.query(SQL.staging);
     const csv = stringify(
-      subscribers.map((s, i) => [
+      kept.map((s, i) => [
         i,
         s.email,
         s.firstName ?? null,
@@ -71,6 +101,10 @@ export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly Imp
         s.consent ?? null,
         s.consent !== undefined,
         s.attributes === undefined ? null : JSON.stringify(s.attributes),
+        consentDetail(origin, s),
+        s.consentProof?.confirmedAt ?? s.consentProof?.grantedAt ?? null,
+        s.consentProof?.confirmIp ?? s.consentProof?.ip ?? null,
+        s.consentProof === undefined ? null : JSON.stringify(s.consentProof),
       ]),
       { cast: { boolean: (b) => (b ? "t" : "f") }, quoted_string: true },
     );
@@ -78,6 +112,7 @@ export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly Imp
     const total = Number((await client.query<{ total: string }>(SQL.total)).rows[0]?.total ?? 0);
     const updated = (await client.query(SQL.update)).rowCount ?? 0;
     const inserted = (await client.query(SQL.insert)).rowCount ?? 0;
-    return { inserted, updated, unchanged: total - inserted - updated };
+    await client.query(SQL.consentEvents, [origin.source]);
+    return { inserted, updated, unchanged: total - inserted - updated, refused };
   });
 }

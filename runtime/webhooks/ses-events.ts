@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import { withTransaction } from "../db/transaction.js";
+import { CONSENT_SQL } from "../subscribers/consent.js";
 import type { SnsMessage } from "./sns-signature.js";
 
 /** An SES event-publishing record (eventType), or a feedback notification (notificationType). */
@@ -33,7 +34,6 @@ const SQL = {
     where id = $1 and status = 'ambiguous'`,
   settleFailed: "update sends set status = 'failed', last_error = $2, updated_at = now() where id = $1 and status = 'ambiguous'",
   suppress: "insert into suppressions (email, reason, source) select unnest($1::text[]), $2, $3 on conflict (email) do nothing",
-  withdrawConsent: "update subscribers set consent = null, updated_at = now() where email = any($1::text[])",
   subscriberByEmail: "select id from subscribers where email = any($1::text[]) limit 1",
   key: "insert into event_keys (idempotency_key) values ($1) on conflict do nothing returning idempotency_key",
   /** The event, attributed to its send's campaign and variant (when mk sent it), in the subscriber's country. */
@@ -59,7 +59,8 @@ function eventName(type: string): string {
  * One verified SNS notification carrying an SES event, in one transaction:
  * counted once by SNS MessageId; matched to its send by the mk-send-id tag or
  * the provider's message id; an ambiguous send settled (SES had the message,
- * or refused it); permanent bounces and complaints suppressed; the event
+ * or refused it); permanent bounces and complaints suppressed, their consent
+ * withdrawn in the consent history; the event
  * recorded for the subscriber.
  */
 /** Record that an SNS message was handled; false when it had been already (a redelivery). */
@@ -84,12 +85,14 @@ export async function handleSesNotification(pool: pg.Pool, message: SnsMessage):
     }
     const source = `ses:${ses.mail.messageId}`;
     if (type === "Bounce" && ses.bounce?.bounceType === "Permanent") {
-      await client.query(SQL.suppress, [ses.bounce.bouncedRecipients.map((r) => r.emailAddress.trim().toLowerCase()), "bounce", source]);
+      const emails = ses.bounce.bouncedRecipients.map((r) => r.emailAddress.trim().toLowerCase());
+      await client.query(SQL.suppress, [emails, "bounce", source]);
+      await client.query(CONSENT_SQL.withdrawEmails, [emails, "bounce", source]);
     }
     if (type === "Complaint" && ses.complaint) {
       const emails = ses.complaint.complainedRecipients.map((r) => r.emailAddress.trim().toLowerCase());
       await client.query(SQL.suppress, [emails, "complaint", source]);
-      await client.query(SQL.withdrawConsent, [emails]);
+      await client.query(CONSENT_SQL.withdrawEmails, [emails, "complaint", source]);
     }
 
     const subscriberId = send?.subscriber_id ?? (await client.query<{ id: string }>(SQL.subscriberByEmail, [ses.mail.destination.map((d) => d.trim().toLowerCase())])).rows[0]?.id;

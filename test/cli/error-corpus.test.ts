@@ -69,6 +69,7 @@ const EXPECTED: Record<string, string[]> = {
   "unknown-key": ["campaigns/hello.yaml:3:1 MK011"],
   "unknown-kind": ["campaigns/hello.yaml:2:7 MK002"],
   "unknown-nested-key": ["campaigns/hello.yaml:9:3 MK011"],
+  "unknown-topic": ["campaigns/hello.yaml:7:8 MK108"],
   "unknown-variable": ["templates/hello.mjml:5:34 MK045"],
   "weights-not-100": ["campaigns/hello.yaml:8:3 MK023"],
   "wrong-api-version": ["audiences/everyone.yaml:1:13 MK002"],

@@ -89,6 +89,12 @@ export const PROBLEM_CODES = {
   MK103: { severity: "error", title: "conditions nested too deeply (all, any, not)" },
   MK105: { severity: "error", title: "mk tax verify --expect-head: a chain no longer holds the head recorded earlier (cut short or rewritten)" },
   MK106: { severity: "error", title: "mk tax verify --expect-head: the heads file cannot be read or is not what mk tax verify --json wrote" },
+  MK108: { severity: "error", title: "a campaign or sequence names a topic mk.yaml does not define" },
+  MK109: { severity: "error", title: "mk subscribers get/list: no subscriber with that address, or no applied audience of that name" },
+  MK112: { severity: "error", title: "mk subscribers erase: no address given, the --file list cannot be read, or a line of it is not an email address" },
+  MK113: { severity: "error", title: "mk subscribers export: the --out file cannot be written" },
+  MK114: { severity: "error", title: "mk subscribers import --map: not COLUMN=FIELD pairs, or a field mk does not import" },
+  MK115: { severity: "error", title: "mk subscribers import --map names a column the file's header row does not have" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -15,8 +15,11 @@ import type {
   SendProgress,
   SendStartResponse,
   StateResponse,
+  SubscriberDetail,
   SubscriberImportResponse,
+  SubscriberPage,
 } from "../schemas/api.js";
+import type { ErasureResult, SubscriberExport } from "../schemas/privacy.js";
 import type { CampaignReport, CampaignSummary, SequenceReport, SubscriberJourney } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
 import type { ApiTokenInfo, CreatedToken, RevokedToken, TokenCreateRequest } from "../schemas/tokens.js";
@@ -50,8 +53,28 @@ export class RuntimeClient {
     return this.request("POST", "/v1/audiences/count", body);
   }
 
-  importSubscribers(subscribers: ImportedSubscriber[]): Promise<SubscriberImportResponse> {
-    return this.request("POST", "/v1/subscribers/import", { subscribers });
+  /** `file`: the CSV's name, which the consent history records with each row's line. */
+  importSubscribers(subscribers: ImportedSubscriber[], file?: string): Promise<SubscriberImportResponse> {
+    return this.request("POST", "/v1/subscribers/import", file === undefined ? { subscribers } : { subscribers, file });
+  }
+
+  subscriber(email: string): Promise<SubscriberDetail> {
+    return this.request("GET", `/v1/subscribers/${encodeURIComponent(email)}`);
+  }
+
+  /** One page of `GET /v1/subscribers`; pass the page's nextCursor for the next. */
+  subscribers(options: { audience?: string | undefined; tag?: string | undefined; cursor?: string | undefined; limit: number }): Promise<SubscriberPage> {
+    return this.request("GET", `/v1/subscribers${query({ audience: options.audience, tag: options.tag, cursor: options.cursor, limit: String(options.limit) })}`);
+  }
+
+  /** Everything held about an address (right of access). */
+  exportSubscriber(email: string): Promise<SubscriberExport> {
+    return this.request("GET", `/v1/subscribers/${encodeURIComponent(email)}/export`);
+  }
+
+  /** Erase an address everywhere (right to erasure); erased: false when nothing was held. */
+  eraseSubscriber(email: string): Promise<ErasureResult> {
+    return this.request("DELETE", `/v1/subscribers/${encodeURIComponent(email)}`);
   }
 
   sendDue(): Promise<SendDueResponse> {
@@ -166,6 +189,7 @@ export class RuntimeClient {
     if (error?.code === "unknown_sequence") throw new MkError("MK090", message);
     if (error?.code === "sequence_active") throw new MkError("MK091", message);
     if (error?.code === "invalid_country" || error?.code === "invalid_period") throw new MkError("MK089", message);
+    if (error?.code === "unknown_subscriber" || (error?.code === "unknown_audience" && path.startsWith("/v1/subscribers"))) throw new MkError("MK109", message);
     throw new MkError("MK076", `the runtime of "${env}" answered ${response.status}: ${message}${id}`);
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import pg from "pg";
-import { applyRequest, audienceCountRequest, subscriberImportRequest, type ApiErrorBody } from "../schemas/api.js";
+import { applyRequest, audienceCountRequest, type ApiErrorBody } from "../schemas/api.js";
 import type { RuntimeConfig } from "../schemas/runtime-config.js";
 import { countAudiences } from "./audiences/count.js";
 import { DEFAULT_BODY_LIMIT, enforceRouteRules, requireRouteRules } from "./http/access.js";
@@ -27,7 +27,9 @@ import type { CertificateSource } from "./webhooks/sns-signature.js";
 import { durationMs } from "../schemas/common.js";
 import { registerSendRoutes } from "./sending/routes.js";
 import { createSending } from "./sending/service.js";
-import { upsertSubscribers } from "./subscribers/upsert.js";
+import { registerSubscriberRoutes } from "./subscribers/routes.js";
+import { erasureKey } from "./subscribers/erase.js";
+import { registerPrivacyRoutes } from "./subscribers/privacy-routes.js";
 import { registerTokenRoutes } from "./tokens/routes.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createSequences } from "./sequences/service.js";
@@ -81,6 +83,8 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   const clock = options.clock ?? systemClock;
   const metrics = createMetrics(pool);
   const countryOf = openCountryLookup(config.MK_GEOIP_DB);
+  // Erased addresses are kept as HMACs under a key derived from the signing secret (runtime/subscribers/erase.ts).
+  const erasure = erasureKey(config.MK_SIGNING_SECRET);
   // The shipped tax rates are read now: a damaged data file stops the runtime at start, not at the first purchase.
   shippedRates();
   const reportCache = createReportCache({ ttlSeconds: config.MK_REPORT_CACHE_SECONDS, redisUrl: config.REDIS_URL });
@@ -88,6 +92,8 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     // Link tokens in request URLs are cut to a prefix (request-log.ts): a whole one is a working link.
     logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"], serializers: { req: serializeRequest }, ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: DEFAULT_BODY_LIMIT,
+    // An email address in a path (/v1/subscribers/:email) may take 254 characters, escaped up to three times that.
+    routerOptions: { maxParamLength: 800 },
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
@@ -219,7 +225,8 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       });
       v1.get("/applies", async (request) => listApplies(pool, queryLimit(request.query, 20, 1000)));
       v1.post("/audiences/count", async (request) => countAudiences(pool, parseBody(audienceCountRequest, request.body)));
-      v1.post("/subscribers/import", async (request) => upsertSubscribers(pool, parseBody(subscriberImportRequest, request.body).subscribers));
+      registerSubscriberRoutes(v1, { pool, erasureKey: erasure });
+      registerPrivacyRoutes(v1, { pool, erasureKey: erasure, clock });
       registerSendRoutes(v1, { pool, transport: sending.transport });
       registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, clock, ledgerKey: config.MK_LEDGER_KEY });
       registerReportRoutes(v1, { pool, cache: reportCache });

@@ -125,8 +125,16 @@ describe("mk subscribers import --json", { timeout: 180_000 }, () => {
     await writeFile(file, "email,firstName,consent\nfriend0@example.test,Friend0,marketing\nnew@example.test,New,marketing\nnot-an-email,Bad,\n");
     const run = await mk("subscribers", "import", file, "--json");
     assert.deepEqual([run.code, run.stderr], [2, ""]);
-    const summary = JSON.parse(run.stdout) as { rows: number; inserted: number; updated: number; unchanged: number; rejected: { line: number; reason: string }[] };
-    assert.deepEqual({ ...summary, rejected: summary.rejected.map((r) => r.line) }, { rows: 3, inserted: 1, updated: 0, unchanged: 1, rejected: [4] });
+    const summary = JSON.parse(run.stdout) as { rows: number; inserted: number; updated: number; unchanged: number; rejected: { line: number; reason: string }[]; format: unknown; skipped: unknown };
+    assert.deepEqual({ ...summary, rejected: summary.rejected.map((r) => r.line) }, {
+      rows: 3,
+      inserted: 1,
+      updated: 0,
+      unchanged: 1,
+      rejected: [4],
+      format: { name: "mk", title: "mk subscribers CSV" },
+      skipped: { role: 0, disposable: 0, rows: [] },
+    });
     assert.match(summary.rejected[0]!.reason, /^email: /);
   });
 });

@@ -69,6 +69,7 @@ export async function renderCampaign(options: RenderOptions): Promise<RenderedCa
     variant: message.variant,
     project: { name: project.name ?? repo.root, postalAddress: project.defaults.postalAddress, locale: project.defaults.locale, timezone: project.defaults.timezone },
     unsubscribeUrl: `${PREVIEW_BASE}/u/preview`,
+    preferencesUrl: `${PREVIEW_BASE}/p/preview`,
     viewInBrowserUrl: `${PREVIEW_BASE}/v/preview`,
   });
   return { ...rendered, campaign: campaign.name, variant: message.variant, subscriber };

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { verifyLinkToken, type LinkKind } from "../sending/link-tokens.js";
 import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
@@ -7,37 +7,16 @@ import { LINK_SQL } from "./queries.js";
 import type { SendSnapshot } from "../sending/snapshot.js";
 import { withTransaction } from "../db/transaction.js";
 import { CONSENT_SQL } from "../subscribers/consent.js";
+import { escapeHtml, page, userAgent } from "./page.js";
 
 interface SendRow extends LedgerRow {
   snapshot: SendSnapshot;
 }
 
 
-/** The User-Agent header for the consent history, at most 500 characters. */
-function userAgent(request: FastifyRequest): string | null {
-  return request.headers["user-agent"]?.slice(0, 500) ?? null;
-}
-
 /** What a send's topic is called: its title when the snapshot kept one, else its name. */
 function topicTitle(snapshot: SendSnapshot, topic: string): string {
   return snapshot.topicTitle ?? topic;
-}
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
-  return reply
-    .status(status)
-    .type("text/html; charset=utf-8")
-    .header("cache-control", "no-store")
-    .header("referrer-policy", "no-referrer")
-    .header("x-robots-tag", "noindex")
-    .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
-        `<title>${escapeHtml(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}` +
-        `button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid #444;background:#222;color:#fff;cursor:pointer}</style></head>` +
-        `<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
-    );
 }
 
 /**

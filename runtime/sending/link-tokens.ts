@@ -2,7 +2,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 /**
  * Tokens in the public links of a sent email: unsubscribe (`/u/…`), tracked
- * click (`/c/…`) and view in the browser (`/v/…`). A token is base64url of
+ * click (`/c/…`), view in the browser (`/v/…`) and the preference page
+ * (`/p/…`). A token is base64url of
  *
  *   version (1) | kind (1) | send id (16) | link index (2) | issued, seconds (4) | MAC (16)
  *
@@ -11,7 +12,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * names a ledger row, never a URL: a click redirects only to the link the
  * campaign stored at that index.
  */
-export type LinkKind = "unsubscribe" | "click" | "view";
+export type LinkKind = "unsubscribe" | "click" | "view" | "preferences";
 
 export interface LinkToken {
   kind: LinkKind;
@@ -22,14 +23,15 @@ export interface LinkToken {
 }
 
 const VERSION = 1;
-const KIND_BYTES: Record<LinkKind, number> = { unsubscribe: 0x75, click: 0x63, view: 0x76 };
+const KIND_BYTES: Record<LinkKind, number> = { unsubscribe: 0x75, click: 0x63, view: 0x76, preferences: 0x70 };
 const PAYLOAD_BYTES = 24;
 const MAC_BYTES = 16;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{54}$/;
 
-/** How long a link works after the email was sent. Unsubscribing always works. */
+/** How long a link works after the email was sent. Unsubscribing, and so the preference page, always works. */
 export const TOKEN_LIFETIME_SECONDS: Record<LinkKind, number | undefined> = {
   unsubscribe: undefined,
+  preferences: undefined,
   click: 400 * 24 * 3600,
   view: 400 * 24 * 3600,
 };

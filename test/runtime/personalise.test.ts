@@ -9,6 +9,7 @@ const context = (subscriber: Partial<MessageContext["subscriber"]> = {}): Messag
   variant: null,
   project: { name: "nomad-desk", postalAddress: "1 Test Rd", locale: "en", timezone: "UTC" },
   unsubscribeUrl: "https://u.example/x",
+  preferencesUrl: "https://p.example/x",
   viewInBrowserUrl: "https://v.example/x",
 });
 

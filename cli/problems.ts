@@ -91,10 +91,13 @@ export const PROBLEM_CODES = {
   MK106: { severity: "error", title: "mk tax verify --expect-head: the heads file cannot be read or is not what mk tax verify --json wrote" },
   MK108: { severity: "error", title: "a campaign or sequence names a topic mk.yaml does not define" },
   MK109: { severity: "error", title: "mk subscribers get/list: no subscriber with that address, or no applied audience of that name" },
+  MK110: { severity: "error", title: "a form names a topic mk.yaml does not define" },
+  MK111: { severity: "error", title: "a form with doubleOptIn has no confirmation template" },
   MK112: { severity: "error", title: "mk subscribers erase: no address given, the --file list cannot be read, or a line of it is not an email address" },
   MK113: { severity: "error", title: "mk subscribers export: the --out file cannot be written" },
   MK114: { severity: "error", title: "mk subscribers import --map: not COLUMN=FIELD pairs, or a field mk does not import" },
   MK115: { severity: "error", title: "mk subscribers import --map names a column the file's header row does not have" },
+  MK116: { severity: "error", title: "a form's confirmation template has no {{confirmUrl}} link" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

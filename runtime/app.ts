@@ -21,6 +21,9 @@ import { registerReportRoutes } from "./reports/routes.js";
 import { shippedRates } from "./tax/rates.js";
 import { registerTaxRoutes } from "./tax/routes.js";
 import { registerPublicLinks } from "./public/links.js";
+import { registerFormRoutes } from "./forms/routes.js";
+import { purgeExpiredSignups } from "./forms/signup.js";
+import { registerPreferencePage } from "./public/preferences.js";
 import { registerSesWebhook } from "./webhooks/routes.js";
 import { httpsCertificates, visitSubscribeUrl } from "./webhooks/sns-https.js";
 import type { CertificateSource } from "./webhooks/sns-signature.js";
@@ -154,6 +157,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     try {
       await setRetention(pool, config.MK_RETENTION_YEARS);
       const created = await ensureEventPartitions(pool);
+      await purgeExpiredSignups(pool, clock());
       if (created.length > 0) app.log.info({ months: created }, "created event partitions");
     } catch (error) {
       warnUnlessDatabaseDown(error, "could not create event partitions or record the retention period; retrying in a day");
@@ -196,6 +200,18 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   });
   // The signed links inside sent emails.
   registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer });
+  registerPreferencePage(app, { pool, signingSecret: config.MK_SIGNING_SECRET });
+  // Signup forms and their confirmation links (mk.yaml forms:).
+  const forms = registerFormRoutes(app, {
+    pool,
+    signingSecret: config.MK_SIGNING_SECRET,
+    erasureKey: erasure,
+    clock,
+    attributionWindowMs: durationMs(config.MK_ATTRIBUTION_WINDOW),
+    redisUrl: config.REDIS_URL,
+    perIpPerMinute: config.MK_FORM_RATE_PER_IP,
+  });
+  app.addHook("onClose", forms.close);
 
   // 5. Provider webhooks: signed by the provider, not by our token.
   registerSesWebhook(app, {

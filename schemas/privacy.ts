@@ -48,6 +48,8 @@ export interface SubscriberExport {
   suppressions: StoredRow[];
   /** Rejected events whose payload or reason names the address (payload parsed when it is JSON). */
   deadLetters: StoredRow[];
+  /** Signups through forms, pending or confirmed and not yet purged (the token only as its digest). */
+  signups: StoredRow[];
 }
 
 /** `DELETE /v1/subscribers/:email`: whether anything was held (and is now gone); the same answer for an unknown address. */

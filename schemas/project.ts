@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { taxRateOverride } from "./tax.js";
-import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, timeZone } from "./common.js";
+import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, templatePath, timeZone } from "./common.js";
 
 export const utm = z.strictObject({
   source: z.string().min(1).optional(),
@@ -78,6 +78,34 @@ export const topic = z.strictObject({
 });
 export type Topic = z.infer<typeof topic>;
 
+/** An http(s) URL a form's POST or confirmation redirects to. */
+const redirectUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. "https://example.com/thanks"' });
+
+/**
+ * A signup form (`POST /f/<name>`): who may post it from a browser, which
+ * topics it offers, and the confirmation email of its double opt-in.
+ */
+export const form = z.strictObject({
+    name: resourceName,
+    topics: z.array(resourceName).max(100).default([]).meta({ description: "Topics of mk.yaml a signup may choose (all of them when the request names none)." }),
+    doubleOptIn: z.boolean().default(true).meta({ description: "Send a confirmation email and record consent only when its link is followed (default true)." }),
+    template: templatePath.optional().meta({ description: "The confirmation email's template; it must link {{confirmUrl}}. Needed with doubleOptIn." }),
+    subject: z.string().min(1).max(200).default("Please confirm your subscription").meta({ description: "The confirmation email's subject." }),
+    from: mailbox.optional().meta({ description: "The confirmation email's sender; default defaults.from." }),
+    redirect: z
+      .strictObject({
+        success: redirectUrl.optional().meta({ description: "Where a browser goes after posting the form (303); without it a small \"check your inbox\" page." }),
+        confirmed: redirectUrl.optional().meta({ description: "Where the confirmation link leads once confirmed; without it a small page." }),
+      })
+      .prefault({}),
+    allowedOrigins: z
+      .array(z.url({ protocol: /^https?$/, error: 'must be an origin such as "https://example.com"' }).refine((u) => new URL(u).origin === u.replace(/\/$/, ""), { error: "must be an origin only: scheme, host and port, no path" }))
+      .max(50)
+      .default([])
+      .meta({ description: "Origins whose pages may post it with fetch (CORS); a plain HTML form post needs none." }),
+  });
+export type Form = z.infer<typeof form>;
+
 export const project = z.strictObject({
   apiVersion,
   kind: z.literal("Project"),
@@ -116,6 +144,18 @@ export const project = z.strictObject({
     })
     .optional()
     .meta({ description: "What campaigns and sequences may be about (their topic:); each subscriber can leave or join each on the preference page." }),
+  forms: z
+    .array(form)
+    .max(100)
+    .superRefine((forms, ctx) => {
+      const seen = new Set<string>();
+      forms.forEach((f, i) => {
+        if (seen.has(f.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `form "${f.name}" is defined twice` });
+        seen.add(f.name);
+      });
+    })
+    .optional()
+    .meta({ description: "Signup forms (POST /f/<name>) with double opt-in." }),
   currency: currencyCode.default("USD"),
   tax: z
     .strictObject({

@@ -66,6 +66,13 @@ export const runtimeConfig = z.object({
   MK_LEASE_SECONDS: z.coerce.number({ error: "must be a number" }).int().min(5, { error: "must be at least 5" }).max(3600).default(120),
   MK_ATTRIBUTION_WINDOW: duration.default("7d").meta({ description: "How long after a send or a click an event still counts for that campaign." }),
   MK_EVENTS_BATCH_LIMIT: z.coerce.number({ error: "must be a number" }).int().min(1).max(100_000).default(1000),
+  MK_FORM_RATE_PER_IP: z.coerce
+    .number({ error: "must be a number of signups per minute" })
+    .int({ error: "must be a whole number of signups per minute" })
+    .min(1, { error: "must be at least 1" })
+    .max(1_000_000, { error: "must be at most 1000000" })
+    .default(20)
+    .meta({ description: "Form posts (POST /f/<form>) one IP address may make per minute, in bursts of a quarter of it; more get a 429. Shared through Redis when REDIS_URL is set." }),
   MK_REPORT_CACHE_SECONDS: z.coerce
     .number({ error: "must be a number of seconds" })
     .int({ error: "must be a whole number of seconds" })

@@ -7,7 +7,7 @@ import type { PathSegment } from "./yaml-source.js";
  * applied and the YAML paths where each was written.
  */
 export interface MessageSpec {
-  resource: Resource<"Campaign"> | Resource<"Sequence">;
+  resource: Resource<"Campaign"> | Resource<"Sequence"> | Resource<"Project">;
   /** For messages: `campaign "spring-sale" (variant b)`. */
   label: string;
   variant: string | null;
@@ -19,6 +19,8 @@ export interface MessageSpec {
   data: Record<string, unknown>;
   /** Marketing mail needs consent, an unsubscribe link and a postal address. */
   marketing: boolean;
+  /** A form's confirmation email: it may (and must) use {{confirmUrl}}. */
+  confirmation?: boolean;
 }
 
 export function messagesOf(repo: Repository): MessageSpec[] {
@@ -70,5 +72,22 @@ export function messagesOf(repo: Repository): MessageSpec[] {
       });
     });
   }
+  const project = repo.project;
+  project?.spec.forms?.forEach((form, i) => {
+    if (form.template === undefined) return;
+    messages.push({
+      resource: project,
+      label: `form "${form.name}"`,
+      variant: null,
+      template: form.template,
+      templateAt: ["forms", i, "template"],
+      subject: form.subject,
+      subjectAt: form.subject === undefined ? ["forms", i] : ["forms", i, "subject"],
+      preheader: undefined,
+      data: {},
+      marketing: false,
+      confirmation: true,
+    });
+  });
   return messages;
 }

@@ -20,6 +20,7 @@ export async function resolveRepository(repo: Repository): Promise<[MessageSpec[
     ...audienceReferences(repo),
     ...audienceCycles(repo),
     ...topicReferences(repo),
+    ...formChecks(repo),
     ...conditionSizeChecks(repo),
     ...variantChecks(repo),
     ...stepNameChecks(repo),
@@ -93,6 +94,24 @@ function topicReferences(repo: Repository): Problem[] {
     problems.push(problem("MK108", locate(resource.source, ["topic"]), `topic "${topic}" is not defined in mk.yaml${hint ? `; did you mean "${hint}"?` : known}`));
   }
   return problems;
+}
+
+/** A form's `topics:` name topics of mk.yaml's `topics:`; a double opt-in form has its confirmation template. */
+function formChecks(repo: Repository): Problem[] {
+  const project = repo.project;
+  if (!project) return [];
+  const names = (project.spec.topics ?? []).map((t) => t.name);
+  return (project.spec.forms ?? []).flatMap((form, i) => [
+    ...(form.doubleOptIn && form.template === undefined
+      ? [problem("MK111", locate(project.source, ["forms", i, "name"]), `form "${form.name}" has doubleOptIn (the default) but no template: set template: to an .mjml file that links {{confirmUrl}}, or doubleOptIn: false`)]
+      : []),
+    ...form.topics.flatMap((topic, j) => {
+      if (names.includes(topic)) return [];
+      const hint = suggest(topic, names);
+      const known = names.length ? `; topics are ${names.join(", ")}` : "; add it under topics: in mk.yaml";
+      return [problem("MK110", locate(project.source, ["forms", i, "topics", j]), `form "${form.name}" offers topic "${topic}", which mk.yaml does not define${hint ? `; did you mean "${hint}"?` : known}`)];
+    }),
+  ]);
 }
 
 /** `audience:` conditions may not refer back to themselves, directly or not. */

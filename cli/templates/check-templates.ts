@@ -91,7 +91,7 @@ export async function checkTemplates(
 /** Checks that depend on who sends the template: variables, preheader, subject. */
 function messageProblems(message: MessageSpec, result: TemplateResult): Problem[] {
   const problems: Problem[] = [];
-  const context = { label: message.label, data: message.data };
+  const context = { label: message.label, data: message.data, confirmation: message.confirmation };
   for (const use of result.variables) {
     const reason = unknownVariableReason(use.path, context);
     if (reason) problems.push(problem("MK045", use.at, reason));
@@ -103,9 +103,12 @@ function messageProblems(message: MessageSpec, result: TemplateResult): Problem[
     const reason = unknownVariableReason(use.path, context);
     if (reason) problems.push(problem("MK045", subjectAt, `subject: ${reason}`));
   }
+  if (message.confirmation && !result.variables.some((v) => v.path === "confirmUrl")) {
+    problems.push(problem("MK116", locate(message.resource.source, message.templateAt), `${message.label}'s confirmation template ${message.template} has no {{confirmUrl}} link; add <a href="{{confirmUrl}}">Confirm</a>`));
+  }
   const tooLong = subjectProblem(message.subject, subjectAt);
   if (tooLong) problems.push(tooLong);
-  if (message.preheader === undefined && result.compiled && !result.compiled.hasPreview) {
+  if (!message.confirmation && message.preheader === undefined && result.compiled && !result.compiled.hasPreview) {
     problems.push(
       problem(
         "MK056",

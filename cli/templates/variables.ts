@@ -5,12 +5,14 @@ export interface VariableContext {
   /** Who uses the template, for messages: `campaign "spring-sale"`. */
   label: string;
   data: Readonly<Record<string, unknown>>;
+  /** A form's confirmation email, which alone has {{confirmUrl}}. */
+  confirmation?: boolean | undefined;
 }
 
 const SUBSCRIBER = new Set<string>(SUBSCRIBER_FIELDS);
 const CAMPAIGN = new Set(["name", "subject", "data"]);
 const PROJECT = new Set(["name", "postalAddress"]);
-const LEAVES = new Set(["variant", "unsubscribeUrl", "viewInBrowserUrl"]);
+const LEAVES = new Set(["variant", "unsubscribeUrl", "preferencesUrl", "viewInBrowserUrl"]);
 
 /** Why `path` is not provided in that context, or undefined when it is. */
 export function unknownVariableReason(path: string, context: VariableContext): string | undefined {
@@ -34,6 +36,7 @@ export function unknownVariableReason(path: string, context: VariableContext): s
       return `project has no field "${second}"; use ${list(PROJECT, "project")}`;
     default:
       if (LEAVES.has(head) && second === undefined) return undefined;
-      return `no variable "${path}"; templates can use subscriber.*, campaign.name, campaign.subject, campaign.data.*, variant, project.name, project.postalAddress, unsubscribeUrl, viewInBrowserUrl`;
+      if (head === "confirmUrl" && second === undefined) return context.confirmation ? undefined : "confirmUrl is only set in a form's confirmation email (forms: in mk.yaml)";
+      return `no variable "${path}"; templates can use subscriber.*, campaign.name, campaign.subject, campaign.data.*, variant, project.name, project.postalAddress, unsubscribeUrl, preferencesUrl, viewInBrowserUrl`;
   }
 }

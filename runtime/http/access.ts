@@ -50,6 +50,14 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   "POST /u/:token": { access: "public", bodyLimit: 4096, contentTypes: FORM_BODY },
   "GET /c/:token": { access: "public" },
   "GET /v/:token": { access: "public" },
+  // The preference page's form: a marker, at most 100 topic names (63 characters each), the everything box.
+  "GET /p/:token": { access: "public" },
+  "POST /p/:token": { access: "public", bodyLimit: 16 * 1024, contentTypes: ["application/x-www-form-urlencoded"] },
+  // Signup forms: one address, a first name and some topic names fit in 16 KiB; the confirmation page's button posts nothing.
+  "POST /f/:form": { access: "public", bodyLimit: 16 * 1024, contentTypes: ["application/x-www-form-urlencoded", "application/json"] },
+  "OPTIONS /f/:form": { access: "public" },
+  "GET /f/confirm/:token": { access: "public" },
+  "POST /f/confirm/:token": { access: "public", bodyLimit: 1024, contentTypes: ["application/x-www-form-urlencoded"] },
   "POST /v1/webhooks/ses": { access: "public", contentTypes: SNS_BODY },
 
   // What `mk plan`, `mk status` and `mk history` need.

@@ -1,7 +1,8 @@
 import { compileMessage, type MessageContext, type PersonalisedMessage } from "../templates/personalise.js";
-import { signLinkToken } from "./link-tokens.js";
+import { signLinkToken, type LinkKind } from "./link-tokens.js";
 import type { SendSnapshot, SnapshotVariant } from "./snapshot.js";
 import type { OutgoingMessage } from "./transports/transport.js";
+import { confirmKey, signConfirmToken, type ConfirmKey, type ConfirmToken } from "../forms/confirm-token.js";
 
 /** A ledger row joined with its subscriber, as a worker claims it. */
 export interface Recipient {
@@ -18,6 +19,8 @@ export interface Recipient {
     consent: string | null;
     attributes: Record<string, unknown>;
   };
+  /** A form's confirmation email: the signup its {{confirmUrl}} confirms (no unsubscribe headers: it is no list mail). */
+  confirm?: ConfirmToken | undefined;
 }
 
 /** A sends row as the worker's claim and the public links read it. */
@@ -28,6 +31,8 @@ export interface LedgerRow {
   email: string;
   variant: string | null;
   timezone: string;
+  /** Set on a form's confirmation email, which has no subscriber yet. */
+  signup_id?: string | null;
 }
 
 /** A subscribers row as SEND_SQL.subscribers and SEND_SQL.subscriber return it. */
@@ -68,15 +73,19 @@ export interface LinkSettings {
 export class MessageComposer {
   private readonly compiled = new Map<string, (context: MessageContext) => PersonalisedMessage>();
 
+  private readonly confirmKey: ConfirmKey;
+
   constructor(
     private readonly links: LinkSettings,
     private readonly loadHtml: (hash: string) => Promise<string>,
-  ) {}
+  ) {
+    this.confirmKey = confirmKey(links.signingSecret);
+  }
 
   async compose(snapshot: SendSnapshot, recipient: Recipient, now = new Date()): Promise<OutgoingMessage> {
     const variant = snapshot.variants.find((v) => v.name === recipient.variant) ?? snapshot.variants[0]!;
     const render = await this.template(snapshot, variant);
-    const link = (kind: "unsubscribe" | "click" | "view", linkIndex = 0) =>
+    const link = (kind: LinkKind, linkIndex = 0) =>
       `${this.links.publicUrl}/${kind[0]}/${signLinkToken(this.links.signingSecret, { kind, sendId: recipient.sendId, linkIndex, issuedAt: now })}`;
     const unsubscribeUrl = link("unsubscribe");
     const s = recipient.subscriber;
@@ -96,7 +105,9 @@ export class MessageComposer {
       variant: variant.name,
       project: snapshot.project,
       unsubscribeUrl,
+      preferencesUrl: link("preferences"),
       viewInBrowserUrl: link("view"),
+      ...(recipient.confirm ? { confirmUrl: `${this.links.publicUrl}/f/confirm/${signConfirmToken(this.confirmKey, recipient.confirm)}` } : {}),
       trackedLink: (index) => (index >= 0 && index < variant.links.length ? link("click", index) : ""),
     });
     const mailto = this.links.unsubscribeMailto ?? `unsubscribe@${senderDomain(snapshot.from)}`;
@@ -109,7 +120,7 @@ export class MessageComposer {
       subject: message.subject,
       html: message.html,
       text: message.text,
-      headers: {
+      headers: recipient.confirm ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Campaign": snapshot.campaign } : {
         // RFC 2369 and RFC 8058: one-click unsubscribe, which Gmail and Yahoo require of bulk senders.
         "List-Unsubscribe": `<${unsubscribeUrl}>, <mailto:${mailto}?subject=unsubscribe%20${recipient.sendId}>`,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

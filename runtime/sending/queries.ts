@@ -35,11 +35,13 @@ export const SEND_SQL = {
     )
     update sends s set status = 'claimed', lease_until = now() + make_interval(secs => $2), leased_by = $3, updated_at = now()
     from due where s.id = due.id
-    returning s.id, s.campaign, s.subscriber_id, s.email, s.variant, s.timezone, s.attempts, s.due_at`,
+    returning s.id, s.campaign, s.subscriber_id, s.signup_id, s.email, s.variant, s.timezone, s.attempts, s.due_at`,
+  /** The pending signups of claimed confirmation emails (forms, migration 000016). */
+  signups: "select id, first_name, expires_at from signups where id = any($1::bigint[])",
   subscribers: `
     select id, email, first_name, last_name, country, timezone, locale, tags, consent, attributes
     from subscribers where id = any($1::bigint[])`,
-  suppressed: "select email from suppressions where email = any($1::text[])",
+  suppressed: "select email, reason from suppressions where email = any($1::text[])",
   markSuppressed: `
     update sends set status = 'suppressed', lease_until = null, updated_at = now()
     where id = any($1::uuid[]) and status = 'claimed' and leased_by = $2`,
@@ -89,7 +91,7 @@ export const SEND_SQL = {
     select c.campaign, c.started_at, c.recipients, coalesce(jsonb_object_agg(s.status, s.n) filter (where s.status is not null), '{}') as statuses
     from campaign_sends c
     left join (select campaign, status, count(*)::int as n from sends group by campaign, status) s on s.campaign = c.campaign
-    where c.sequence is null and ($1::text is null or c.campaign = $1)
+    where c.sequence is null and c.form is null and ($1::text is null or c.campaign = $1)
     group by c.campaign, c.started_at, c.recipients
     order by c.started_at desc`,
   outboxList: `

@@ -117,3 +117,46 @@ function limiter(take: (wanted: number) => Promise<number>, close: () => Promise
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
+
+/** Whether one more request of a key (an IP address, an address's hash) may go now: a bucket per key. */
+export interface KeyedRateLimiter {
+  allow(key: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Keys an in-process limiter holds before it forgets those whose bucket is full again. */
+const MEMORY_KEYS = 50_000;
+
+/**
+ * The same GCRA per key, `perMinute` with bursts of `burst`: through Redis
+ * (REDIS_URL, shared by every replica; keys under `mk:<prefix>:`) or in
+ * process. When Redis stops answering, the in-process buckets decide.
+ */
+export function createKeyedRateLimiter(options: { prefix: string; perMinute: number; burst: number; redisUrl?: string | undefined }): KeyedRateLimiter {
+  const interval = 60_000 / options.perMinute;
+  const tats = new Map<string, number>();
+  const local = (key: string): boolean => {
+    const now = Date.now();
+    if (tats.size >= MEMORY_KEYS) for (const [k, tat] of tats) if (tat <= now) tats.delete(k);
+    const tat = Math.max(tats.get(key) ?? now, now);
+    if (Math.floor((now - tat) / interval + options.burst + 1e-9) < 1) return false;
+    tats.set(key, tat + interval);
+    return true;
+  };
+  if (!options.redisUrl) return { allow: async (key) => local(key), close: async () => {} };
+  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: false });
+  redis.defineCommand("mkTakeTokens", { numberOfKeys: 1, lua: GCRA_LUA });
+  redis.on("error", () => {});
+  return {
+    async allow(key) {
+      try {
+        return Number(await (redis as unknown as { mkTakeTokens: (...args: unknown[]) => Promise<number> }).mkTakeTokens(`mk:${options.prefix}:${key}`, interval, options.burst, 1)) > 0;
+      } catch {
+        return local(key);
+      }
+    },
+    close: async () => {
+      redis.disconnect();
+    },
+  };
+}

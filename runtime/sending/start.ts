@@ -138,7 +138,7 @@ async function startCampaign(client: pg.PoolClient, serial: number, project: Pro
     where ${filter}
     order by s.id
     limit ${compiler.param(limit, "::bigint")}
-    on conflict (campaign, subscriber_id, enrollment_id) do nothing`;
+    on conflict (campaign, subscriber_id, enrollment_id, signup_id) do nothing`;
   const { rowCount } = await client.query(insert, compiler.params);
   await client.query(SEND_SQL.setRecipients, [campaign.name, rowCount ?? 0]);
   return { campaign: campaign.name, recipients: rowCount ?? 0 };

@@ -3,7 +3,7 @@ import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenC
 import { DateTime } from "luxon";
 import type pg from "pg";
 import { RenderError } from "../templates/personalise.js";
-import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "./compose.js";
+import { toRecipient, type LedgerRow, type MessageComposer, type Recipient, type SubscriberRow } from "./compose.js";
 import type { SendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
 import type { SendRateLimiter } from "./rate-limit.js";
@@ -48,6 +48,24 @@ export function backoffMs(attempt: number, random = Math.random): number {
 
 interface ClaimedRow extends LedgerRow {
   attempts: number;
+}
+
+/** A pending signup a form's confirmation email goes to (forms, migration 000016). */
+interface SignupRow {
+  id: string;
+  first_name: string | null;
+  expires_at: Date;
+}
+
+/** The recipient of a confirmation email: the address and first name the signup gave, nothing else known yet. */
+function signupRecipient(row: ClaimedRow, signup: SignupRow): Recipient {
+  return {
+    sendId: row.id,
+    email: row.email,
+    variant: null,
+    subscriber: { firstName: signup.first_name, lastName: null, country: null, timezone: null, locale: null, tags: [], consent: null, attributes: {} },
+    confirm: { signupId: signup.id, expiresAt: signup.expires_at },
+  };
 }
 
 
@@ -116,9 +134,18 @@ export class SendWorker {
 
     const snapshots = await this.snapshotsFor(claimed.map((r) => r.campaign));
     const subscribers = new Map(
-      (await pool.query<SubscriberRow>(SEND_SQL.subscribers, [claimed.map((r) => r.subscriber_id)])).rows.map((s) => [s.id, s]),
+      (await pool.query<SubscriberRow>(SEND_SQL.subscribers, [claimed.flatMap((r) => (r.subscriber_id === null ? [] : [r.subscriber_id]))])).rows.map((s) => [s.id, s]),
     );
-    const suppressed = new Set((await pool.query<{ email: string }>(SEND_SQL.suppressed, [claimed.map((r) => r.email)])).rows.map((r) => r.email));
+    const signupIds = claimed.flatMap((r) => (r.signup_id ? [r.signup_id] : []));
+    const signups = new Map(
+      signupIds.length === 0 ? [] : (await pool.query<SignupRow>(SEND_SQL.signups, [signupIds])).rows.map((s) => [s.id, s]),
+    );
+    const suppressions = new Map((await pool.query<{ email: string; reason: string }>(SEND_SQL.suppressed, [claimed.map((r) => r.email)])).rows.map((r) => [r.email, r.reason]));
+    // Someone who unsubscribed may sign up again: their confirmation goes; a bounced or complaining address gets nothing.
+    const suppressed = (row: ClaimedRow) => {
+      const reason = suppressions.get(row.email);
+      return reason !== undefined && !(row.signup_id && reason === "unsubscribe");
+    };
 
     // 1. Rows that may not go now: suppressed since the start, or outside their delivery window.
     const now = DateTime.utc();
@@ -126,7 +153,7 @@ export class SendWorker {
     const dropped: string[] = [];
     const ready: ClaimedRow[] = [];
     for (const row of claimed) {
-      if (suppressed.has(row.email) || !subscribers.has(row.subscriber_id)) {
+      if (suppressed(row) || !(row.signup_id ? signups.has(row.signup_id) : subscribers.has(row.subscriber_id))) {
         dropped.push(row.id);
         continue;
       }
@@ -144,7 +171,7 @@ export class SendWorker {
     const messages: { row: ClaimedRow; message: OutgoingMessage }[] = [];
     const unrenderable: { row: ClaimedRow; reason: string }[] = [];
     for (const row of ready) {
-      const recipient = toRecipient(row, subscribers.get(row.subscriber_id)!);
+      const recipient = row.signup_id ? signupRecipient(row, signups.get(row.signup_id)!) : toRecipient(row, subscribers.get(row.subscriber_id)!);
       try {
         messages.push({ row, message: await this.options.composer.compose(snapshots.get(row.campaign)!, recipient) });
       } catch (error) {

@@ -57,6 +57,8 @@ export const PERSONAL_DATA: readonly PersonalDataLocation[] = [
   },
   // Replaced by the keyed hash in erased_addresses.
   { table: "suppressions", columns: ["email", "source"], erase: { sql: "delete from suppressions where email = $1" } },
+  // Signups through forms, pending or confirmed; their confirmation emails (sends, outbox) go with them by the cascade.
+  { table: "signups", columns: ["email", "first_name", "topics", "ip", "user_agent"], erase: { sql: "delete from signups where email = $1" } },
   { table: "subscribers", columns: ["email", "first_name", "last_name", "country", "timezone", "locale", "tags", "attributes"], erase: { sql: "delete from subscribers where email = $1" } },
   { table: "events", columns: ["subscriber_id", "data", "ip", "utm", "country", "region", "amount_minor"], erase: { cascadesFrom: "subscribers" } },
   { table: "sends", columns: ["subscriber_id", "email", "timezone", "provider_message_id"], erase: { cascadesFrom: "subscribers" } },

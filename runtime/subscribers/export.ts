@@ -21,6 +21,7 @@ const SQL = {
   clicks: "select to_jsonb(c) - 'subscriber_id' as row from campaign_link_clicks c where subscriber_id = $1 order by campaign, link",
   /** By address: suppressions outlive a subscriber (a bounce of an address never imported). */
   suppressions: "select to_jsonb(s) as row from suppressions s where email = $1",
+  signups: "select to_jsonb(s) - 'token_digest' as row from signups s where email = $1 order by requested_at, id",
   deadLetters: `select to_jsonb(d) as row from event_dead_letters d where ${namesAddress("payload")} or ${namesAddress("reason")} order by id`,
 } as const;
 
@@ -48,7 +49,7 @@ export async function exportSubscriber(pool: pg.Pool, key: ErasureKey, email: st
   const subscriber = (await pool.query<{ id: string; row: StoredRow }>(SQL.profile, [email])).rows[0];
   const id = subscriber?.id;
   const ofSubscriber = (sql: string) => (id === undefined ? Promise.resolve([]) : rows(pool, sql, id));
-  const [consent, topics, sends, outbox, events, enrollments, clicks, suppressions, deadLetters, erased] = await Promise.all([
+  const [consent, topics, sends, outbox, events, enrollments, clicks, suppressions, deadLetters, signups, erased] = await Promise.all([
     ofSubscriber(SQL.consent),
     ofSubscriber(SQL.topics),
     ofSubscriber(SQL.sends),
@@ -58,6 +59,7 @@ export async function exportSubscriber(pool: pg.Pool, key: ErasureKey, email: st
     ofSubscriber(SQL.clicks),
     rows(pool, SQL.suppressions, email),
     rows(pool, SQL.deadLetters, email),
+    rows(pool, SQL.signups, email),
     erasedAt(pool, key, email),
   ]);
   return {
@@ -74,5 +76,6 @@ export async function exportSubscriber(pool: pg.Pool, key: ErasureKey, email: st
     clicks,
     suppressions,
     deadLetters: deadLetters.map(parsedPayload),
+    signups,
   };
 }

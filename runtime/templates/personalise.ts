@@ -10,7 +10,11 @@ export interface MessageContext {
   variant: string | null;
   project: { name: string; postalAddress?: string | undefined; locale?: string; timezone?: string };
   unsubscribeUrl: string;
+  /** The recipient's preference page: every topic, and unsubscribing from everything. */
+  preferencesUrl: string;
   viewInBrowserUrl: string;
+  /** A form's confirmation email only: the link that confirms the signup. */
+  confirmUrl?: string;
   /** The recipient's URL for a campaign's tracked link N (see runtime/sending/tracked-links.ts). */
   trackedLink?: (index: number) => string;
 }

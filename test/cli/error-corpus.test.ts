@@ -29,6 +29,7 @@ const EXPECTED: Record<string, string[]> = {
   "duplicate-variant": ["campaigns/hello.yaml:9:13 MK030"],
   "event-as-mapping": ["audiences/buyers.yaml:6:7 MK012", "audiences/buyers.yaml:6:14 MK010"],
   "empty-file": ["audiences/empty.yaml:1:1 MK002"],
+  "form-problems": ["mk.yaml:19:26 MK110", "mk.yaml:20:15 MK116", "mk.yaml:21:11 MK111", "mk.yaml:24:15 MK022"],
   "handlebars-syntax": ["templates/hello.mjml:5:62 MK044"],
   "handlebars-unclosed-block": ["templates/hello.mjml:11:1 MK044"],
   "html-too-big": ["templates/hello.mjml:1:1 MK052"],

@@ -32,6 +32,8 @@ export interface ApplyExtras {
   /** More templates: path → HTML. */
   templates?: Record<string, string>;
   allowExitActive?: boolean;
+  /** More fields of the Project's spec (topics, forms …). */
+  project?: Record<string, unknown>;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function applyRequest(
           defaults: { from: "Nomad Desk <hello@nomaddesk.example>", timezone: project.timezone ?? "Europe/Lisbon", postalAddress: "1 Rua, Lisbon" },
           tracking: { clicks: true, utm: { source: "mk", medium: "email" } },
           sending: { provider: project.provider ?? "outbox", maxPerSecond: project.maxPerSecond ?? 1000, pricePer1000Usd: 0.1 },
+          ...extras.project,
         },
       },
       { kind: "Template", name: "templates/hello.mjml", spec: { html: sha256(SENDING_HTML), files: { "templates/hello.mjml": "<mjml/>" } } },

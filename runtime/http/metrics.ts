@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { tokenDigest } from "../tokens/secret.js";
+import { bearerToken, matchesDigest } from "./auth.js";
 import { ApiError } from "./errors.js";
 
 export interface RuntimeMetrics {
@@ -80,19 +81,15 @@ export function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
  * time as digests; 401 otherwise.
  */
 export function registerMetricsRoute(app: FastifyInstance, registry: Registry, token: string | undefined): void {
-  const expected = token === undefined ? undefined : digest(token);
+  const expected = token === undefined ? undefined : tokenDigest(token);
   app.get("/metrics", {
     onRequest: async (request) => {
       if (!expected) return;
-      const sent = /^Bearer (\S+)$/.exec(request.headers.authorization ?? "")?.[1];
-      if (!sent || !timingSafeEqual(digest(sent), expected)) {
+      const sent = bearerToken(request.headers.authorization);
+      if (!sent || !matchesDigest(sent, expected)) {
         throw new ApiError(401, "unauthorized", "missing or wrong metrics token; send Authorization: Bearer <MK_METRICS_TOKEN>");
       }
     },
     handler: async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   });
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
@@ -69,6 +70,80 @@ describe("mk up", { timeout: 240_000 }, () => {
     assert.equal(stopped.code, 0);
     assert.equal(await postmasterRunning(dataDir), false, "PostgreSQL stopped with it");
     assert.equal(existsSync(path.join(dataDir, "runtime.json")), false);
+  });
+
+  it("takes a signup on the example's form end to end: form post → confirmation in the outbox → its link → consent with proof → signup event → welcome", async () => {
+    const repo = path.join(base, "signup");
+    await cp(path.join(REPO_ROOT, "example-campaigns"), repo, { recursive: true });
+    const up = mkUp(path.join(repo, ".mk"), "--apply", repo);
+    running.push(up);
+    await up.waitForOutput(READY, 120_000);
+    const url = urlOf(up.output());
+    const token = (await readFile(path.join(repo, ".mk", "api-token"), "utf8")).trim();
+    const api = async <T>(route: string): Promise<T> => {
+      const response = await fetch(`${url}${route}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(response.status, 200, `${route}: ${await response.clone().text()}`);
+      return (await response.json()) as T;
+    };
+    const outbox = (to: string) => api<{ sendId: string; campaign: string; to: string; subject: string }[]>("/v1/outbox?limit=1000").then((all) => all.filter((m) => m.to === to));
+    const signup = (email: string, extra: Record<string, string> = {}) =>
+      fetch(`${url}/f/newsletter`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": "SignupBrowser/1.0" },
+        body: new URLSearchParams({ email, firstName: "Nia", topics: "city-guides", ...extra }).toString(),
+      });
+
+    const answer = await signup("nia@example.test");
+    assert.equal(answer.status, 200);
+    const page = await answer.text();
+    assert.match(page, /Check your inbox/);
+    await waitFor(async () => (await outbox("nia@example.test")).length === 1, 30_000, "the confirmation in the outbox");
+    const [confirmation] = await outbox("nia@example.test");
+    assert.equal(confirmation!.subject, "Please confirm your subscription to Nomad Desk");
+    const message = await api<{ html: string }>(`/v1/outbox/${confirmation!.sendId}`);
+    const link = /href="(http:\/\/127\.0\.0\.1:\d+\/f\/confirm\/[A-Za-z0-9_-]+)"/.exec(message.html)?.[1];
+    assert.ok(link, "the confirmation links its /f/confirm/ page on this runtime");
+
+    assert.match(await (await fetch(link)).text(), /<form method="post">/, "opening the link shows the button; a link scanner's GET confirms nothing");
+    const confirmed = await fetch(link, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": "MailClient/2.0" }, body: "" });
+    assert.equal(confirmed.status, 200);
+    assert.match(await confirmed.text(), /your subscription to City guides is confirmed/);
+
+    type Subscriber = { consent: string; firstName: string; topics: Record<string, boolean>; consentHistory: { topic: string; action: string; source: string; sourceDetail: string; ip: string; userAgent: string; textHash: string }[] };
+    const subscriber = await api<Subscriber>("/v1/subscribers/nia@example.test");
+    assert.equal(subscriber.consent, "marketing");
+    assert.equal(subscriber.firstName, "Nia");
+    assert.equal(subscriber.topics["city-guides"], true);
+    assert.deepEqual(
+      subscriber.consentHistory.map((c) => [c.topic, c.action, c.source, c.sourceDetail, c.ip, c.userAgent]),
+      [
+        ["", "granted", "form", "newsletter", "127.0.0.1", "MailClient/2.0"],
+        ["city-guides", "granted", "form", "newsletter", "127.0.0.1", "MailClient/2.0"],
+      ],
+    );
+    for (const entry of subscriber.consentHistory) assert.match(entry.textHash, /^[0-9a-f]{64}$/, "the version of the text they confirmed");
+    await waitFor(async () => (await outbox("nia@example.test")).some((m) => m.subject === "Welcome, Nia"), 60_000, "the onboarding sequence's welcome, started by the signup event");
+    const exported = await api<{ events: { name: string }[] }>("/v1/subscribers/nia@example.test/export");
+    assert.deepEqual(exported.events.map((e) => e.name), ["signup"]);
+
+    const replayed = await fetch(link, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "" });
+    assert.match(await replayed.text(), /your subscription to City guides is confirmed/);
+    const known = await signup("nia@example.test");
+    const unknown = await signup("nobody-yet@example.test");
+    assert.equal(await known.text(), page, "a known address gets the same bytes as a new one");
+    assert.equal(createHash("sha256").update(await unknown.text()).digest("hex"), createHash("sha256").update(page).digest("hex"));
+    const bot = await signup("bot@example.test", { website: "https://spam.example" });
+    assert.equal(await bot.text(), page, "a filled honeypot gets the same answer");
+    await waitFor(async () => (await outbox("nobody-yet@example.test")).length === 1, 30_000, "the unknown address's confirmation");
+    assert.equal((await outbox("nia@example.test")).length, 2, "replaying the link and signing up again mailed nothing more");
+    assert.deepEqual(await outbox("bot@example.test"), [], "the bot got nothing");
+    assert.deepEqual((await api<{ events: { name: string }[] }>("/v1/subscribers/nia@example.test/export")).events.map((e) => e.name), ["signup"], "still one signup event");
+
+    const cli = await runMk(["subscribers", "get", "nia@example.test", "--dir", repo], { cwd: repo });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /city-guides +│ granted │ form +│ newsletter │ 127\.0\.0\.1 +│ MailClient\/2\.0/);
+    assert.equal((await up.signal("SIGINT")).code, 0);
   });
 
   it("Ctrl-C while it starts stops what has started: no PostgreSQL left, no lock", async () => {

@@ -34,12 +34,14 @@ const SERVER_OPTIONS = ["-c listen_addresses=127.0.0.1", "-c unix_socket_directo
  * password is generated once and kept beside the data, readable by the
  * owner only. A PostgreSQL left running on the same data (its owner was
  * killed) is stopped first. Failures are a PostgresStartError with
- * PostgreSQL's reason, within 30 s in all.
+ * PostgreSQL's reason, within 30 s in all. `binDir` runs another
+ * installation's initdb and pg_ctl instead (tests start Debian's
+ * postgresql-15, the deployed path's, that way).
  */
-export async function startEmbeddedPostgres(dataDir: string, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDir: string, options: { port?: number; binDir?: string } = {}): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true });
   const user = await postgresUser();
-  const binaries = await postgresBinaries(user);
+  const binaries = options.binDir ? { initdb: path.join(options.binDir, "initdb"), pgCtl: path.join(options.binDir, "pg_ctl") } : await postgresBinaries(user);
   const cluster = await clusterDir(dataDir, user);
   const password = await secretFile(path.join(dataDir, "postgres-password"));
   const port = options.port ?? (await freePort());

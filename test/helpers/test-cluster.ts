@@ -21,9 +21,10 @@ export interface TestCluster {
  * MK_TEST_POSTGRES_PORT, to reach it with psql while debugging), with a
  * migrated template database. `npm test` starts one for the whole run and
  * every test process makes its databases there; a test file run on its own
- * starts its own.
+ * starts its own. `binDir`: another installation's programs (see
+ * startEmbeddedPostgres).
  */
-export async function startTestCluster(): Promise<TestCluster> {
+export async function startTestCluster(options: { binDir?: string } = {}): Promise<TestCluster> {
   const dir = await mkdtemp(path.join(tmpdir(), "mk-pg-"));
   // Enterable by others, so that run as root the cluster stays inside it (and goes with it) rather than in /var/lib/mk.
   await chmod(dir, 0o755);
@@ -31,7 +32,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   const remove = () => rm(dir, { recursive: true, force: true });
   let db;
   try {
-    db = await startEmbeddedPostgres(dir, port ? { port: Number(port) } : {});
+    db = await startEmbeddedPostgres(dir, { ...(port ? { port: Number(port) } : {}), ...options });
   } catch (error) {
     await remove();
     throw error;

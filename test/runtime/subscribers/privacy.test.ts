@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
@@ -10,6 +13,7 @@ import { importSubscribersCsv } from "../../../cli/subscribers/import.js";
 import { foldRollups } from "../../../runtime/reports/rollups.js";
 import { NO_PERSONAL_DATA, PERSONAL_DATA } from "../../../runtime/subscribers/erase.js";
 import { stopDatabase } from "../../helpers/database.js";
+import { adminQuery, databaseUrl, startTestCluster, TEMPLATE_DATABASE, type TestCluster } from "../../helpers/test-cluster.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../../helpers/runtime.js";
 import { applyCampaigns, query, type SequenceFixture } from "../../helpers/sending.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -19,8 +23,21 @@ after(() => stopDatabase(), { timeout: 120_000 });
 /** Column names that suggest personal data: a table with one must be in erase's list or declared free of it. */
 const PERSONAL_LOOKING = /email|subscriber|recipient|(^|_)ip($|_)|address|payload|body|html|text|propert|data|attribute|user_agent|evidence|detail|phone|header|first_name|last_name|author|trigger_key/;
 
-/** Every row of every table of the database as COPY writes it: what pg_dump's data section holds (pg_dump 18 is not installed here). */
-async function dumpRows(databaseUrl: string): Promise<string> {
+/**
+ * Debian's postgresql-15, the deployed path's PostgreSQL (.ci/run installs it): when it is here,
+ * this file runs on a cluster of it, and erase is checked against a real pg_dump of the whole
+ * database. (Debian has no pg_dump for the embedded PostgreSQL 18, and an older pg_dump refuses a
+ * newer server.)
+ */
+const DEPLOYED_BIN = "/usr/lib/postgresql/15/bin";
+const deployed = existsSync(path.join(DEPLOYED_BIN, "pg_dump"));
+
+/**
+ * The whole database as text: pg_dump's plain format on the deployed PostgreSQL; without it,
+ * every row of every table as COPY writes it (what pg_dump's data section holds).
+ */
+async function dumpDatabase(databaseUrl: string): Promise<string> {
+  if (deployed) return (await promisify(execFile)(path.join(DEPLOYED_BIN, "pg_dump"), ["--dbname", databaseUrl], { maxBuffer: 256 * 1024 * 1024 })).stdout;
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -50,10 +67,18 @@ const onboarding: SequenceFixture = {
 
 describe("privacy: export and erase", { timeout: 300_000 }, () => {
   let rt: TestRuntime;
+  let cluster: TestCluster | undefined;
   before(async () => {
-    rt = await startRuntime({ MK_WORKERS: "1" });
+    if (deployed) {
+      cluster = await startTestCluster({ binDir: DEPLOYED_BIN });
+      await adminQuery(cluster.url, `create database privacy template ${TEMPLATE_DATABASE}`);
+    }
+    rt = await startRuntime({ MK_WORKERS: "1" }, cluster && databaseUrl(cluster.url, "privacy"));
   }, { timeout: 120_000 });
-  after(() => rt.close(), { timeout: 60_000 });
+  after(async () => {
+    await rt.close();
+    await cluster?.stop();
+  }, { timeout: 60_000 });
 
   it("every table that can hold personal data is in erase's list or declared free of it, and every cascade it relies on exists", async () => {
     const columns = await query<{ table_name: string; column_name: string }>(
@@ -162,13 +187,13 @@ describe("privacy: export and erase", { timeout: 300_000 }, () => {
     const [reportBefore, taxBefore] = [await report(), await tax()];
     const ledgerBefore = await query(rt.databaseUrl, "select * from tax_ledger order by id");
     const rollupsBefore = await query(rt.databaseUrl, "select * from campaign_rollups order by campaign, variant, day, country");
-    assert.ok((await dumpRows(rt.databaseUrl)).toLowerCase().includes("ana.erase@example.test"), "the dump finds the address before");
+    assert.ok((await dumpDatabase(rt.databaseUrl)).toLowerCase().includes("ana.erase@example.test"), "the dump finds the address before");
 
     const erased = await rt.api("/v1/subscribers/Ana.Erase@Example.Test", { method: "DELETE" });
     assert.deepEqual([erased.status, erased.body], [200, { erased: true }]);
     await foldRollups(rt.pool);
 
-    const dump = (await dumpRows(rt.databaseUrl)).toLowerCase();
+    const dump = (await dumpDatabase(rt.databaseUrl)).toLowerCase();
     const ana = /(^|[^a-z0-9._%+-])ana\.erase@example\.test/;
     assert.ok(!ana.test(dump), `the address is still in: ${dump.split("\n").filter((l) => ana.test(l) || l.startsWith("-- ")).join("\n").slice(0, 2000)}`);
     assert.ok(dump.includes("joana.erase@example.test"), "another address that contains hers is not erased");

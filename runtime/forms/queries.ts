@@ -27,7 +27,7 @@ export const FORM_SQL = {
   lockSignup: `
     select id, form, email, first_name, topics, requested_at, host(ip) as ip, user_agent, text_hash, expires_at, confirmed_at
     from signups where id = $1 and token_digest = $2 for update`,
-  signupByToken: "select id, form, expires_at, confirmed_at from signups where id = $1 and token_digest = $2",
+  signupByToken: "select id, form, topics, expires_at, confirmed_at from signups where id = $1 and token_digest = $2",
   upsertSubscriber: `
     insert into subscribers (email, first_name) values ($1, $2)
     on conflict (email) do update set first_name = coalesce(subscribers.first_name, excluded.first_name), updated_at = now()

@@ -107,10 +107,10 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
     const pending = async (text: string) => {
       const token = verifyConfirmToken(key, text);
       if (!token) return { status: "invalid" as const };
-      const row = (await deps.pool.query<{ form: string; expires_at: Date; confirmed_at: Date | null }>(FORM_SQL.signupByToken, [token.signupId, tokenDigest(text)])).rows[0];
+      const row = (await deps.pool.query<{ form: string; topics: string[]; expires_at: Date; confirmed_at: Date | null }>(FORM_SQL.signupByToken, [token.signupId, tokenDigest(text)])).rows[0];
       if (!row) return { status: "gone" as const };
-      if (row.confirmed_at) return { status: "confirmed" as const, form: row.form };
-      return row.expires_at <= deps.clock() ? { status: "expired" as const } : { status: "pending" as const, form: row.form };
+      if (row.confirmed_at) return { status: "confirmed" as const, form: row.form, topics: row.topics };
+      return row.expires_at <= deps.clock() ? { status: "expired" as const } : { status: "pending" as const, form: row.form, topics: row.topics };
     };
 
     scope.get<{ Params: { token: string } }>("/f/confirm/:token", async (request, reply) => {
@@ -118,8 +118,9 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
       if (found.status === "invalid") return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
       if (found.status === "expired") return page(reply, 410, "Link expired", `<p>${EXPIRED}</p>`);
       if (found.status === "gone") return page(reply, 410, "Link no longer valid", `<p>${GONE}</p>`);
-      if (found.status === "confirmed") return confirmed(reply, found.form);
-      return page(reply, 200, "Confirm your subscription", `<p>Subscribe to our email?</p><form method="post"><button type="submit">Confirm</button></form>`);
+      if (found.status === "confirmed") return confirmed(reply, found.form, found.topics);
+      const about = await topicTitles(found.form, found.topics);
+      return page(reply, 200, "Confirm your subscription", `<p>Subscribe to our email${about ? ` about ${about}` : ""}?</p><form method="post"><button type="submit">Confirm</button></form>`);
     });
 
     scope.post<{ Params: { token: string } }>("/f/confirm/:token", async (request, reply) => {
@@ -128,14 +129,22 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
       const outcome = await confirmSignup(signupDeps, { token: request.params.token, parsed: token }, evidenceOf(request));
       if (outcome.status === "expired") return page(reply, 410, "Link expired", `<p>${EXPIRED}</p>`);
       if (outcome.status === "unknown") return page(reply, 410, "Link no longer valid", `<p>${GONE}</p>`);
-      return confirmed(reply, outcome.form);
+      return confirmed(reply, outcome.form, outcome.topics);
     });
   });
 
-  const confirmed = async (reply: FastifyReply, formName: string) => {
+  /** The signup's topics by their titles in mk.yaml, escaped ("City guides and Offers"); "" for none. */
+  const topicTitles = async (formName: string, topics: readonly string[]): Promise<string> => {
+    const project = (await findForm(deps.pool, formName))?.project;
+    const titles = topics.map((name) => escapeHtml(project?.topics?.find((t) => t.name === name)?.title ?? name));
+    return titles.length <= 1 ? (titles[0] ?? "") : `${titles.slice(0, -1).join(", ")} and ${titles.at(-1)}`;
+  };
+
+  const confirmed = async (reply: FastifyReply, formName: string, topics: readonly string[]) => {
     const target = (await findForm(deps.pool, formName))?.form.redirect.confirmed;
     if (target) return reply.status(303).header("cache-control", "no-store").redirect(target, 303);
-    return page(reply, 200, "You are subscribed", "<p>Thank you: your subscription is confirmed.</p>");
+    const about = await topicTitles(formName, topics);
+    return page(reply, 200, "You are subscribed", `<p>Thank you: your subscription${about ? ` to ${about}` : ""} is confirmed.</p>`);
   };
 
   return { close: async () => void (await Promise.all([perIp.close(), perAddress.close()])) };

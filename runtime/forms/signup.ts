@@ -58,7 +58,8 @@ export type SignupOutcome = "queued" | "confirmed" | "already-confirmed" | "capp
  * Store a signup. With double opt-in: a pending row and its confirmation in
  * the send ledger, unless the address consents to all of it already or got
  * CONFIRMATIONS_PER_DAY confirmations today. Without: consent at once.
- * Expired signups are purged first.
+ * (Expired signups are purged by the runtime's daily maintenance, not here:
+ * a public endpoint's request does no housekeeping.)
  */
 export async function submitSignup(deps: SignupDeps, found: { project: StoredProject; form: Form }, request: SignupRequest, evidence: RequestEvidence): Promise<SignupOutcome> {
   const { form, project } = found;
@@ -66,7 +67,6 @@ export async function submitSignup(deps: SignupDeps, found: { project: StoredPro
   const topics = chosenTopics(form, request.topics);
   const textHash = await consentTextHash(deps.pool, form);
   const outcome = await withTransaction(deps.pool, async (client) => {
-    await purgeExpiredSignups(client, now);
     if ((await client.query<{ confirmed: boolean }>(FORM_SQL.alreadyConfirmed, [request.email, topics])).rows[0]?.confirmed) return { outcome: "already-confirmed" as const };
     const recent = (await client.query<{ n: number }>(FORM_SQL.recentSignups, [request.email, now])).rows[0]?.n ?? 0;
     if (form.doubleOptIn && recent >= CONFIRMATIONS_PER_DAY) return { outcome: "capped" as const };
@@ -118,7 +118,7 @@ async function formSnapshot(client: pg.PoolClient, stored: ReadonlyMap<string, s
   return { key, source };
 }
 
-export type ConfirmOutcome = { status: "confirmed"; form: string } | { status: "already-confirmed"; form: string } | { status: "expired" } | { status: "unknown" };
+export type ConfirmOutcome = { status: "confirmed" | "already-confirmed"; form: string; topics: string[] } | { status: "expired" } | { status: "unknown" };
 
 interface SignupRow {
   id: string;
@@ -146,7 +146,7 @@ export async function confirmSignup(deps: SignupDeps, token: { token: string; pa
   const result = await withTransaction(deps.pool, async (client) => {
     const row = (await client.query<SignupRow>(FORM_SQL.lockSignup, [token.parsed.signupId, tokenDigest(token.token)])).rows[0];
     if (!row) return { outcome: { status: "unknown" } as ConfirmOutcome };
-    if (row.confirmed_at) return { outcome: { status: "already-confirmed", form: row.form } as ConfirmOutcome, email: row.email, id: row.id };
+    if (row.confirmed_at) return { outcome: { status: "already-confirmed", form: row.form, topics: row.topics } as ConfirmOutcome, email: row.email, id: row.id };
     if (row.expires_at <= now) return { outcome: { status: "expired" } as ConfirmOutcome };
     await clearErasure(client, deps.erasureKey, row.email);
     await client.query(FORM_SQL.clearUnsubscribe, [row.email]);
@@ -156,7 +156,7 @@ export async function confirmSignup(deps: SignupDeps, token: { token: string; pa
       await client.query(FORM_SQL.grant, [subscriberId, topic, row.form, evidence.ip, evidence.userAgent, row.text_hash, proof, now]);
     }
     await client.query(FORM_SQL.markConfirmed, [row.id, now]);
-    return { outcome: { status: "confirmed", form: row.form } as ConfirmOutcome, email: row.email, id: row.id };
+    return { outcome: { status: "confirmed", form: row.form, topics: row.topics } as ConfirmOutcome, email: row.email, id: row.id };
   });
   if (result.outcome.status === "confirmed" || result.outcome.status === "already-confirmed") {
     // Its own transaction, after the consent: a crash between is mended by following the link again (the key makes it once).

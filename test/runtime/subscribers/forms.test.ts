@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { purgeExpiredSignups } from "../../../runtime/forms/signup.js";
 import { sha256 } from "../../../runtime/state/canonical.js";
 import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
@@ -98,12 +99,12 @@ describe("signup forms with double opt-in", { timeout: 240_000 }, () => {
 
     const shown = await confirm("GET", token);
     assert.equal(shown.statusCode, 200);
-    assert.match(shown.body, /<form method="post">/, "a GET (a link scanner's) only shows the button");
+    assert.match(shown.body, /Subscribe to our email about News\?<\/p><form method="post">/, "a GET (a link scanner's) only shows the button, naming the topics");
     assert.equal((await counts("ana@example.test")).subscribers, 0);
 
     const done = await confirm("POST", token);
     assert.equal(done.statusCode, 200);
-    assert.match(done.body, /subscription is confirmed/);
+    assert.match(done.body, /your subscription to News is confirmed/);
     const [subscriber] = await query<{ consent: string; first_name: string }>(rt.databaseUrl, "select consent, first_name from subscribers where email = 'ana@example.test'");
     assert.deepEqual(subscriber, { consent: "marketing", first_name: "Ana" });
     const history = await query<{ topic: string; action: string; source: string; source_detail: string; ip: string; user_agent: string; text_hash: string; evidence: Record<string, string>; occurred_at: Date }>(
@@ -127,7 +128,7 @@ describe("signup forms with double opt-in", { timeout: 240_000 }, () => {
     for (const method of ["POST", "GET", "POST"] as const) {
       const again = await confirm(method, token, "203.0.113.77");
       assert.equal(again.statusCode, 200);
-      assert.match(again.body, /subscription is confirmed/);
+      assert.match(again.body, /your subscription to News is confirmed/);
     }
     assert.deepEqual(await counts("ana@example.test"), before);
   });
@@ -220,7 +221,9 @@ describe("signup forms with double opt-in", { timeout: 240_000 }, () => {
     }
     assert.equal((await counts("late@example.test")).subscribers, 0);
     await post("newsletter", { email: "someone-else@example.test" });
-    assert.deepEqual(await query(rt.databaseUrl, "select id from signups where email = 'late@example.test'"), [], "expired signups are purged");
+    assert.equal((await query(rt.databaseUrl, "select id from signups where email = 'late@example.test'")).length, 1, "a form post does no housekeeping");
+    assert.ok((await purgeExpiredSignups(rt.pool, now)) > 0, "the daily maintenance purges it");
+    assert.deepEqual(await query(rt.databaseUrl, "select id from signups where email = 'late@example.test'"), []);
     const purged = await confirm("GET", token);
     assert.equal(purged.statusCode, 410, "still a clear page once purged");
     assert.match(purged.body, /no longer valid/);

@@ -13,6 +13,7 @@ const send = (subject: string) => ({ send: { template: "templates/hello.mjml", s
 
 const receipts: SequenceFixture = { name: "receipts", trigger: { event: "purchase" }, transactional: true, reenter: true, steps: [send("Your receipt")] };
 const winback: SequenceFixture = { name: "winback", trigger: { event: "trial_ended" }, reenter: "after 30d", steps: [send("We miss you"), { wait: "1d" }, send("Last chance")] };
+const tips: SequenceFixture = { name: "tips", trigger: { event: "joined" }, topic: "product-news", steps: [send("Tip 1"), { wait: "1d" }, send("Tip 2")] };
 const checks: SequenceFixture = { name: "checks", trigger: { event: "quiz" }, steps: [{ if: { audience: "testers" }, then: "exit" }, send("Results")] };
 
 /** Enrollment rules, worked by one SequenceWorker called directly on a moved clock. */
@@ -46,7 +47,7 @@ describe("sequence enrollment and exit rules", { timeout: 180_000 }, () => {
     worker = new SequenceWorker({ pool: rt.pool, clock: () => now, log: { info: () => {}, warn: () => {}, error: () => {} } });
     await addSubscribers(rt.databaseUrl, 3);
     await query(rt.databaseUrl, "insert into subscribers (email, first_name) values ('no-consent@example.test', 'Nope')");
-    await applyCampaigns(rt, [], {}, { sequences: [receipts, winback, checks] });
+    await applyCampaigns(rt, [], {}, { sequences: [receipts, winback, checks, tips], project: { topics: [{ name: "product-news", title: "Product news", default: "opt-in" }] } });
   }, { timeout: 120_000 });
   after(() => rt.close(), { timeout: 120_000 });
 
@@ -105,5 +106,20 @@ describe("sequence enrollment and exit rules", { timeout: 180_000 }, () => {
     assert.match(metrics, /^mk_sequence_enrollments_active\{sequence="winback"\} 1$/m);
     assert.match(metrics, /^mk_sequence_timer_lag_seconds 86400$/m);
     assert.match(metrics, /^mk_sequence_steps_due 1$/m);
+  });
+
+  it("a sequence about a topic enrolls only those who consent to it, and ends when they leave it before the next mail", async () => {
+    await query(rt.databaseUrl, "insert into subscribers (email, first_name, consent) values ('topical@example.test', 'Tia', 'marketing'), ('untopical@example.test', 'Uma', 'marketing')");
+    await query(rt.databaseUrl, "insert into consent_events (subscriber_id, topic, action, source) select id, 'product-news', 'granted', 'api' from subscribers where email = 'topical@example.test'");
+    await fire("topical@example.test", "joined");
+    await fire("untopical@example.test", "joined");
+    assert.deepEqual((await enrollments("tips")).map((e) => [e.email, e.status]), [["topical@example.test", "active"]], "untopical never chose the opt-in topic");
+    await work();
+    assert.deepEqual((await sends("tips")).map((s) => [s.email, s.subject]), [["topical@example.test", "Tip 1"]]);
+    await query(rt.databaseUrl, "insert into consent_events (subscriber_id, topic, action, source) select id, 'product-news', 'withdrawn', 'preference-page' from subscribers where email = 'topical@example.test'");
+    now = new Date(now.getTime() + DAY);
+    await work();
+    assert.deepEqual((await enrollments("tips")).map((e) => [e.email, e.status, e.exit_reason]), [["topical@example.test", "exited", "no-consent"]]);
+    assert.equal((await sends("tips")).length, 1, "no Tip 2");
   });
 });

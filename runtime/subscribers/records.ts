@@ -2,20 +2,14 @@ import type pg from "pg";
 import type { ConsentEvent, SubscriberDetail, SubscriberListQuery, SubscriberPage, SubscriberRecord } from "../../schemas/api.js";
 import { ConditionCompiler } from "../audiences/condition-sql.js";
 import { ApiError } from "../http/errors.js";
+import type { SubscriberRow } from "../sending/compose.js";
 import { appliedAudiences, appliedProject } from "../state/applied.js";
 import { SUBSCRIBER_SQL, subscriberPageSql } from "./queries.js";
 
-interface SubscriberRow {
-  id: string;
+/** A subscribers row as the sending worker reads it, with what only the API shows. */
+interface SubscriberRecordRow extends SubscriberRow {
   email: string;
-  first_name: string | null;
-  last_name: string | null;
-  country: string | null;
-  timezone: string | null;
-  locale: string | null;
-  tags: string[];
   consent: "marketing" | null;
-  attributes: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
   topics: Record<string, boolean>;
@@ -33,7 +27,7 @@ interface ConsentRow {
   evidence: Record<string, unknown> | null;
 }
 
-function toRecord(row: SubscriberRow): SubscriberRecord {
+function toRecord(row: SubscriberRecordRow): SubscriberRecord {
   return {
     email: row.email,
     firstName: row.first_name,
@@ -71,7 +65,7 @@ export function normaliseEmail(email: string): string {
 
 /** One subscriber with its consent history, or a 404. */
 export async function readSubscriber(db: pg.Pool | pg.PoolClient, email: string): Promise<SubscriberDetail> {
-  const row = (await db.query<SubscriberRow>(SUBSCRIBER_SQL.byEmail, [normaliseEmail(email)])).rows[0];
+  const row = (await db.query<SubscriberRecordRow>(SUBSCRIBER_SQL.byEmail, [normaliseEmail(email)])).rows[0];
   if (!row) throw new ApiError(404, "unknown_subscriber", "no subscriber has this email address");
   const history = (await db.query<ConsentRow>(SUBSCRIBER_SQL.history, [row.id])).rows;
   return { ...toRecord(row), consentHistory: history.map(toConsentEvent) };
@@ -93,6 +87,6 @@ export async function listSubscribers(pool: pg.Pool, query: SubscriberListQuery)
   compiler.param(query.limit);
   const parts = [query.audience === undefined ? "true" : compiler.compile({ audience: query.audience })];
   if (query.tag !== undefined) parts.push(compiler.compile({ tag: query.tag }));
-  const rows = (await pool.query<SubscriberRow>(subscriberPageSql(parts.join(" and ")), compiler.params)).rows;
+  const rows = (await pool.query<SubscriberRecordRow>(subscriberPageSql(parts.join(" and ")), compiler.params)).rows;
   return { subscribers: rows.map(toRecord), nextCursor: rows.length === query.limit ? rows.at(-1)!.id : null };
 }

@@ -60,7 +60,7 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     assert.match(run.stdout, /^ {6}\+ subject = "Your desk is still here"$/m);
     assert.match(run.stdout, /# audience "asia-buyers" will be created \(0 subscribers now\)/);
     assert.match(run.stdout, /\+ template "templates\/welcome\.mjml"\n {6}\+ html = "[0-9a-f]{12}"\n {6}\+ templates\/partials\/footer\.mjml/);
-    assert.match(run.stdout, /\nPlan: 15 to add, 0 to change, 0 to delete\.\n$/);
+    assert.match(run.stdout, /\nPlan: 16 to add, 0 to change, 0 to delete\.\n$/);
 
     const json = await mk("plan", "--detailed-exitcode", "--json");
     assert.equal(json.code, 2, json.stderr);
@@ -79,7 +79,7 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
   it("applies, recording the git source, and then plans no changes (exit 0)", async () => {
     const applied = await mk("apply", "--auto-approve");
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /Apply complete! Resources: 15 added, 0 changed, 0 deleted\. State serial 1\.\nSequence "onboarding" is at version 1; new enrollments start on it\.\n$/);
+    assert.match(applied.stdout, /Apply complete! Resources: 16 added, 0 changed, 0 deleted\. State serial 1\.\nSequence "onboarding" is at version 1; new enrollments start on it\.\n$/);
     const again = await mk("plan", "--detailed-exitcode");
     assert.equal(again.code, 0);
     assert.match(again.stdout, /No changes\. The runtime matches the repository\./);

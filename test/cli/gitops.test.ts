@@ -65,8 +65,8 @@ describe("validate → plan → apply → plan → edit → stale plan → new p
     const json = await mk("plan", "--detailed-exitcode", "--json");
     assert.equal(json.code, 2, json.stderr);
     const plan = JSON.parse(json.stdout) as { env: string; url: string; baseSerial: number; summary: object; changes: { action: string }[]; errors: unknown[] };
-    assert.deepEqual([plan.env, plan.url, plan.baseSerial, plan.summary, plan.errors], ["local", local.url, 0, { add: 15, change: 0, delete: 0 }, []]);
-    assert.equal(plan.changes.filter((c) => c.action === "create").length, 15);
+    assert.deepEqual([plan.env, plan.url, plan.baseSerial, plan.summary, plan.errors], ["local", local.url, 0, { add: 16, change: 0, delete: 0 }, []]);
+    assert.equal(plan.changes.filter((c) => c.action === "create").length, 16);
   });
 
   it("refuses to apply without a terminal unless --auto-approve", async () => {

@@ -1,5 +1,11 @@
-import { simpleGit } from "simple-git";
+import type { SimpleGit } from "simple-git";
 import type { ApplySource } from "../schemas/api.js";
+
+/** simple-git is loaded on first use: commands that never ask git (mk status on a remote environment) start without it. */
+async function gitIn(dir: string): Promise<SimpleGit> {
+  const { simpleGit } = await import("simple-git");
+  return simpleGit({ baseDir: dir });
+}
 
 /**
  * Where the repository stands in git, recorded with each apply: commit,
@@ -8,7 +14,7 @@ import type { ApplySource } from "../schemas/api.js";
  * checkout is detached; GITHUB_HEAD_REF / GITHUB_REF_NAME name the branch.
  */
 export async function gitSource(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<ApplySource> {
-  const git = simpleGit({ baseDir: dir });
+  const git = await gitIn(dir);
   try {
     if (!(await git.checkIsRepo())) return { commit: null, author: null, branch: null, dirty: null };
     const [log, status, branch] = await Promise.all([git.log({ maxCount: 1 }), git.status(), git.revparse(["--abbrev-ref", "HEAD"])]);
@@ -32,13 +38,13 @@ export async function gitSource(dir: string, env: NodeJS.ProcessEnv = process.en
  * the file is not there (an unfetched base branch, outside a repository).
  */
 export async function fileAtRevision(dir: string, rev: string, file: string): Promise<string> {
-  return simpleGit({ baseDir: dir }).show([`${rev}:./${file}`]);
+  return (await gitIn(dir)).show([`${rev}:./${file}`]);
 }
 
 /** Whether Git tracks `file` (in `dir`); false outside a repository or without git. */
 export async function isTracked(dir: string, file: string): Promise<boolean> {
   try {
-    await simpleGit({ baseDir: dir }).raw(["ls-files", "--error-unmatch", "--", file]);
+    await (await gitIn(dir)).raw(["ls-files", "--error-unmatch", "--", file]);
     return true;
   } catch {
     return false;

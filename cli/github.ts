@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Octokit } from "@octokit/rest";
+import type { Octokit } from "@octokit/rest";
 import { MkError } from "./errors.js";
 import { PLAN_MARKER } from "./plan/render-markdown.js";
 
@@ -25,7 +25,9 @@ export async function pullRequestTarget(env: NodeJS.ProcessEnv, pr?: number): Pr
   if (!owner || !repo) throw new MkError("MK081", "set GITHUB_REPOSITORY to owner/name (GitHub Actions sets it)");
   const number = pr ?? (await eventPullRequest(env["GITHUB_EVENT_PATH"]));
   if (!number) throw new MkError("MK081", "no pull request: pass --pr N, or run in a pull_request workflow (GITHUB_EVENT_PATH)");
-  const octokit = new Octokit({ auth: token, baseUrl: env["GITHUB_API_URL"] ?? "https://api.github.com", userAgent: "mk-campaigns", log: quiet });
+  // Loaded here, not at start-up: mk plan without --github-comment never needs it.
+  const { Octokit: Client } = await import("@octokit/rest");
+  const octokit = new Client({ auth: token, baseUrl: env["GITHUB_API_URL"] ?? "https://api.github.com", userAgent: "mk-campaigns", log: quiet });
   return { octokit, owner, repo, pr: number };
 }
 

@@ -1,9 +1,3 @@
-import type { z } from "zod";
-import { audience } from "./audience.js";
-import { campaign } from "./campaign.js";
-import { project } from "./project.js";
-import { sequence } from "./sequence.js";
-
 export * from "./api.js";
 export * from "./audience.js";
 export * from "./campaign.js";
@@ -11,24 +5,9 @@ export * from "./common.js";
 export * from "./condition.js";
 export * from "./condition-size.js";
 export * from "./event.js";
+export * from "./kinds.js";
 export * from "./project.js";
 export * from "./runtime-config.js";
 export * from "./sequence.js";
 export * from "./subscriber.js";
 
-/** Every file kind a campaigns repository holds, by its `kind:` value. */
-export const KINDS = {
-  Project: project,
-  Audience: audience,
-  Campaign: campaign,
-  Sequence: sequence,
-} as const satisfies Record<string, z.ZodType>;
-
-export type Kind = keyof typeof KINDS;
-
-/** The folder each kind lives in (the project lives in mk.yaml at the root). */
-export const KIND_FOLDERS = {
-  Audience: "audiences",
-  Campaign: "campaigns",
-  Sequence: "sequences",
-} as const;

@@ -1,7 +1,10 @@
 import { createPatch } from "diff";
 import type { Action, FieldChange, ResourceChange } from "../../runtime/state/diff.js";
 import { paint, type OutputStyle } from "../output/problems.js";
+import { formatCount } from "../output/format-count.js";
 import type { Plan } from "./make-plan.js";
+
+export { formatCount };
 
 const SYMBOL: Record<Action, string> = { create: "+", update: "~", delete: "-" };
 const COLOR = { create: "green", update: "yellow", delete: "red" } as const;
@@ -117,10 +120,6 @@ function short(hash: unknown): unknown {
 function value(v: unknown): string {
   const text = JSON.stringify(v) ?? "null";
   return text.length > 100 ? `${text.slice(0, 97)}…` : text;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString("en-US");
 }
 
 export function formatUsd(microUsd: number): string {

@@ -1,7 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { z } from "zod";
-import { KIND_FOLDERS, KINDS, NAME_PATTERN, type Kind } from "../../schemas/index.js";
+import { NAME_PATTERN } from "../../schemas/common.js";
+import { KIND_FOLDERS, KINDS, type Kind } from "../../schemas/kinds.js";
 import { problem, type Problem } from "../problems.js";
 import { refusalMessage, resolveRepositoryFile } from "./repository-paths.js";
 import { parseYamlSource, locate, type YamlSource } from "./yaml-source.js";
@@ -78,6 +79,16 @@ export async function readRepository(root: string): Promise<[Repository, Problem
     }
   });
   return [repo, problems];
+}
+
+/**
+ * Read mk.yaml alone, for commands that only need the project (where the
+ * runtime is): the same parse and checks as readRepository gives it, without
+ * reading the rest of the repository.
+ */
+export async function readProject(root: string): Promise<[Resource<"Project"> | undefined, Problem[]]> {
+  const [resource, problems] = (await readResource(root, PROJECT_FILE)) ?? [undefined, []];
+  return [resource as Resource<"Project"> | undefined, problems];
 }
 
 async function listYaml(root: string, folder: string): Promise<string[]> {

@@ -1,6 +1,6 @@
 import { closest, distance } from "fastest-levenshtein";
 import type { z } from "zod";
-import { DURATION_PATTERN, ENV_VAR_PATTERN, NAME_PATTERN } from "../../schemas/index.js";
+import { DURATION_PATTERN, ENV_VAR_PATTERN, NAME_PATTERN } from "../../schemas/common.js";
 import { isProblemCode, problem, type Problem, type ProblemCode } from "../problems.js";
 import { locate, type PathSegment, type YamlSource } from "./yaml-source.js";
 

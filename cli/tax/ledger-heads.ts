@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { fieldPath } from "../../runtime/http/errors.js";
+import { fieldPath } from "../../runtime/http/field-path.js";
 import { ledgerHeadsFile, type LedgerHead, type LedgerHeadsFile, type LostLedgerHead } from "../../schemas/tax.js";
 import { MkError } from "../errors.js";
 

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { RECONNECT_CEILING_MS } from "../db/connection-failure.js";
+import { fieldPath } from "./field-path.js";
 
 export interface FieldProblem {
   path: string;
@@ -28,10 +29,7 @@ export function databaseUnavailable(state: "waiting" | "down"): ApiError {
   return new ApiError(503, "database_unavailable", `${what}; try again in ${RETRY_AFTER_SECONDS} seconds`);
 }
 
-/** `rows[3].country` from a zod path. */
-export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), "");
-}
+export { fieldPath };
 
 function parsePart<T extends z.ZodType>(schema: T, value: unknown, part: "body" | "query"): z.infer<T> {
   const result = schema.safeParse(value);

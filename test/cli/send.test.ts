@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { initAndUp, type LocalRepository } from "../helpers/local-repository.js";
-import { STACK_LINE } from "../helpers/run-mk.js";
+import { runMk, STACK_LINE } from "../helpers/run-mk.js";
 
 /**
  * mk init's repository on mk up's runtime, sent with the real binary: the
@@ -136,5 +137,22 @@ describe("mk subscribers import --json", { timeout: 180_000 }, () => {
       skipped: { role: 0, disposable: 0, rows: [] },
     });
     assert.match(summary.rejected[0]!.reason, /^email: /);
+  });
+});
+
+/** Packages a command that only asks the runtime has no use for: each costs tens of milliseconds to load. */
+const HEAVY = /\/node_modules\/(mjml|@octokit\/rest|pdfkit|@aws-sdk\/[^/]+|fastify|handlebars|pg|ioredis|nodemailer|piscina|diff)\/|\/node_modules\/i18n-iso-countries\/langs\/|\/dist\/runtime\//;
+const RECORD_MODULES = fileURLToPath(new URL("../helpers/record-modules.mjs", import.meta.url));
+
+describe("start-up: mk --help, mk status and mk send --due", { timeout: 180_000 }, () => {
+  it("load none of the heavy modules (mjml, octokit, pdfkit, the AWS SDK, fastify, handlebars, pg, diff, the runtime)", async () => {
+    for (const args of [["--help"], ["status", "--dir", repo], ["send", "--due", "--dir", repo]]) {
+      const record = path.join(repo, `modules-${args[0]}.txt`);
+      const run = await runMk(args, { env: { NODE_OPTIONS: `--import=${RECORD_MODULES}`, MK_RECORD_MODULES: record } });
+      assert.deepEqual([run.code, run.stderr], [0, ""], `mk ${args.join(" ")}`);
+      const loaded = (await readFile(record, "utf8")).split("\n");
+      assert.ok(loaded.some((url) => url.endsWith("/node_modules/@oclif/core/lib/index.js")), "the preload recorded what was loaded");
+      assert.deepEqual([...new Set(loaded.filter((url) => HEAVY.test(url)))], [], `mk ${args.join(" ")}`);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { Args, Flags } from "@oclif/core";
-import { formatCount } from "../../plan/render-text.js";
+import { formatCount } from "../../output/format-count.js";
 import { BaseCommand } from "../../base-command.js";
 import { connect } from "../../connect.js";
 import { MkError } from "../../errors.js";

@@ -2,7 +2,8 @@ import { cp, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const PARTIALS = fileURLToPath(new URL("../example-campaigns/templates/partials/", import.meta.url));
+/** The example's templates: its partials, and any template mk.yaml names (a form's confirmation). */
+const TEMPLATES = fileURLToPath(new URL("../example-campaigns/templates/", import.meta.url));
 const MK_YAML = fileURLToPath(new URL("../example-campaigns/mk.yaml", import.meta.url));
 const COUNTRIES = ["TH", "VN", "ID", "MY", "PT", "ES", "MX", "CO", "GE", "DE"];
 const ZONES = ["Asia/Bangkok", "Asia/Ho_Chi_Minh", "Europe/Lisbon", "America/Mexico_City", "recipient"];
@@ -14,9 +15,9 @@ const ZONES = ["Asia/Bangkok", "Asia/Ho_Chi_Minh", "Europe/Lisbon", "America/Mex
  */
 export async function generateRepository(dir: string, campaigns: number): Promise<void> {
   await rm(dir, { recursive: true, force: true });
-  for (const folder of ["audiences", "campaigns", "templates"]) await mkdir(path.join(dir, folder), { recursive: true });
+  for (const folder of ["audiences", "campaigns"]) await mkdir(path.join(dir, folder), { recursive: true });
   await cp(MK_YAML, path.join(dir, "mk.yaml"));
-  await cp(PARTIALS, path.join(dir, "templates", "partials"), { recursive: true });
+  await cp(TEMPLATES, path.join(dir, "templates"), { recursive: true });
 
   await Promise.all(
     COUNTRIES.map((country) =>

@@ -9,8 +9,12 @@ export const envFlag = Flags.string({
   default: LOCAL_ENV,
 });
 
-/** `--cache`: reuse compiled templates whose files did not change. */
-export const cacheFlag = Flags.boolean({ summary: "Keep compiled templates in .mk/cache/ and recompile only those whose files changed." });
+/** `--cache` (the default) and `--no-cache`: reuse compiled templates whose files did not change. */
+export const cacheFlag = Flags.boolean({
+  summary: "Keep compiled templates in .mk/cache/ and recompile only those whose files changed (the default; --no-cache compiles every template).",
+  default: true,
+  allowNo: true,
+});
 
 /** `--allow-exit-active`: deleting a sequence ends its active enrollments; say that is meant. */
 export const allowExitActiveFlag = Flags.boolean({

@@ -58,7 +58,7 @@ export async function renderCampaign(options: RenderOptions): Promise<RenderedCa
     );
   }
   const compiled = validation.templates.get(message.template);
-  if (!compiled) throw new MkError("MK062", `template ${message.template} did not compile; run mk validate`);
+  if (compiled?.html === undefined) throw new MkError("MK062", `template ${message.template} did not compile; run mk validate`);
 
   // 3. Personalise for the subscriber.
   const subscriber = options.dataFile ? await readSubscriber(options.dataFile) : sampleSubscriber(project.defaults);

@@ -5,7 +5,7 @@ import { readRepository, type Repository } from "./project/reader.js";
 import { resolveRepository } from "./project/resolver.js";
 import { checkSchedules, pastScheduleWarning, type PastSchedule } from "./project/schedules.js";
 import { CompileCache } from "./templates/compile-cache.js";
-import { checkTemplates, type CompiledTemplate } from "./templates/check-templates.js";
+import { checkTemplates, type CompiledTemplate, type RecordedTemplates, type TemplateWork } from "./templates/check-templates.js";
 
 export interface Validation {
   /** Undefined when no mk.yaml was found (the one problem says so). */
@@ -16,6 +16,8 @@ export interface Validation {
   problems: Problem[];
   /** Campaigns whose schedule.at has passed: `mk plan` turns these into errors for those the runtime has not started. */
   pastSchedules: PastSchedule[];
+  /** How many templates were compiled, and how many not because the runtime recorded their fingerprint. */
+  templateWork: TemplateWork;
 }
 
 export interface ValidateOptions {
@@ -25,6 +27,12 @@ export interface ValidateOptions {
   now?: Date;
   /** Keep compiled templates in .mk/cache/ and reuse them while their files are unchanged. */
   cache?: boolean;
+  /**
+   * What the runtime recorded of compiling its templates (`mk plan`), asked
+   * once every file is read with the problems found so far: templates whose
+   * fingerprint it holds are not compiled.
+   */
+  recorded?: (repo: Repository, problems: readonly Problem[]) => Promise<RecordedTemplates>;
 }
 
 /**
@@ -40,13 +48,18 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
       messages: [],
       templates: new Map(),
       pastSchedules: [],
+      templateWork: { compiled: 0, recorded: 0 },
       problems: [problem("MK004", { file: "mk.yaml", line: 1, col: 1 }, `no mk.yaml in ${options.dir} or any folder above it; run mk init, or pass --dir`)],
     };
   }
   const [repo, readProblems] = await readRepository(root);
   const [messages, resolveProblems] = await resolveRepository(repo);
   const [scheduleProblems, pastSchedules] = checkSchedules(repo, options.now ?? new Date());
-  const [templates, templateProblems] = await checkTemplates(repo, messages, { cache: options.cache ? CompileCache.forRepository(root) : undefined });
-  const problems = sortProblems([...readProblems, ...resolveProblems, ...scheduleProblems, ...pastSchedules.map(pastScheduleWarning), ...templateProblems]);
-  return { repo, messages, templates, problems, pastSchedules };
+  const found = [...readProblems, ...resolveProblems, ...scheduleProblems, ...pastSchedules.map(pastScheduleWarning)];
+  const [templates, templateProblems, templateWork] = await checkTemplates(repo, messages, {
+    cache: options.cache ? CompileCache.forRepository(root) : undefined,
+    recorded: options.recorded && ((problems) => options.recorded!(repo, [...found, ...problems])),
+  });
+  const problems = sortProblems([...found, ...templateProblems]);
+  return { repo, messages, templates, problems, pastSchedules, templateWork };
 }

@@ -3,7 +3,7 @@ import type { ApplyResponse } from "../../schemas/api.js";
 import { BaseCommand } from "../base-command.js";
 import { LOCAL_ENV } from "../environments.js";
 import { allowExitActiveFlag, cacheFlag, jsonFlag } from "../flags.js";
-import { applyCompleteLine, applyPlanFile, confirmApply } from "../plan/apply-plan.js";
+import { applyCompleteLine, applyPlanFile, applyRequest, confirmApply } from "../plan/apply-plan.js";
 import { planRepository } from "../plan/plan-repository.js";
 import { renderPlanText } from "../plan/render-text.js";
 
@@ -71,6 +71,6 @@ Exit codes:
       process.exitCode = 1;
       return;
     }
-    report(await client.apply(plan.request));
+    report(await client.apply(applyRequest(plan)));
   }
 }

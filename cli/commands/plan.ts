@@ -13,8 +13,9 @@ import { renderPlanText } from "../plan/render-text.js";
 export default class Plan extends BaseCommand {
   static override summary = "Show what mk apply would change on the runtime.";
 
-  static override description = `Validates the repository, compiles its templates, fetches the runtime's applied state and prints
-the difference the way Terraform does: + create, ~ update in place (field by field, templates as a diff of
+  static override description = `Validates the repository, fetches the runtime's applied state, compiles the templates whose
+fingerprint (their files, the mk and mjml versions) the runtime has not recorded and prints the difference the way
+Terraform does: + create, ~ update in place (field by field, templates as a diff of
 their MJML), - delete, with audience sizes and estimated cost, then one summary line.
 
 In a pull request (GitHub Actions) the token goes only to the URL the environment has in mk.yaml on the base

@@ -4,6 +4,7 @@ import { MkError } from "../errors.js";
 import { resolveTarget } from "../environments.js";
 import { RuntimeClient } from "../runtime-client.js";
 import { validateRepository } from "../validation.js";
+import type { Plan } from "./make-plan.js";
 import { readPlanFile } from "./plan-file.js";
 
 /** Ask before applying: only on a terminal, and only "yes" goes ahead. */
@@ -32,6 +33,15 @@ export async function applyPlanFile(file: string, dir: string, env: string | und
   const target = await resolveTarget(saved.env, project, validation.repo.root);
   const result = await new RuntimeClient(target).apply(saved.request);
   return { env: saved.env, result, request: saved.request };
+}
+
+/**
+ * What `mk apply` sends for a plan it made: the request, and each template's
+ * fingerprint for the runtime to record beside it (plan files leave them out,
+ * so that what a plan file holds is what it always held).
+ */
+export function applyRequest(plan: Plan): ApplyRequest {
+  return { ...plan.request, fingerprints: plan.fingerprints };
 }
 
 export function applyCompleteLine(result: ApplyResponse): string {

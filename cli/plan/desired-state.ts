@@ -1,10 +1,9 @@
 import type { CompiledTemplateBody, DesiredResource } from "../../schemas/api.js";
-import { sha256 } from "../../runtime/state/canonical.js";
 import type { Validation } from "../validation.js";
 
 export interface DesiredState {
   resources: DesiredResource[];
-  /** Compiled HTML by hash, for every Template resource. */
+  /** Compiled HTML by hash, for every Template resource that was compiled (the runtime holds the others'). */
   templates: CompiledTemplateBody[];
 }
 
@@ -23,9 +22,8 @@ export function desiredState(validation: Validation): DesiredState {
 
   const compiled: CompiledTemplateBody[] = [];
   for (const [path, template] of [...templates].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const hash = sha256(template.html);
-    compiled.push({ hash, html: template.html });
-    resources.push({ kind: "Template", name: path, spec: { html: hash, files: Object.fromEntries(template.sources) } });
+    if (template.html !== undefined) compiled.push({ hash: template.hash, html: template.html });
+    resources.push({ kind: "Template", name: path, spec: { html: template.hash, files: Object.fromEntries(template.sources) } });
   }
   for (const group of [repo.audiences, repo.campaigns, repo.sequences]) {
     for (const resource of group) {

@@ -1,8 +1,12 @@
 import type { ActiveEnrollments, ApplyRequest, ApplySource, AudienceCountRequest, Condition, SequenceStep, StateResponse } from "../../schemas/index.js";
+import { templateFingerprint, type TemplateFingerprint } from "../../schemas/api.js";
 import { diffState, type ResourceChange } from "../../runtime/state/diff.js";
 import { activeSequenceProblems, startedCampaignProblems } from "../../runtime/state/rules.js";
 import type { RuntimeClient } from "../runtime-client.js";
 import type { Validation } from "../validation.js";
+import { problemJson } from "../output/problems.js";
+import { isProblemCode, PROBLEM_CODES, type Problem } from "../problems.js";
+import type { RecordedTemplates, TemplateWork } from "../templates/check-templates.js";
 import { campaignReach, type CampaignReach } from "../../runtime/sending/budget.js";
 import { desiredState } from "./desired-state.js";
 import { stepChanges, type StepChange } from "./sequence-steps.js";
@@ -23,8 +27,12 @@ export interface Plan {
   sequences: Record<string, { active: number; migrate: boolean; steps: StepChange[] }>;
   /** Subscribers each of mk.yaml's topics reaches (marketing consent, not suppressed, in the topic); absent without topics. */
   topics?: Record<string, number>;
-  /** What `mk apply` sends. */
+  /** What `mk apply` sends (and `mk plan --out` saves). */
   request: ApplyRequest;
+  /** Each template's fingerprint, which `mk apply` sends with the request for the runtime to record (see applyRequest). */
+  fingerprints: TemplateFingerprint[];
+  /** How many templates were compiled for this plan, and how many were not because the runtime recorded their fingerprint. */
+  templateWork?: TemplateWork;
 }
 
 /**
@@ -90,7 +98,26 @@ export async function makePlan(
       source,
       ...(allowExitActive ? { allowExitActive } : {}),
     },
+    templateWork: validation.templateWork,
+    fingerprints: [...validation.templates.values()]
+      .map((t) => ({ name: t.template, fingerprint: t.fingerprint, html: t.hash, hasPreview: t.hasPreview, problems: t.problems.map(problemJson) }))
+      .filter((f) => templateFingerprint.safeParse(f).success),
   };
+}
+
+/**
+ * The runtime's fingerprints of the templates it holds the HTML of, by
+ * path, as checkTemplates takes them; records of problems this mk does not
+ * know are left out (their templates are compiled).
+ */
+export function recordedTemplates(state: StateResponse): RecordedTemplates {
+  const held = new Set(state.templates);
+  const recorded = new Map<string, Omit<TemplateFingerprint, "problems"> & { problems: Problem[] }>();
+  for (const record of state.fingerprints ?? []) {
+    const problems = record.problems.filter((p) => isProblemCode(p.code) && PROBLEM_CODES[p.code].severity === p.severity) as Problem[];
+    if (held.has(record.html) && problems.length === record.problems.length) recorded.set(record.name, { ...record, problems });
+  }
+  return recorded;
 }
 
 function sequenceChanges(

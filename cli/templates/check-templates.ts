@@ -1,4 +1,6 @@
 import { groupBy } from "../../runtime/group-by.js";
+import { sha256 } from "../../runtime/state/canonical.js";
+import type { TemplateFingerprint } from "../../schemas/api.js";
 import type { MessageSpec } from "../project/messages.js";
 import type { Repository } from "../project/reader.js";
 import { locate } from "../project/yaml-source.js";
@@ -6,6 +8,7 @@ import { problem, type Problem } from "../problems.js";
 import type { CompileCache } from "./compile-cache.js";
 import type { CompileJob, CompileResult } from "./compile-job.js";
 import { compileAll } from "./compile-pool.js";
+import { templateFingerprint } from "./fingerprint.js";
 import { scanHandlebars, type HandlebarsScan, type VariableUse } from "./handlebars-check.js";
 import { subjectProblem } from "./lint.js";
 import { TemplateFiles } from "./source-files.js";
@@ -14,11 +17,27 @@ import { unknownVariableReason } from "./variables.js";
 /** A template compiled to HTML (still holding its handlebars expressions). */
 export interface CompiledTemplate {
   template: string;
-  html: string;
+  /** The SHA-256 of its HTML. */
+  hash: string;
+  /** Undefined when it was not compiled: the runtime holds the HTML under `hash` and recorded this fingerprint. */
+  html: string | undefined;
   /** Has an <mj-preview> (a preheader of its own). */
   hasPreview: boolean;
   /** The template and every file it includes, with their text. */
   sources: [file: string, text: string][];
+  /** Of its inputs (templateFingerprint). */
+  fingerprint: string;
+  /** What compiling and linting it found (not the checks that depend on who sends it). */
+  problems: Problem[];
+}
+
+/** What the runtime recorded of compiling each applied template, by path (see makePlan). */
+export type RecordedTemplates = ReadonlyMap<string, Omit<TemplateFingerprint, "problems"> & { problems: Problem[] }>;
+
+/** How many templates MJML compiled, and how many it did not have to because the runtime recorded their fingerprint. */
+export interface TemplateWork {
+  compiled: number;
+  recorded: number;
 }
 
 interface TemplateResult {
@@ -32,13 +51,15 @@ interface TemplateResult {
 /**
  * Check every template the repository's messages use: includes, handlebars
  * syntax and variables, MJML, and deliverability lint. Each template is
- * compiled once however many messages use it.
+ * compiled once however many messages use it, and not at all when `recorded`
+ * (asked once the files are read, with the problems found so far) holds its
+ * fingerprint: then that record is what compiling it gives.
  */
 export async function checkTemplates(
   repo: Repository,
   messages: readonly MessageSpec[],
-  options: { cache?: CompileCache | undefined } = {},
-): Promise<[Map<string, CompiledTemplate>, Problem[]]> {
+  options: { cache?: CompileCache | undefined; recorded?: ((problems: readonly Problem[]) => Promise<RecordedTemplates>) | undefined } = {},
+): Promise<[Map<string, CompiledTemplate>, Problem[], TemplateWork]> {
   const files = new TemplateFiles(repo.root);
   const scans = new Map<string, HandlebarsScan>();
   const problems: Problem[] = [];
@@ -65,14 +86,26 @@ export async function checkTemplates(
     if (graphProblems.length === 0) jobs.push({ root: repo.root, template, texts: [...result.texts] });
   }
 
-  // 2. MJML and the lint of its output, on every core for large repositories.
-  const outputs = await compileAll(jobs, options.cache);
+  // 2. MJML and the lint of its output, on every core for large repositories; none for what the runtime recorded.
+  const recorded = (await options.recorded?.(problems)) ?? new Map();
+  const fingerprints = jobs.map((job) => templateFingerprint(job));
+  const toCompile = jobs.flatMap((job, i) => (recorded.get(job.template)?.fingerprint === fingerprints[i] ? [] : [i]));
+  const batch = await compileAll(toCompile.map((i) => jobs[i] as CompileJob), options.cache);
+  const outputs = new Map(toCompile.map((jobIndex, n) => [jobIndex, batch.results[n] as CompileResult]));
   jobs.forEach((job, i) => {
-    const output = outputs[i] as CompileResult;
     const result = results.get(job.template) as TemplateResult;
+    const fingerprint = fingerprints[i] as string;
+    const output = outputs.get(i);
+    if (!output) {
+      const record = recorded.get(job.template)!;
+      problems.push(...record.problems);
+      result.compiled = { template: job.template, hash: record.html, html: undefined, hasPreview: record.hasPreview, sources: job.texts, fingerprint, problems: record.problems };
+      return;
+    }
     problems.push(...output.problems);
     if (output.html !== null) {
-      result.compiled = { template: job.template, html: output.html, hasPreview: output.hasPreview, sources: job.texts };
+      const compiled = { hash: sha256(output.html), html: output.html, hasPreview: output.hasPreview, fingerprint, problems: output.problems };
+      result.compiled = { template: job.template, sources: job.texts, ...compiled };
     }
   });
 
@@ -85,7 +118,7 @@ export async function checkTemplates(
 
   const compiled = new Map<string, CompiledTemplate>();
   for (const [template, result] of results) if (result.compiled) compiled.set(template, result.compiled);
-  return [compiled, problems];
+  return [compiled, problems, { compiled: batch.compiled, recorded: jobs.length - toCompile.length }];
 }
 
 /** Checks that depend on who sends the template: variables, preheader, subject. */

@@ -1,16 +1,15 @@
-import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { MJML_VERSION, MK_VERSION } from "../version.js";
 import type { CompileJob, CompileResult } from "./compile-job.js";
-
+import { templateFingerprint } from "./fingerprint.js";
 
 /**
- * Compiled templates by content hash (`mk validate --cache`), like ESLint's
- * --cache: the key is every file of the template's include graph plus the
- * mk and mjml versions, so a changed partial or an upgrade misses. Entries
- * are written to a temporary file and renamed, so readers never see half of
- * one; an unreadable entry is a miss, never an error.
+ * Compiled templates by content hash (`.mk/cache/`, on unless --no-cache),
+ * like ESLint's --cache: the key is the template's fingerprint (every file
+ * of its include graph plus the mk and mjml versions), so a changed partial
+ * or an upgrade misses. Entries are written to a temporary file and
+ * renamed, so readers never see half of one; an unreadable entry is a miss,
+ * never an error.
  */
 export class CompileCache {
   constructor(private readonly dir: string) {}
@@ -21,7 +20,7 @@ export class CompileCache {
   }
 
   key(job: CompileJob): string {
-    return createHash("sha256").update(JSON.stringify([MK_VERSION, MJML_VERSION, job.template, job.texts])).digest("hex");
+    return templateFingerprint(job);
   }
 
   async get(key: string): Promise<CompileResult | undefined> {

@@ -21,6 +21,14 @@ export const STATE_SQL = {
     using unnest($1::text[], $2::text[]) as d (kind, name)
     where r.kind = d.kind and r.name = d.name`,
   setSerial: "update state set serial = $1, updated_at = now()",
+  fingerprints: "select name, fingerprint, html_hash, compiled from template_fingerprints order by name",
+  /** The fingerprints an apply sent replace those of the same templates; those of templates no longer applied go. */
+  upsertFingerprints: `
+    insert into template_fingerprints (name, fingerprint, html_hash, compiled, updated_serial)
+    select name, fingerprint, html_hash, compiled, $5 from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) as f (name, fingerprint, html_hash, compiled)
+    on conflict (name) do update
+      set fingerprint = excluded.fingerprint, html_hash = excluded.html_hash, compiled = excluded.compiled, updated_serial = excluded.updated_serial`,
+  deleteStaleFingerprints: "delete from template_fingerprints where name not in (select name from resources where kind = 'Template')",
   recordApply: `
     insert into applies (serial, base_serial, commit_sha, author, branch, dirty, added, changed, deleted)
     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

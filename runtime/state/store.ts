@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { AppliedResource, ApplyRecord, ApplyRequest, ApplyResponse, ResourceKind, StateResponse } from "../../schemas/api.js";
+import type { AppliedResource, ApplyRecord, ApplyRequest, ApplyResponse, ResourceKind, StateResponse, TemplateFingerprint } from "../../schemas/api.js";
 import { checkAppliedConditions } from "../audiences/apply-limits.js";
 import { ApiError, fieldPath } from "../http/errors.js";
 import { SEQUENCE_SQL } from "../sequences/queries.js";
@@ -34,18 +34,41 @@ export async function readSerial(db: pg.Pool | pg.PoolClient): Promise<number> {
 
 /** Everything applied, with the serial it is at (`GET /v1/state`). */
 export async function readState(db: pg.Pool | pg.PoolClient): Promise<StateResponse> {
-  const [serial, resources, templates, sequences] = await Promise.all([
+  const [serial, resources, templates, sequences, fingerprints] = await Promise.all([
     readSerial(db),
     db.query<ResourceRow>(STATE_SQL.resources),
     db.query<{ hash: string }>(STATE_SQL.templateHashes),
     activeEnrollments(db),
+    db.query<FingerprintRow>(STATE_SQL.fingerprints),
   ]);
   return {
     serial,
     resources: resources.rows.map(toResource),
     templates: templates.rows.map((r) => r.hash),
     sequences,
+    fingerprints: fingerprints.rows.map((r) => ({ name: r.name, fingerprint: r.fingerprint, html: r.html_hash, ...r.compiled })),
   };
+}
+
+interface FingerprintRow {
+  name: string;
+  fingerprint: string;
+  html_hash: string;
+  compiled: Pick<TemplateFingerprint, "hasPreview" | "problems">;
+}
+
+/** Record the fingerprints an apply sent, for templates it applies with that HTML; drop those of templates no longer applied. */
+async function recordFingerprints(client: pg.PoolClient, request: ApplyRequest, serial: number): Promise<void> {
+  const applied = new Map(request.resources.filter((r) => r.kind === "Template").map((r) => [r.name, templateHash(r)]));
+  const kept = (request.fingerprints ?? []).filter((f) => applied.get(f.name) === f.html);
+  await client.query(STATE_SQL.upsertFingerprints, [
+    kept.map((f) => f.name),
+    kept.map((f) => f.fingerprint),
+    kept.map((f) => f.html),
+    kept.map((f) => JSON.stringify({ hasPreview: f.hasPreview, problems: f.problems })),
+    serial,
+  ]);
+  await client.query(STATE_SQL.deleteStaleFingerprints);
 }
 
 /** The compiled HTML a Template resource refers to. */
@@ -112,6 +135,7 @@ export async function applyState(pool: pg.Pool, request: ApplyRequest, now = new
     ]);
     const deletes = changes.filter((c) => c.action === "delete");
     await client.query(STATE_SQL.deleteResources, [deletes.map((c) => c.kind), deletes.map((c) => c.name)]);
+    if (request.fingerprints) await recordFingerprints(client, request, next);
     await client.query(STATE_SQL.setSerial, [next]);
     const { commit, author, branch, dirty } = request.source;
     await client.query(STATE_SQL.recordApply, [next, serial, commit, author, branch, dirty, counts.added, counts.changed, counts.deleted]);

@@ -75,6 +75,7 @@ describe("renderPlanText", { timeout: 180_000 }, () => {
     campaigns: { winback: { recipients: 1200, costMicroUsd: 120_000 } },
     sequences: {},
     request: { baseSerial: 7, resources: [], templates: [], source: { commit: null, author: null, branch: null, dirty: null } },
+    fingerprints: [],
   };
 
   it("prints the Terraform grammar: headers, symbols, field diffs, MJML diffs, the summary", () => {

@@ -8,7 +8,6 @@ import type {
   AmbiguousSend,
   DeadLetter,
   DeadLetterReplay,
-  ImportedSubscriber,
   OutboxMessage,
   OutboxSummary,
   SendDueResponse,
@@ -20,6 +19,7 @@ import type {
   SubscriberPage,
 } from "../schemas/api.js";
 import type { ErasureResult, SubscriberExport } from "../schemas/privacy.js";
+import type { ImportRow } from "../schemas/subscriber-import.js";
 import type { CampaignReport, CampaignSummary, SequenceReport, SubscriberJourney } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
 import type { ApiTokenInfo, CreatedToken, RevokedToken, TokenCreateRequest } from "../schemas/tokens.js";
@@ -53,9 +53,9 @@ export class RuntimeClient {
     return this.request("POST", "/v1/audiences/count", body);
   }
 
-  /** `file`: the CSV's name, which the consent history records with each row's line. */
-  importSubscribers(subscribers: ImportedSubscriber[], file?: string): Promise<SubscriberImportResponse> {
-    return this.request("POST", "/v1/subscribers/import", file === undefined ? { subscribers } : { subscribers, file });
+  /** `file`: the CSV's name, which the consent history records with each row's line. Sent as rows of cells (schemas/subscriber-import.ts). */
+  importSubscribers(rows: ImportRow[], file?: string): Promise<SubscriberImportResponse> {
+    return this.request("POST", "/v1/subscribers/import", file === undefined ? { rows } : { rows, file });
   }
 
   subscriber(email: string): Promise<SubscriberDetail> {

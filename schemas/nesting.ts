@@ -6,8 +6,32 @@ export type Children = (value: unknown) => [PropertyKey[], unknown][];
 const isContainer = (value: unknown): value is object => value !== null && typeof value === "object";
 
 /** JSON: the objects and arrays an object or array holds (scalars are no level of their own). */
-export const jsonChildren: Children = (value) =>
-  isContainer(value) ? Object.entries(value).filter(([, child]) => isContainer(child)).map(([key, child]) => [[Array.isArray(value) ? Number(key) : key], child]) : [];
+export const jsonChildren: Children = (value) => {
+  const found: [PropertyKey[], unknown][] = [];
+  if (Array.isArray(value)) {
+    value.forEach((child, i) => isContainer(child) && found.push([[i], child]));
+  } else if (isContainer(value)) {
+    for (const key of Object.keys(value)) {
+      const child = (value as Record<string, unknown>)[key];
+      if (isContainer(child)) found.push([[key], child]);
+    }
+  }
+  return found;
+};
+
+/** A value on tooDeep's stack: its path is its parent's and then `at`, put together only for the one reported. */
+interface Visit {
+  value: unknown;
+  parent: Visit | undefined;
+  at: PropertyKey[];
+  level: number;
+}
+
+function pathOf(visit: Visit): PropertyKey[] {
+  const parts: PropertyKey[][] = [];
+  for (let v: Visit | undefined = visit; v; v = v.parent) parts.push(v.at);
+  return parts.reverse().flat();
+}
 
 /**
  * The path to the first value more than `max` levels down (the value itself
@@ -15,10 +39,10 @@ export const jsonChildren: Children = (value) =>
  * nested a hundred thousand levels deep costs no call stack.
  */
 export function tooDeep(value: unknown, max: number, children: Children): PropertyKey[] | undefined {
-  const stack: { value: unknown; path: PropertyKey[]; level: number }[] = [{ value, path: [], level: 1 }];
+  const stack: Visit[] = [{ value, parent: undefined, at: [], level: 1 }];
   for (let item = stack.pop(); item; item = stack.pop()) {
-    if (item.level > max) return item.path;
-    for (const [at, child] of children(item.value)) stack.push({ value: child, path: [...item.path, ...at], level: item.level + 1 });
+    if (item.level > max) return pathOf(item);
+    for (const [at, child] of children(item.value)) stack.push({ value: child, parent: item, at, level: item.level + 1 });
   }
   return undefined;
 }

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { SubscriberImportResponse, ImportedSubscriber } from "../../schemas/api.js";
 import type { RuntimeClient } from "../runtime-client.js";
 import type { FormatName, Target } from "./formats.js";
+import { importRowOf } from "../../schemas/subscriber-import.js";
 import { hygieneProblem } from "./hygiene.js";
 import { readSubscribersCsv } from "./read-csv.js";
 
@@ -32,13 +33,27 @@ export interface ImportProgress {
 }
 
 /**
- * `mk subscribers import`: read the CSV, send valid rows in batches (the next
- * batch is read while the last one is sent), collect the rejected ones with
- * their line numbers and the skipped ones (role, disposable) with the column
- * and why. Each subscriber carries its line and each request the file's name,
- * the source of the consent the runtime records. A batch the runtime refuses
- * stops the import; the batches before it stay imported, and importing the
- * file again is safe.
+ * Batches on the wire at once: the runtime merges each in one statement of
+ * its own, so PostgreSQL works on several while the next is read.
+ */
+export const IN_FLIGHT = 3;
+
+interface SentBatch {
+  emails: ReadonlySet<string>;
+  /** Settles when the runtime answered (never rejects: a refusal is kept as the import's failure). */
+  done: Promise<void>;
+}
+
+/**
+ * `mk subscribers import`: read the CSV, send valid rows in batches (up to
+ * IN_FLIGHT on the wire while the next is read), collect the rejected ones
+ * with their line numbers and the skipped ones (role, disposable) with the
+ * column and why. A batch that shares an email with one still on the wire
+ * waits for it, so the last row of an email wins as it does within a batch.
+ * Each subscriber carries its line and each request the file's name, the
+ * source of the consent the runtime records. A batch the runtime refuses
+ * stops the import once the batches on the wire have answered; those and the
+ * ones before stay imported, and importing the file again is safe.
  */
 export async function importSubscribersCsv(file: string, client: RuntimeClient, options: ImportOptions = {}): Promise<ImportSummary> {
   const onProgress = options.onProgress ?? (() => {});
@@ -52,22 +67,34 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
   let bytes = 0;
   let batch: ImportedSubscriber[] = [];
   let characters = 0;
-  let inFlight: Promise<void> = Promise.resolve();
+  let onWire: SentBatch[] = [];
+  let failure: { error: unknown } | undefined;
   const send = async (subscribers: ImportedSubscriber[]) => {
-    const result = await client.importSubscribers(subscribers, source);
+    const result = await client.importSubscribers(subscribers.map(importRowOf), source);
     summary.inserted += result.inserted;
     summary.updated += result.updated;
     summary.unchanged += result.unchanged;
     for (const r of result.refused ?? []) summary.rejected.push({ line: r.line ?? subscribers[r.index]?.line ?? 0, reason: r.reason });
     onProgress({ bytes, rows: summary.rows });
   };
+  const settled = async () => {
+    await Promise.all(onWire.map((b) => b.done));
+    if (failure) throw failure.error;
+  };
   const flush = async () => {
-    // One batch on the wire while the next is read; never more in memory.
-    await inFlight;
-    inFlight = send(batch);
-    inFlight.catch(() => undefined);
+    const subscribers = batch;
     batch = [];
     characters = 0;
+    await Promise.all(onWire.filter((b) => subscribers.some((s) => b.emails.has(s.email))).map((b) => b.done));
+    while (onWire.length >= IN_FLIGHT) await Promise.race(onWire.map((b) => b.done));
+    if (failure) return settled();
+    const sent: SentBatch = {
+      emails: new Set(subscribers.map((s) => s.email)),
+      done: send(subscribers)
+        .catch((error: unknown) => void (failure ??= { error }))
+        .finally(() => (onWire = onWire.filter((b) => b !== sent))),
+    };
+    onWire.push(sent);
   };
 
   const rows = readSubscribersCsv(file, {
@@ -78,26 +105,31 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
       emailColumn = format.columnOf("email");
     },
   });
-  for await (const row of rows) {
-    summary.rows++;
-    if ("rejected" in row) {
-      summary.rejected.push({ line: row.line, reason: row.rejected });
-      continue;
+  try {
+    for await (const row of rows) {
+      summary.rows++;
+      if ("rejected" in row) {
+        summary.rejected.push({ line: row.line, reason: row.rejected });
+        continue;
+      }
+      const problem = hygieneProblem(row.subscriber.email, { role: options.allowRole, disposable: options.allowDisposable });
+      if (problem) {
+        summary.skipped[problem.kind]++;
+        summary.skipped.rows.push({ line: row.line, field: emailColumn, reason: problem.reason });
+        continue;
+      }
+      const size = JSON.stringify(row.subscriber).length + 1;
+      if (batch.length > 0 && characters + size > BATCH_CHARACTERS) await flush();
+      batch.push(row.subscriber);
+      characters += size;
+      if (batch.length === BATCH_SIZE) await flush();
     }
-    const problem = hygieneProblem(row.subscriber.email, { role: options.allowRole, disposable: options.allowDisposable });
-    if (problem) {
-      summary.skipped[problem.kind]++;
-      summary.skipped.rows.push({ line: row.line, field: emailColumn, reason: problem.reason });
-      continue;
-    }
-    const size = JSON.stringify(row.subscriber).length + 1;
-    if (batch.length > 0 && characters + size > BATCH_CHARACTERS) await flush();
-    batch.push(row.subscriber);
-    characters += size;
-    if (batch.length === BATCH_SIZE) await flush();
+    if (batch.length > 0) await flush();
+  } finally {
+    // A file that stops being readable midway still waits for the batches on the wire.
+    await Promise.all(onWire.map((b) => b.done));
   }
-  await inFlight;
-  if (batch.length > 0) await send(batch);
+  await settled();
   // Rows the runtime refused come back after the ones read as bad: one list in file order.
   summary.rejected.sort((a, b) => a.line - b.line);
   onProgress({ bytes, rows: summary.rows });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { subscriberImportRequest, subscriberListQuery, subscriberPatchRequest, subscriberUpsertRequest } from "../../schemas/api.js";
+import { importRowsRequest, subscriberOfRow } from "../../schemas/subscriber-import.js";
 import { callerOf } from "../http/access.js";
 import { parseBody, parseQuery } from "../http/errors.js";
 import { listSubscribers, normaliseEmail, readSubscriber } from "./records.js";
@@ -14,7 +15,7 @@ function apiOrigin(request: FastifyRequest): ConsentOrigin {
 
 /**
  * Subscribers through the API (admin: personal data):
- *   POST  /v1/subscribers/import   a batch of the CSV import
+ *   POST  /v1/subscribers/import   a batch of the CSV import (rows of cells, or objects)
  *   POST  /v1/subscribers          upsert one, validated and normalised as an import row
  *   GET   /v1/subscribers/:email   one, with its consent history
  *   PATCH /v1/subscribers/:email   change one that exists
@@ -23,8 +24,11 @@ function apiOrigin(request: FastifyRequest): ConsentOrigin {
 export function registerSubscriberRoutes(v1: FastifyInstance, deps: { pool: pg.Pool; erasureKey?: ErasureKey }): void {
   const { pool, erasureKey } = deps;
   v1.post("/subscribers/import", async (request) => {
-    const body = parseBody(subscriberImportRequest, request.body);
-    return upsertSubscribers(pool, body.subscribers, { source: "import", ...(body.file ? { file: body.file } : {}) }, erasureKey);
+    // mk subscribers import sends `rows` (schemas/subscriber-import.ts); `subscribers` is the same batch as objects.
+    const compact = typeof request.body === "object" && request.body !== null && "rows" in request.body;
+    const body = compact ? parseBody(importRowsRequest, request.body) : parseBody(subscriberImportRequest, request.body);
+    const subscribers = "rows" in body ? body.rows.map(subscriberOfRow) : body.subscribers;
+    return upsertSubscribers(pool, subscribers, { source: "import", ...(body.file ? { file: body.file } : {}) }, erasureKey);
   });
   v1.post("/subscribers", async (request, reply) => {
     const body = parseBody(subscriberUpsertRequest, request.body);

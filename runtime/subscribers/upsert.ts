@@ -1,67 +1,83 @@
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
-import { stringify } from "csv-stringify/sync";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { ImportedSubscriber, SubscriberImportResponse } from "../../schemas/api.js";
 import { withTransaction } from "../db/transaction.js";
 import { refuseErased, type ErasureKey } from "./erase.js";
 
-const SQL = {
-  staging: `
-    create temporary table import_staging (
-      ord integer not null, email text not null, first_name text, last_name text, country text, timezone text,
-      locale text, tags jsonb, consent text, has_consent boolean not null, attributes jsonb,
-      consent_detail text, consent_at timestamptz, consent_ip inet, consent_evidence jsonb
-    ) on commit drop`,
-  copy: "copy import_staging from stdin with (format csv)",
-  total: "select count(distinct email) as total from import_staging",
-  /** Existing subscribers, merged with the incoming row; rewritten only when something changes. */
-  update: `
-    with incoming as (
-      select distinct on (email) * from import_staging order by email, ord desc
-    ), merged as (
-      select s.id,
-             coalesce(i.first_name, s.first_name) as first_name,
-             coalesce(i.last_name, s.last_name) as last_name,
-             coalesce(i.country, s.country) as country,
-             coalesce(i.timezone, s.timezone) as timezone,
-             coalesce(i.locale, s.locale) as locale,
-             case when i.tags is null then s.tags else array(select jsonb_array_elements_text(i.tags)) end as tags,
-             case when i.has_consent then i.consent else s.consent end as consent,
-             s.attributes || coalesce(i.attributes, '{}') as attributes
-      from incoming i join subscribers s on s.email = i.email
-    )
-    update subscribers s
-    set first_name = m.first_name, last_name = m.last_name, country = m.country, timezone = m.timezone,
-        locale = m.locale, tags = m.tags, consent = m.consent, attributes = m.attributes, updated_at = now()
-    from merged m
-    where s.id = m.id
-      and (s.first_name, s.last_name, s.country, s.timezone, s.locale, s.tags, s.consent, s.attributes)
-          is distinct from (m.first_name, m.last_name, m.country, m.timezone, m.locale, m.tags, m.consent, m.attributes)`,
-  /** New subscribers. */
-  insert: `
-    insert into subscribers (email, first_name, last_name, country, timezone, locale, tags, consent, attributes)
-    select email, first_name, last_name, country, timezone, locale,
-           coalesce(array(select jsonb_array_elements_text(tags)), '{}'), consent, coalesce(attributes, '{}')
-    from (select distinct on (email) * from import_staging order by email, ord desc) i
-    where not exists (select 1 from subscribers s where s.email = i.email)
-    on conflict (email) do nothing`,
+export const UPSERT_SQL = {
   /**
-   * The consent history (migration 000014): an event for each subscriber
-   * whose marketing consent this batch changed ($1 the source). Runs after
-   * the update and insert, which set subscribers.consent already.
+   * Where a batch is copied first: one table per connection, kept for the
+   * next batch and emptied at each commit. `consent` is "marketing", "none"
+   * (withdrawn) or null (left as stored).
    */
-  consentEvents: `
-    insert into consent_events (subscriber_id, topic, action, source, source_detail, occurred_at, ip, evidence)
-    select s.id, '', case when i.consent = 'marketing' then 'granted' else 'withdrawn' end, $1,
-           i.consent_detail, coalesce(i.consent_at, now()), i.consent_ip, i.consent_evidence
-    from (select distinct on (email) * from import_staging order by email, ord desc) i
-    join subscribers s on s.email = i.email
-    left join consent_state c on c.subscriber_id = s.id and c.topic = ''
-    where i.has_consent and (i.consent = 'marketing') is distinct from coalesce(c.granted, false)
-    order by s.id`,
+  staging: `
+    create temporary table if not exists import_staging (
+      ord integer not null, email text not null, first_name text, last_name text, country text, timezone text,
+      locale text, tags text[], consent text, attributes jsonb,
+      consent_detail text, consent_at timestamptz, consent_ip inet, evidence jsonb
+    ) on commit delete rows`,
+  copy: "copy import_staging from stdin",
+  /**
+   * The staged batch in one statement ($1 the consent source). The last row
+   * wins for an email given twice. Each row's email is looked up once;
+   * known subscribers are updated only where the row changes something
+   * (empty cells keep the stored value, attributes merge, tags and consent
+   * replace), so a re-import writes nothing; the rest are inserted (an email
+   * another import inserts at the same moment keeps that import's values).
+   * Then an event in the consent history (migration 000014) for each
+   * subscriber whose marketing consent the batch changes, read against the
+   * state before it; the statement's trigger keeps consent_state (migration
+   * 000017).
+   */
+  merge: `
+    with incoming as (
+      select distinct on (email) email, first_name, last_name, country, timezone, locale, tags,
+             consent is not null as has_consent, nullif(consent, 'none') as consent,
+             attributes, consent_detail, consent_at, consent_ip, evidence
+      from import_staging order by email, ord desc
+    ), known as (
+      -- Who is already here, and whether they consent now: the one lookup by email of each row.
+      select s.id, s.email, c.granted
+      from incoming i join subscribers s on s.email = i.email
+      left join consent_state c on c.subscriber_id = s.id and c.topic = ''
+    ), updated as (
+      update subscribers s
+      set first_name = coalesce(i.first_name, s.first_name), last_name = coalesce(i.last_name, s.last_name),
+          country = coalesce(i.country, s.country), timezone = coalesce(i.timezone, s.timezone), locale = coalesce(i.locale, s.locale),
+          tags = coalesce(i.tags, s.tags), consent = case when i.has_consent then i.consent else s.consent end,
+          attributes = s.attributes || coalesce(i.attributes, '{}'), updated_at = now()
+      from incoming i join known k on k.email = i.email
+      where s.id = k.id
+        and (s.first_name, s.last_name, s.country, s.timezone, s.locale, s.tags, s.consent, s.attributes) is distinct from
+            (coalesce(i.first_name, s.first_name), coalesce(i.last_name, s.last_name), coalesce(i.country, s.country),
+             coalesce(i.timezone, s.timezone), coalesce(i.locale, s.locale), coalesce(i.tags, s.tags),
+             case when i.has_consent then i.consent else s.consent end, s.attributes || coalesce(i.attributes, '{}'))
+      returning s.id
+    ), inserted as (
+      insert into subscribers (email, first_name, last_name, country, timezone, locale, tags, consent, attributes)
+      select email, first_name, last_name, country, timezone, locale, coalesce(tags, '{}'), consent, coalesce(attributes, '{}')
+      from incoming i
+      where not exists (select 1 from known k where k.email = i.email)
+      order by email
+      on conflict (email) do nothing
+      returning id, email
+    ), consent_changes as (
+      insert into consent_events (subscriber_id, topic, action, source, source_detail, occurred_at, ip, evidence)
+      select s.id, '', case when i.consent = 'marketing' then 'granted' else 'withdrawn' end, $1,
+             i.consent_detail, coalesce(i.consent_at, now()), i.consent_ip, i.evidence
+      from incoming i
+      join (select id, email, granted from known union all select id, email, null from inserted) s on s.email = i.email
+      where i.has_consent and coalesce(i.consent = 'marketing', false) <> coalesce(s.granted, false)
+      order by s.id
+    )
+    select (select count(*) from incoming) as total, (select count(*) from inserted) as inserted, (select count(*) from updated) as updated`,
 } as const;
+
+/** PostgreSQL's deadlock_detected, and how often a batch it rolled back is tried in all. */
+const DEADLOCK = "40P01";
+const MERGE_ATTEMPTS = 3;
 
 /** Where a batch's consent changes come from: an import's file (source_detail "file:line"), or an API token's name. */
 export type ConsentOrigin = { source: "import"; file?: string } | { source: "api"; token: string };
@@ -72,47 +88,65 @@ function consentDetail(origin: ConsentOrigin, subscriber: ImportedSubscriber): s
   return subscriber.line === undefined ? origin.file : `${origin.file}:${subscriber.line}`;
 }
 
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** A value as COPY's text format writes it: \N for none; backslash, tab and line ends escaped (most values have none). */
+function copyValue(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "\\N";
+  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value;
+}
+
+/** An array of text as PostgreSQL writes it, each element quoted. */
+function textArray(items: readonly string[]): string {
+  return `{${items.map((t) => `"${t.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
+}
+
+/** The batch in COPY's text format, one line per subscriber in the columns of import_staging. */
+export function stagingText(subscribers: readonly ImportedSubscriber[], origin: ConsentOrigin): string {
+  const lines = new Array<string>(subscribers.length);
+  subscribers.forEach((s, ord) => {
+    const proof = s.consentProof;
+    lines[ord] =
+      `${ord}\t${copyValue(s.email)}\t${copyValue(s.firstName)}\t${copyValue(s.lastName)}\t${copyValue(s.country)}\t` +
+      `${copyValue(s.timezone)}\t${copyValue(s.locale)}\t${copyValue(s.tags && textArray(s.tags))}\t` +
+      `${copyValue(s.consent === undefined ? undefined : (s.consent ?? "none"))}\t${copyValue(s.attributes && JSON.stringify(s.attributes))}\t` +
+      `${copyValue(consentDetail(origin, s))}\t${copyValue(proof?.confirmedAt ?? proof?.grantedAt)}\t` +
+      `${copyValue(proof?.confirmIp ?? proof?.ip)}\t${copyValue(proof && JSON.stringify(proof))}\n`;
+  });
+  return lines.join("");
+}
+
 /**
  * Insert or update a batch of subscribers (emails already normalised): COPY
- * into a temporary staging table, then one UPDATE of the existing subscribers and one INSERT of the new ones. The
- * last row wins for an email given twice; rows that change nothing are not
- * rewritten, so a re-import is cheap and idempotent. (An email that another
- * import inserts at the same moment keeps that import's values.) Each change
- * of consent is recorded in the consent history with its origin and proof.
- * With `erasure`, addresses erased at their owner's request are refused row by
- * row (`refused`) and not stored.
+ * into the staging table, then one statement (UPSERT_SQL.merge), in one
+ * transaction. Rows that change nothing are not rewritten, so a re-import
+ * is cheap and idempotent, and each change of consent is recorded in the
+ * consent history with its origin and proof. With `erasure`, addresses
+ * erased at their owner's request are refused row by row (`refused`) and
+ * not stored.
  */
 export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly ImportedSubscriber[], origin: ConsentOrigin, erasure?: ErasureKey): Promise<SubscriberImportResponse> {
   if (subscribers.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
-  return withTransaction(pool, async (client) => {
-    const { kept, refused } = await refuseErased(client, erasure, subscribers);
-    if (kept.length === 0) return { inserted: 0, updated: 0, unchanged: 0, refused };
-    await client.query(SQL.staging);
-    const csv = stringify(
-      kept.map((s, i) => [
-        i,
-        s.email,
-        s.firstName ?? null,
-        s.lastName ?? null,
-        s.country ?? null,
-        s.timezone ?? null,
-        s.locale ?? null,
-        s.tags === undefined ? null : JSON.stringify(s.tags),
-        s.consent ?? null,
-        s.consent !== undefined,
-        s.attributes === undefined ? null : JSON.stringify(s.attributes),
-        consentDetail(origin, s),
-        s.consentProof?.confirmedAt ?? s.consentProof?.grantedAt ?? null,
-        s.consentProof?.confirmIp ?? s.consentProof?.ip ?? null,
-        s.consentProof === undefined ? null : JSON.stringify(s.consentProof),
-      ]),
-      { cast: { boolean: (b) => (b ? "t" : "f") }, quoted_string: true },
-    );
-    await pipeline(Readable.from([csv]), client.query(copyFrom(SQL.copy)));
-    const total = Number((await client.query<{ total: string }>(SQL.total)).rows[0]?.total ?? 0);
-    const updated = (await client.query(SQL.update)).rowCount ?? 0;
-    const inserted = (await client.query(SQL.insert)).rowCount ?? 0;
-    await client.query(SQL.consentEvents, [origin.source]);
-    return { inserted, updated, unchanged: total - inserted - updated, refused };
-  });
+  const { kept, refused } = await refuseErased(pool, erasure, subscribers);
+  if (kept.length === 0) return { inserted: 0, updated: 0, unchanged: 0, refused };
+  const text = stagingText(kept, origin);
+  const merge = () =>
+    withTransaction(pool, async (client) => {
+      await client.query(UPSERT_SQL.staging);
+      await pipeline(Readable.from([text]), client.query(copyFrom(UPSERT_SQL.copy)));
+      return (await client.query<{ total: string; inserted: string; updated: string }>(UPSERT_SQL.merge, [origin.source])).rows[0]!;
+    });
+  // Two imports of overlapping files at once can deadlock; the one PostgreSQL picks was rolled back whole and goes again.
+  let row;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      row = await merge();
+      break;
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK || attempt === MERGE_ATTEMPTS) throw error;
+    }
+  }
+  const [total, inserted, updated] = [Number(row.total), Number(row.inserted), Number(row.updated)];
+  return { inserted, updated, unchanged: total - inserted - updated, refused };
 }

@@ -10,6 +10,7 @@ import { summaryLines } from "../../cli/commands/subscribers/import.js";
 import { RuntimeClient } from "../../cli/runtime-client.js";
 import { parseColumnMap } from "../../cli/subscribers/formats.js";
 import { importSubscribersCsv, type ImportOptions } from "../../cli/subscribers/import.js";
+import { subscriberOfRow, type ImportRow } from "../../schemas/subscriber-import.js";
 import type { ImportedSubscriber } from "../../schemas/api.js";
 import { stopDatabase } from "../helpers/database.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../helpers/runtime.js";
@@ -55,6 +56,10 @@ describe("mk subscribers import", { timeout: 180_000 }, () => {
     assert.match(first.rejected[3]?.reason ?? "", /^email: must be an email address/);
     assert.equal(Number((await db.query("select count(*) from subscribers")).rows[0].count), 99_000);
 
+    const consentEvents = async () => Number((await db.query("select count(*) from consent_events").then((r) => r.rows[0].count)));
+    const granted = Number((await db.query("select count(*) from subscribers where consent = 'marketing'")).rows[0].count);
+    assert.equal(await consentEvents(), granted, "one consent event per row that grants consent; an empty consent cell of a new subscriber withdraws nothing");
+
     const person = await subscriber("person.1@example.com");
     assert.equal(person.last_name, "Rivera, 1");
     assert.deepEqual(person.tags, ["remote-worker", "buyer"]);
@@ -67,6 +72,25 @@ describe("mk subscribers import", { timeout: 180_000 }, () => {
       { format: { name: "mk", title: "mk subscribers CSV" }, rows: 100_000, inserted: 0, updated: 0, unchanged: 99_000, rejected: 1000, skipped: { role: 0, disposable: 0, rows: [] } },
     );
     assert.equal(Number((await db.query("select count(*) from subscribers")).rows[0].count), 99_000);
+    assert.equal(await consentEvents(), granted, "a re-import records no consent event");
+  });
+
+  it("keeps the last row of an email given in two batches on the wire at once, and two imports at once lose and duplicate nothing", async () => {
+    const rows = (from: number, to: number, name: string) => Array.from({ length: to - from }, (_, i) => `wire${from + i}@example.com,${name}${from + i}`).join("\n");
+    // 12,000 rows: three batches, all on the wire together; line 2's address comes back on the last line.
+    const file = await csv("wire.csv", `email,firstName\n${rows(0, 12_000, "First")}\nwire0@example.com,Last\n`);
+    const summary = await importSubscribersCsv(file, client);
+    assert.deepEqual([summary.inserted, summary.updated, summary.unchanged], [12_000, 1, 0], "the address given twice is one subscriber, updated by the later batch");
+    assert.equal((await subscriber("wire0@example.com")).first_name, "Last");
+
+    const [a, b] = await Promise.all([
+      importSubscribersCsv(await csv("wire-a.csv", `email,firstName\n${rows(6_000, 18_000, "A")}\n`), client),
+      importSubscribersCsv(await csv("wire-b.csv", `email,firstName\n${rows(10_000, 22_000, "B")}\n`), client),
+    ]);
+    assert.equal(a.rejected.length + b.rejected.length, 0);
+    assert.equal(a.inserted + b.inserted, 10_000, "each new address inserted once");
+    const { rows: stored } = await db.query("select count(*)::int as n, count(distinct email)::int as emails from subscribers where email like 'wire%'");
+    assert.deepEqual(stored[0], { n: 22_000, emails: 22_000 });
   });
 
   it("updates: empty cells keep what is stored, an empty consent withdraws it, attributes merge, the last row of an email wins", async () => {
@@ -181,6 +205,12 @@ describe("mk subscribers import", { timeout: 180_000 }, () => {
     const response = await rt.api("/v1/subscribers/import", { body: { subscribers: [{ email: "a@example.com" }, { email: "b@example.com", country: "XX" }] } });
     assert.equal(response.status, 400);
     assert.deepEqual(response.body.error.fields.map((f: { path: string }) => f.path), ["subscribers[1].country"]);
+    // The rows mk subscribers import sends (schemas/subscriber-import.ts): the same rules, cell by cell.
+    const cells = (email: string, country: string | null) => [email, null, null, country, null, null, null, null, null, 2, null];
+    const rows = await rt.api("/v1/subscribers/import", { body: { rows: [cells("a@example.com", null), cells("b@example.com", "XX"), ["c@example.com"]] } });
+    assert.equal(rows.status, 400);
+    assert.deepEqual(rows.body.error.fields.map((f: { path: string }) => f.path), ["rows[1][3]", "rows[2]"]);
+    assert.equal(await subscriber("a@example.com"), undefined);
   });
 });
 
@@ -188,7 +218,8 @@ describe("mk subscribers import", { timeout: 180_000 }, () => {
 function recordingClient() {
   const requests: { subscribers: ImportedSubscriber[]; file?: string }[] = [];
   const client = {
-    importSubscribers: async (subscribers: ImportedSubscriber[], file?: string) => {
+    importSubscribers: async (rows: ImportRow[], file?: string) => {
+      const subscribers = rows.map(subscriberOfRow);
       requests.push({ subscribers, file });
       return { inserted: subscribers.length, updated: 0, unchanged: 0 };
     },

@@ -121,7 +121,7 @@ export class ConditionSizes {
 }
 
 /** The audiences a condition refers to directly: each once, or (`every`) once per reference. */
-function references(condition: Condition | undefined, every = false): string[] {
+export function references(condition: Condition | undefined, every = false): string[] {
   const names: string[] = [];
   const visit = (c: Condition): void => {
     if ("all" in c) c.all.forEach(visit);

@@ -9,10 +9,27 @@ export const SEND_SQL = {
     join compiled_templates t on t.hash = r.spec->>'html'
     where r.kind = 'Template' and r.name = any($1::text[])`,
   storeTemplate: "insert into compiled_templates (hash, html) values ($1, $2) on conflict (hash) do nothing",
-  recordStart: "insert into campaign_sends (campaign, started_serial, snapshot, recipients) values ($1, $2, $3, 0)",
+  recordStart: "insert into campaign_sends (campaign, started_serial, snapshot, recipients) values ($1, $2, $3, 0) returning started_at",
   markStarted: "update resources set started_at = now() where kind = 'Campaign' and name = $1",
-  setRecipients: "update campaign_sends set recipients = $2 where campaign = $1",
-  zones: "select distinct coalesce(timezone, $1) as zone from subscribers",
+
+  /** A start's ledger, written in chunks outside the state lock (ledger-fill.ts, migration 000018). */
+  recordStartPlan: "insert into campaign_starts (campaign, plan, through_id) select $1, $2, coalesce(max(id), 0) from subscribers",
+  unfinishedStarts: "select campaign from campaign_starts where finished_at is null order by campaign",
+  /** One writer per start: a session lock, freed with the connection when its runtime dies. */
+  waitStartLock: "select pg_advisory_lock(hashtext('mk_campaign_start'), hashtext($1))",
+  tryStartLock: "select pg_try_advisory_lock(hashtext('mk_campaign_start'), hashtext($1)) as locked",
+  unlockStart: "select pg_advisory_unlock(hashtext('mk_campaign_start'), hashtext($1))",
+  lockStart: `
+    select st.plan, st.after_id, st.through_id, c.recipients
+    from campaign_starts st join campaign_sends c on c.campaign = st.campaign
+    where st.campaign = $1 and st.finished_at is null
+    for update of st`,
+  /** The last id of the next $3 + 1 subscribers after $1 (none: fewer are left before $2). */
+  chunkEnd: "select id from subscribers where id > $1 and id <= $2 order by id offset $3 limit 1",
+  chunkZones: "select distinct coalesce(timezone, $1) as zone from subscribers where id > $2 and id <= $3",
+  advanceStart: "update campaign_starts set after_id = $2, finished_at = case when $3 then now() end where campaign = $1",
+  addRecipients: "update campaign_sends set recipients = recipients + $2 where campaign = $1",
+  startRecipients: "select recipients from campaign_sends where campaign = $1",
   snapshots: "select campaign, snapshot from campaign_sends where campaign = any($1::text[])",
   compiledHtml: "select html from compiled_templates where hash = $1",
 

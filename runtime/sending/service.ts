@@ -3,6 +3,8 @@ import type { Registry } from "prom-client";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
 import type { DatabaseWatch } from "../db/database-status.js";
 import { MessageComposer } from "./compose.js";
+import { PollingLoop } from "../polling-loop.js";
+import { resumeStarts } from "./ledger-fill.js";
 import { createSendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
 import { createRateLimiter, type RateLimitLog, type SendRateLimiter } from "./rate-limit.js";
@@ -70,12 +72,17 @@ export function createSending(config: SendingConfig, pool: pg.Pool, registry: Re
     { length: config.MK_WORKERS },
     () => new SendWorker({ pool, transport, limiter, composer, metrics, log, database, leaseSeconds: config.MK_LEASE_SECONDS }),
   );
+  // Campaign starts cut short (their runtime died mid-way) are finished by whichever runtime runs: at once, then every few seconds.
+  const starts: PollingLoop = new PollingLoop(() => resumeStarts(pool, starts.signal), { idleMs: 3000, log, name: "campaign start", id: "campaign-starts", database });
   return {
     transport,
     composer,
-    start: () => workers.forEach((w) => w.start()),
+    start: () => {
+      starts.start();
+      workers.forEach((w) => w.start());
+    },
     stop: async () => {
-      await Promise.all(workers.map((w) => w.stop()));
+      await Promise.all([starts.stop(), ...workers.map((w) => w.stop())]);
       await limiter.close();
       await transport.close();
     },

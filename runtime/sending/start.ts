@@ -1,11 +1,12 @@
 import type pg from "pg";
+import type { Condition } from "../../schemas/index.js";
+import { references } from "../../schemas/condition-size.js";
 import { appliedAudiences, appliedProject } from "../state/applied.js";
-import { recipientsFilter } from "../audiences/count.js";
-import { ConditionCompiler } from "../audiences/condition-sql.js";
 import { ApiError } from "../http/errors.js";
 import { campaignReach } from "./budget.js";
+import { chunkInsert, fillLedger, START_CHUNK, type RecipientPlan } from "./ledger-fill.js";
 import { SEND_SQL } from "./queries.js";
-import { dueInstant, startsAt } from "./schedule.js";
+import { startsAt } from "./schedule.js";
 import { snapshotCampaign, type CampaignSpec, type ProjectSpec } from "./snapshot.js";
 import { withTransaction } from "../db/transaction.js";
 import { findTopic } from "../subscribers/topics.js";
@@ -31,15 +32,17 @@ interface CampaignRow {
 
 /**
  * Start every scheduled campaign whose time has come (`POST /v1/sends/due`).
- * Safe to call any number of times, concurrently: starts hold the state row's
- * lock (as applies do), a started campaign is never started again, and the
- * ledger's unique (campaign, subscriber) key stops any second row.
+ * Safe to call any number of times, concurrently: starts are recorded under
+ * the state row's lock (as applies are), a started campaign is never started
+ * again, and the ledger's unique (campaign, subscriber) key stops any second
+ * row. The ledgers are written after the lock is let go (fillLedger).
  */
 export async function startDueCampaigns(pool: pg.Pool, transport: string, now = new Date()): Promise<StartResult> {
-  return inStateLock(pool, async (client, serial) => {
+  const { result, recorded } = await inStateLock(pool, async (client, serial) => {
     const project = await readProject(client);
     const campaigns = (await client.query<CampaignRow>(SEND_SQL.unstartedCampaigns)).rows;
     const result: StartResult = { started: [], refused: [], waiting: [] };
+    const recorded: string[] = [];
     const mismatch = providerMismatch(project, transport);
     for (const campaign of campaigns) {
       if (!campaign.spec.schedule) continue;
@@ -52,30 +55,32 @@ export async function startDueCampaigns(pool: pg.Pool, transport: string, now = 
         result.refused.push({ campaign: campaign.name, reason: mismatch });
         continue;
       }
-      result.started.push(await startCampaign(client, serial, project, campaign, now));
+      await recordStart(client, serial, project, campaign, now);
+      recorded.push(campaign.name);
     }
-    return result;
+    return { result, recorded };
   });
+  for (const campaign of recorded) result.started.push({ campaign, recipients: await fillLedger(pool, campaign) });
+  return result;
 }
 
 /**
  * Start one campaign now, scheduled or not (`mk send <campaign>`). Starting a
- * campaign that already started does nothing and says so.
+ * campaign that already started does nothing and says so (after finishing
+ * its ledger, if a start cut short left some of it unwritten).
  */
-export async function startCampaignNow(pool: pg.Pool, name: string, transport: string, now = new Date()): Promise<StartedCampaign & { alreadyStarted: boolean }> {
-  return inStateLock(pool, async (client, serial) => {
+export async function startCampaignNow(pool: pg.Pool, name: string, transport: string, now = new Date(), chunkSize = START_CHUNK): Promise<StartedCampaign & { alreadyStarted: boolean }> {
+  const alreadyStarted = await inStateLock(pool, async (client, serial) => {
     const campaign = (await client.query<CampaignRow>(SEND_SQL.campaign, [name])).rows[0];
     if (!campaign) throw new ApiError(404, "unknown_campaign", `no campaign "${name}" is applied; run mk apply first`);
-    if (campaign.started_at) {
-      const { rows } = await client.query<{ recipients: number }>("select recipients from campaign_sends where campaign = $1", [name]);
-      return { campaign: name, recipients: rows[0]?.recipients ?? 0, alreadyStarted: true };
-    }
+    if (campaign.started_at) return true;
     const project = await readProject(client);
     const mismatch = providerMismatch(project, transport);
     if (mismatch) throw new ApiError(409, "transport_mismatch", mismatch);
-    const started = await startCampaign(client, serial, project, campaign, now);
-    return { ...started, alreadyStarted: false };
+    await recordStart(client, serial, project, campaign, now);
+    return false;
   });
+  return { campaign: name, recipients: await fillLedger(pool, name, chunkSize), alreadyStarted };
 }
 
 function inStateLock<T>(pool: pg.Pool, work: (client: pg.PoolClient, serial: number) => Promise<T>): Promise<T> {
@@ -100,46 +105,50 @@ async function readProject(client: pg.PoolClient): Promise<ProjectSpec> {
   return project;
 }
 
-/** Snapshot the campaign, then write its ledger rows in one INSERT … SELECT. */
-async function startCampaign(client: pg.PoolClient, serial: number, project: ProjectSpec, campaign: CampaignRow, now: Date): Promise<StartedCampaign> {
+/**
+ * Inside the state lock: fix the campaign (its snapshot) and how its
+ * recipients are chosen (the plan: its audiences as applied now, consent,
+ * topic, geofence, budget cap, variants), and mark it started. Refusals
+ * (a missing template, an unknown topic, a condition that cannot compile)
+ * come from here, so nothing is recorded for them.
+ */
+async function recordStart(client: pg.PoolClient, serial: number, project: ProjectSpec, campaign: CampaignRow, now: Date): Promise<void> {
   const spec = campaign.spec;
   const snapshot = await snapshotCampaign(client, project, campaign.name, spec);
-  await client.query(SEND_SQL.recordStart, [campaign.name, serial, JSON.stringify(snapshot)]);
-  await client.query(SEND_SQL.markStarted, [campaign.name]);
-
-  // 1. When each time zone's recipients are due (luxon: DST, skipped hours, the delivery window).
-  const zones = (await client.query<{ zone: string }>(SEND_SQL.zones, [project.defaults.timezone])).rows.map((r) => r.zone);
-  const dues = zones.map((zone) => (spec.schedule ? dueInstant(spec.schedule, zone, project.defaults.timezone).toJSDate() : now));
-
-  // 2. Who: audience, consent (to the topic too), geofence, suppressions; how many: the budget caps.
-  const compiler = new ConditionCompiler(await appliedAudiences(client), project.defaults.timezone);
   const topic = spec.topic === undefined ? undefined : findTopic(project.topics, spec.topic);
   if (spec.topic !== undefined && !topic) throw new ApiError(409, "unknown_topic", `campaign "${campaign.name}" is about topic "${spec.topic}", which the applied mk.yaml does not define`);
-  const filter = recipientsFilter(compiler, spec.audience, !spec.transactional, spec.geofence, topic);
+  const startedAt = (await client.query<{ started_at: Date }>(SEND_SQL.recordStart, [campaign.name, serial, JSON.stringify(snapshot)])).rows[0]!.started_at;
+  await client.query(SEND_SQL.markStarted, [campaign.name]);
+
   const reach = campaignReach(Number.MAX_SAFE_INTEGER, project.sending.pricePer1000Usd, spec.budget);
-  const limit = reach.cappedBy ? reach.recipients : null;
-
-  // 3. Which variant: a hash of campaign and subscriber into 0–99, against the cumulative weights.
-  const weighted = snapshot.variants.filter((v) => v.weight > 0);
   let upTo = 0;
-  const cumulative = weighted.map((v) => (upTo += v.weight));
-  const bucket = () => `(('x' || substr(md5(${compiler.param(campaign.name, "::text")} || ':' || s.id), 1, 8))::bit(32)::bigint % 100)`;
-  const variant =
-    weighted.length === 1 && weighted[0]!.name === null
-      ? "null::text"
-      : `(select v.name from unnest(${compiler.param(weighted.map((v) => v.name), "::text[]")}, ${compiler.param(cumulative, "::int[]")}) as v (name, up_to) where ${bucket()} < v.up_to order by v.up_to limit 1)`;
+  const plan: RecipientPlan = {
+    audience: spec.audience,
+    audiences: audiencesOf(await appliedAudiences(client), spec.audience),
+    marketing: !spec.transactional,
+    geofence: spec.geofence,
+    topic: topic && { name: topic.name, default: topic.default },
+    timezone: project.defaults.timezone,
+    schedule: spec.schedule,
+    startedAt: now.toISOString(),
+    eventsAt: startedAt.toISOString(),
+    limit: reach.cappedBy ? reach.recipients : null,
+    variants: snapshot.variants.filter((v) => v.weight > 0).map((v) => ({ name: v.name, upTo: (upTo += v.weight) })),
+  };
+  // Compiled once here, so a condition the runtime refuses refuses the start.
+  chunkInsert(campaign.name, plan, { after: "0", upTo: "0", limit: null }, new Map());
+  await client.query(SEND_SQL.recordStartPlan, [campaign.name, JSON.stringify(plan)]);
+}
 
-  const insert = `
-    insert into sends (campaign, subscriber_id, email, variant, timezone, due_at)
-    select ${compiler.param(campaign.name, "::text")}, s.id, s.email, ${variant}, z.zone, z.due_at
-    from subscribers s
-    join unnest(${compiler.param(zones, "::text[]")}, ${compiler.param(dues, "::timestamptz[]")}) as z (zone, due_at)
-      on z.zone = coalesce(s.timezone, ${compiler.param(project.defaults.timezone)})
-    where ${filter}
-    order by s.id
-    limit ${compiler.param(limit, "::bigint")}
-    on conflict (campaign, subscriber_id, enrollment_id, signup_id) do nothing`;
-  const { rowCount } = await client.query(insert, compiler.params);
-  await client.query(SEND_SQL.setRecipients, [campaign.name, rowCount ?? 0]);
-  return { campaign: campaign.name, recipients: rowCount ?? 0 };
+/** `audience` and every applied audience it refers to, however deep (unknown ones are left for the compiler to refuse). */
+function audiencesOf(applied: ReadonlyMap<string, Condition | undefined>, audience: string): Record<string, Condition | null> {
+  const found = new Map<string, Condition | null>();
+  for (const pending = [audience]; pending.length > 0; ) {
+    const name = pending.pop()!;
+    if (found.has(name) || !applied.has(name)) continue;
+    const where = applied.get(name);
+    found.set(name, where ?? null);
+    pending.push(...references(where));
+  }
+  return Object.fromEntries(found);
 }

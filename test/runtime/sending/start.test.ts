@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
+import { startCampaignNow } from "../../../runtime/sending/start.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
 const ZONES = ["America/New_York", "Europe/Berlin", "Asia/Bangkok", "Australia/Sydney"];
@@ -21,6 +22,13 @@ describe("starting campaigns", { timeout: 180_000 }, () => {
       { name: "windowed", schedule: { at: "2026-03-29T07:00:00", timezone: "recipient", window: "09:00-11:00" } },
       { name: "geofenced", geofence: { countries: { notIn: ["US"] }, timezones: { in: ["Asia/Bangkok", "Europe/Berlin"] } } },
       { name: "usd-capped", budget: { maxUsd: 0.002 } },
+      {
+        name: "chunked",
+        schedule: { at: "2099-03-29T09:00:00", timezone: "recipient", window: "09:30-11:00" },
+        variants: [{ name: "a", weight: 30 }, { name: "b", weight: 70 }],
+        geofence: { countries: { notIn: ["AU"] } },
+        budget: { maxRecipients: 23 },
+      },
     ]);
   }, { timeout: 120_000 });
   after(() => rt.close(), { timeout: 120_000 });
@@ -49,6 +57,23 @@ describe("starting campaigns", { timeout: 180_000 }, () => {
 
   it("caps a campaign at what maxUsd buys at the provider's price", async () => {
     assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "usd-capped" } })).body.recipients, 20, "$0.002 at $0.10 per 1,000");
+  });
+
+  it("writes the same ledger in chunks of 7 subscribers as in one: the cap, zones, variants and geofence carry across chunks", async () => {
+    const ledger = () =>
+      query<{ subscriber_id: string; variant: string; timezone: string; due_at: Date }>(rt.databaseUrl, "select subscriber_id, variant, timezone, due_at from sends where campaign = 'chunked' order by subscriber_id");
+    const chunked = await startCampaignNow(rt.pool, "chunked", "outbox", new Date(), 7);
+    assert.deepEqual(chunked, { campaign: "chunked", recipients: 23, alreadyStarted: false });
+    const inChunks = await ledger();
+    await query(
+      rt.databaseUrl,
+      `with gone as (delete from sends where campaign = 'chunked'), start as (delete from campaign_sends where campaign = 'chunked')
+       update resources set started_at = null where kind = 'Campaign' and name = 'chunked'`,
+    );
+    assert.equal((await startCampaignNow(rt.pool, "chunked", "outbox")).recipients, 23);
+    assert.deepEqual(inChunks, await ledger());
+    assert.equal(new Set(inChunks.map((r) => r.timezone)).size, 3, "every zone but Sydney's");
+    assert.deepEqual([...new Set(inChunks.map((r) => r.variant))].sort(), ["a", "b"]);
   });
 
   it("refuses an unknown campaign by name, and a malformed request", async () => {

@@ -14,6 +14,7 @@ interface SendRow {
   subscriber_id: string;
   sent_at: Date;
   utm_campaign: string;
+  clicked_at: Date | null;
 }
 
 /**
@@ -21,7 +22,7 @@ interface SendRow {
  * from the email's links) or a campaign (`utm.campaign`, for the subscriber's
  * send of it); it is attributed when it happened within `windowMs` after that
  * send's last click, or after the send itself when nobody clicked.
- * Two queries for the whole batch.
+ * One query for the whole batch.
  */
 export async function attribute(db: pg.PoolClient, events: readonly { event: IngestEvent; subscriberId: string }[], windowMs: number): Promise<(Attribution | undefined)[]> {
   const sendIds = events.flatMap((e) => (e.event.sendId ? [e.event.sendId] : []));
@@ -31,9 +32,6 @@ export async function attribute(db: pg.PoolClient, events: readonly { event: Ing
   const sends = (
     await db.query<SendRow>(EVENT_SQL.candidateSends, [sendIds, utm.map((e) => e.subscriberId), utm.map((e) => e.event.utm!.campaign!)])
   ).rows;
-  const clicks = new Map(
-    (await db.query<{ send_id: string; clicked_at: Date }>(EVENT_SQL.lastClicks, [sends.map((s) => s.id)])).rows.map((r) => [r.send_id, r.clicked_at]),
-  );
   const byId = new Map(sends.map((s) => [s.id, s]));
 
   return events.map(({ event, subscriberId }) => {
@@ -42,7 +40,7 @@ export async function attribute(db: pg.PoolClient, events: readonly { event: Ing
       : sends.filter((s) => s.subscriber_id === subscriberId && s.utm_campaign === event.utm?.campaign).sort((a, b) => b.sent_at.getTime() - a.sent_at.getTime())[0];
     if (!send) return undefined;
     const at = new Date(event.occurredAt).getTime();
-    const clicked = clicks.get(send.id);
+    const clicked = send.clicked_at;
     const touch = (clicked && clicked.getTime() <= at ? clicked : send.sent_at).getTime();
     return at >= touch && at - touch <= windowMs ? { campaign: send.campaign, variant: send.variant } : undefined;
   });

@@ -1,9 +1,10 @@
 import type pg from "pg";
 import { event as eventSchema, type IngestEvent } from "../../schemas/event.js";
 import { fieldPath } from "../http/errors.js";
+import { copyRows } from "../db/copy-rows.js";
 import { withTransaction } from "../db/transaction.js";
 import { taxContext } from "../tax/context.js";
-import { appendToLedger, type LedgerKey } from "../tax/ledger.js";
+import { appendToLedger, type LedgerEntry, type LedgerKey } from "../tax/ledger.js";
 import { tagTaxes } from "../tax/tagging.js";
 import { systemClock, type Clock } from "../clock.js";
 import { enrollFromEvents } from "../sequences/enroll.js";
@@ -91,6 +92,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
 
   // 4. One transaction: claim the keys, store the events whose key was new, dead-letter the rest.
   const fresh = await withTransaction(pool, async (client) => {
+    let ledger: LedgerEntry[] = [];
     const claimed = new Set((await client.query<{ idempotency_key: string }>(EVENT_SQL.claimKeys, [[...first.keys()].sort()])).rows.map((r) => r.idempotency_key));
     const store = [...first.values()].filter((item) => claimed.has(item.valid.event.idempotencyKey));
     if (store.length > 0) {
@@ -101,33 +103,38 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
       const { tags, entries } = taxable
         ? tagTaxes(e.map((event, i) => ({ event, country: countries[i]!, campaign: attributed[i]?.campaign ?? null, variant: attributed[i]?.variant ?? null })), await taxContext(client))
         : { tags: [], entries: [] };
-      await client.query(EVENT_SQL.insertEvents, [
-        e.map((x) => x.idempotencyKey),
-        store.map((item) => item.subscriber.id),
-        e.map((x) => x.type),
-        e.map((x) => x.occurredAt),
-        e.map((x) => JSON.stringify(x.properties ?? {})),
-        e.map((x) => x.amount?.value ?? null),
-        e.map((x) => x.amount?.currency ?? null),
-        countries,
-        e.map((x) => x.ip ?? null),
-        e.map((x) => (x.utm ? JSON.stringify(x.utm) : null)),
-        e.map((x) => x.sendId ?? null),
-        attributed.map((a) => a?.campaign ?? null),
-        attributed.map((a) => a?.variant ?? null),
-        e.map((x) => x.region ?? null),
-        e.map((_, i) => tags[i]?.rate ?? null),
-        e.map((_, i) => tags[i]?.type ?? null),
-      ]);
-      // The tax ledger, in the same transaction: an event and its entry exist together or not at all.
-      if (entries.length > 0) await appendToLedger(client, entries, options.ledgerKey);
-      // Sequences these events trigger, likewise.
+      await copyRows(
+        client,
+        EVENT_SQL.copyEvents,
+        store.map(({ valid: { event: x }, subscriber }, i) => [
+          x.idempotencyKey,
+          subscriber.id,
+          x.type,
+          x.occurredAt,
+          JSON.stringify(x.properties ?? {}),
+          x.amount?.value ?? null,
+          x.amount?.currency ?? null,
+          countries[i] ?? null,
+          x.ip ?? null,
+          x.utm ? JSON.stringify(x.utm) : null,
+          x.sendId ?? null,
+          attributed[i]?.campaign ?? null,
+          attributed[i]?.variant ?? null,
+          x.region ?? null,
+          tags[i]?.rate ?? null,
+          tags[i]?.type ?? null,
+        ]),
+      );
+      // Sequences these events trigger, in the same transaction: an event and its enrollments exist together or not at all.
       await enrollFromEvents(client, store.map((item) => ({ idempotencyKey: item.valid.event.idempotencyKey, subscriberId: item.subscriber.id, name: item.valid.event.type })), (options.clock ?? systemClock)());
+      ledger = entries;
     }
     if (options.deadLetter && dead.length > 0) {
       dead.sort((a, b) => a.index - b.index);
       await client.query(EVENT_SQL.deadLetter, [dead.map((d) => d.key), dead.map((d) => d.reason), dead.map((d) => JSON.stringify(raw[d.index]) ?? "null")]);
     }
+    // The tax ledger, likewise, and last: its chains stay locked until the commit, so concurrent batches wait only for that.
+    if (ledger.length > 0) await appendToLedger(client, ledger, options.ledgerKey);
     return claimed;
   });
   for (const item of first.values()) {

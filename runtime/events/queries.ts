@@ -7,19 +7,20 @@ export const EVENT_SQL = {
     select key from unnest($1::text[]) as k (key) order by key
     on conflict (idempotency_key) do nothing
     returning idempotency_key`,
-  insertEvents: `
-    insert into events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id, campaign, variant, region, tax_rate, tax_type)
-    select * from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bigint[], $7::text[], $8::text[], $9::inet[], $10::jsonb[], $11::uuid[], $12::text[], $13::text[],
-      $14::text[], $15::numeric[], $16::text[])`,
-  /** Sends an event may belong to: named by its sendId, or the subscriber's sends of a campaign named by its utm_campaign. */
+  /** The claimed events, through COPY (runtime/db/copy-rows.ts): PostgreSQL's bulk path, the same triggers as an INSERT. */
+  copyEvents: `
+    copy events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id, campaign, variant, region, tax_rate, tax_type)
+    from stdin`,
+  /**
+   * Sends an event may belong to: named by its sendId, or the subscriber's sends of a campaign named by its utm_campaign;
+   * with each one's last click (null when nobody clicked).
+   */
   candidateSends: `
-    select s.id, s.campaign, s.variant, s.subscriber_id, s.sent_at, coalesce(c.snapshot->>'utmCampaign', c.campaign) as utm_campaign
+    select s.id, s.campaign, s.variant, s.subscriber_id, s.sent_at, coalesce(c.snapshot->>'utmCampaign', c.campaign) as utm_campaign,
+      (select max(e.occurred_at) from events e where e.send_id = s.id and e.name in ('click', 'ses.click')) as clicked_at
     from sends s join campaign_sends c on c.campaign = s.campaign
     where s.sent_at is not null
       and (s.id = any($1::uuid[]) or (s.subscriber_id = any($2::bigint[]) and coalesce(c.snapshot->>'utmCampaign', c.campaign) = any($3::text[])))`,
-  lastClicks: `
-    select send_id, max(occurred_at) as clicked_at from events
-    where send_id = any($1::uuid[]) and name in ('click', 'ses.click') group by send_id`,
   deadLetter: `
     insert into event_dead_letters (idempotency_key, reason, payload)
     select * from unnest($1::text[], $2::text[], $3::text[])`,

@@ -28,8 +28,12 @@ export interface LedgerEntry {
 export const GENESIS_HASH = "0".repeat(64);
 
 const SQL = {
-  lock: "select pg_advisory_xact_lock(hashtext('mk_tax_ledger:' || $1))",
-  last: "select seq, hash, key_id from tax_ledger where country = $1 order by seq desc limit 1",
+  /** Countries sorted by the caller: unnest hands them over in that order, so every batch locks in the same order. */
+  lock: "select pg_advisory_xact_lock(hashtext('mk_tax_ledger:' || country)) from unnest($1::text[]) as c (country)",
+  /** A statement of its own after the locks: its snapshot then sees every entry committed before them. */
+  last: `
+    select c.country, l.seq, l.hash, l.key_id from unnest($1::text[]) as c (country)
+    cross join lateral (select seq, hash, key_id from tax_ledger t where t.country = c.country order by seq desc limit 1) l`,
   // tax_daily follows in the database (mk_add_to_tax_daily, a trigger on this insert).
   insert: `
     insert into tax_ledger (country, seq, region, kind, event_key, occurred_at, tax_date, currency, net_minor, tax_minor, gross_minor, rate, tax_type,
@@ -100,10 +104,15 @@ export function entryHash(entry: LedgerEntry, seq: number, prevHash: string, key
  */
 export async function appendToLedger(client: pg.PoolClient, entries: readonly LedgerEntry[], key?: LedgerKey): Promise<void> {
   const byCountry = groupBy(entries, (e) => e.country);
+  const countries = [...byCountry.keys()].sort();
+  if (countries.length === 0) return;
   const rows: { entry: LedgerEntry; seq: number; prev: string; hash: string }[] = [];
-  for (const country of [...byCountry.keys()].sort()) {
-    await client.query(SQL.lock, [country]);
-    const last = (await client.query<{ seq: string; hash: string; key_id: string | null }>(SQL.last, [country])).rows[0];
+  await client.query(SQL.lock, [countries]);
+  const heads = new Map(
+    (await client.query<{ country: string; seq: string; hash: string; key_id: string | null }>(SQL.last, [countries])).rows.map((r) => [r.country, r]),
+  );
+  for (const country of countries) {
+    const last = heads.get(country);
     if (last?.key_id && last.key_id !== key?.id) throw new LedgerKeyMismatch(country, last.key_id, key);
     let seq = Number(last?.seq ?? 0);
     let prev = last?.hash ?? GENESIS_HASH;
@@ -114,7 +123,6 @@ export async function appendToLedger(client: pg.PoolClient, entries: readonly Le
       prev = hash;
     }
   }
-  if (rows.length === 0) return;
   const e = rows.map((r) => r.entry);
   await client.query(SQL.insert, [
     e.map((x) => x.country),

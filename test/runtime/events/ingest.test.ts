@@ -159,6 +159,31 @@ describe("POST /v1/events", { timeout: 540_000 }, () => {
     assert.equal(accepted, stored!.n);
   });
 
+  it("stores every value exactly as sent, whatever characters it holds (events are written with COPY), and refuses its key a second time", async () => {
+    const awkward = "tab\there, new\nline, return\r, backslash \\ and \\N, \\. and \"quotes\", ünïcödé 🎉";
+    const event = {
+      idempotencyKey: `copy-${awkward}`,
+      type: "page_view",
+      subscriber: { email: "s7@example.test" },
+      occurredAt: "2026-11-20T10:00:00.123+07:00",
+      ip: "2001:db8::7",
+      utm: { source: awkward, campaign: "\\N" },
+      properties: { text: awkward, nested: { list: [awkward, null, 1.5] }, empty: "" },
+    };
+    const first = await rt.api("/v1/events", { body: { events: [event] } });
+    assert.deepEqual([first.status, first.body.accepted], [200, 1], JSON.stringify(first.body));
+    const [stored] = await query<{ data: unknown; utm: unknown; ip: string; occurred_at: Date }>(
+      rt.databaseUrl,
+      "select data, utm, host(ip) as ip, occurred_at from events where idempotency_key = $1",
+      [event.idempotencyKey],
+    );
+    assert.deepEqual(stored, { data: event.properties, utm: event.utm, ip: "2001:db8::7", occurred_at: new Date("2026-11-20T03:00:00.123Z") });
+    const again = await rt.api("/v1/events", { body: { events: [event] } });
+    assert.deepEqual([again.body.accepted, again.body.duplicates], [0, 1]);
+    const [count] = await query<{ n: number }>(rt.databaseUrl, "select count(*)::int as n from events where idempotency_key = $1", [event.idempotencyKey]);
+    assert.equal(count!.n, 1);
+  });
+
   it("attributes an event to the campaign whose send or click came within the window before it", async () => {
     await applyCampaigns(rt, [{ name: "attrib", variants: [{ name: "a", weight: 50 }, { name: "b", weight: 50 }] }]);
     await rt.api("/v1/sends/start", { body: { campaign: "attrib" } });

@@ -44,6 +44,32 @@ export const applySource = z.strictObject({
 });
 export type ApplySource = z.infer<typeof applySource>;
 
+/** A problem the CLI's lint found in a compiled template, as `mk validate --json` prints it. */
+const templateProblem = z.strictObject({
+  file: z.string().max(1000),
+  line: z.int().min(1),
+  col: z.int().min(1),
+  severity: z.enum(["error", "warning"]),
+  code: z.string().regex(/^MK\d{3}$/),
+  message: z.string().max(2000),
+});
+
+/**
+ * What compiling a template gave, by the fingerprint of its inputs (its
+ * MJML and every included file, the mk and mjml versions): `mk plan`
+ * skips compiling a template whose fingerprint the runtime holds.
+ */
+export const templateFingerprint = z.strictObject({
+  /** The Template resource's name: the template's path. */
+  name: z.string().min(1).max(300),
+  fingerprint: sha256,
+  /** The SHA-256 of the compiled HTML. */
+  html: sha256,
+  hasPreview: z.boolean(),
+  problems: z.array(templateProblem).max(100),
+});
+export type TemplateFingerprint = z.infer<typeof templateFingerprint>;
+
 export const applyRequest = z.strictObject({
   /** The serial the plan was made against; the apply is refused if it moved. */
   baseSerial: z.int().min(0),
@@ -53,6 +79,8 @@ export const applyRequest = z.strictObject({
   source: applySource,
   /** Deleting a sequence ends its active enrollments; without this the apply is refused. */
   allowExitActive: z.boolean().optional(),
+  /** Each template's fingerprint, recorded beside the applied state (sent by mk apply, not kept in plan files). */
+  fingerprints: z.array(templateFingerprint).max(100_000).optional(),
 });
 export type ApplyRequest = z.infer<typeof applyRequest>;
 
@@ -91,6 +119,8 @@ export interface StateResponse {
   templates: string[];
   /** Active enrollments of each sequence that has any (absent from runtimes older than sequences). */
   sequences?: Record<string, ActiveEnrollments>;
+  /** The fingerprint recorded for each applied template (absent from runtimes older than fingerprints). */
+  fingerprints?: TemplateFingerprint[];
 }
 
 export interface ApplyRecord {
@@ -162,9 +192,12 @@ export const importedSubscriber = subscriber.extend({
 });
 export type ImportedSubscriber = z.infer<typeof importedSubscriber>;
 
+/** Subscribers in one batch of the import at most, in either form (./subscriber-import.ts has the compact one). */
+export const SUBSCRIBER_IMPORT_BATCH_LIMIT = 10_000;
+
 /** A batch of the subscribers import, already validated row by row by the CLI. */
 export const subscriberImportRequest = z.strictObject({
-  subscribers: z.array(importedSubscriber).max(10_000),
+  subscribers: z.array(importedSubscriber).max(SUBSCRIBER_IMPORT_BATCH_LIMIT),
   /** The CSV's repository-relative or base name, for the consent history. */
   file: z.string().min(1).max(300).optional(),
 });

@@ -1,5 +1,6 @@
 import emailAddresses from "email-addresses";
-import countries from "i18n-iso-countries";
+// The codes alone: the package entry also loads country names in 78 languages, which isValid does not need.
+import countries from "i18n-iso-countries/index.js";
 import { IANAZone } from "luxon";
 import { z } from "zod";
 
@@ -90,12 +91,19 @@ export const currencyCode = z
     params: { code: "MK029" },
   });
 
+const knownLocales = new Set<string>();
+
+/** A BCP 47 language tag; valid ones are remembered as isTimeZone remembers zones (an import asks for the same few per row). */
 export function isLocale(value: string): boolean {
+  if (knownLocales.has(value)) return true;
+  let valid: boolean;
   try {
-    return Intl.getCanonicalLocales(value).length === 1;
+    valid = Intl.getCanonicalLocales(value).length === 1;
   } catch {
-    return false;
+    valid = false;
   }
+  if (valid && knownLocales.size < 1000) knownLocales.add(value);
+  return valid;
 }
 
 export const locale = z.string().refine(isLocale, {

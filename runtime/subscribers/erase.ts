@@ -16,6 +16,7 @@ export function addressHash(key: ErasureKey, email: string): Buffer {
 }
 
 const SQL = {
+  anyErased: "select exists (select 1 from erased_addresses) as any",
   erasedAmong: "select address_hash from erased_addresses where address_hash = any($1::bytea[])",
   clear: "delete from erased_addresses where address_hash = $1",
   remember: "insert into erased_addresses (address_hash) values ($1) on conflict (address_hash) do nothing",
@@ -83,7 +84,9 @@ export const NO_PERSONAL_DATA: Readonly<Record<string, { reason: string; reviewe
   applies: { reason: "who on the team applied which commit, not subscribers", reviewed: ["author"] },
   resources: { reason: "the repository's campaigns, audiences, sequences and templates as applied" },
   compiled_templates: { reason: "template HTML before personalisation", reviewed: ["html"] },
+  template_fingerprints: { reason: "what compiling each applied template gave: hashes and lint problems", reviewed: ["html_hash"] },
   campaign_sends: { reason: "each campaign's snapshot (content, sender, links) and its recipient count", reviewed: ["recipients"] },
+  campaign_starts: { reason: "how each campaign's start chooses its recipients (audience conditions, budget, variants) and the subscriber id its ledger has reached" },
   event_keys: { reason: "idempotency keys as the sender chose them; a sender must not put addresses in keys (README, Privacy)" },
   sns_messages: { reason: "SNS message ids, topics and types only: the SES event itself is stored as an event of the subscriber" },
   campaign_rollups: { reason: "counts per campaign, variant, day and country" },
@@ -100,11 +103,16 @@ export const NO_PERSONAL_DATA: Readonly<Record<string, { reason: string; reviewe
   mk_migrations: { reason: "which migrations ran" },
 };
 
-/** The erased among `emails` (normalised), by their keyed hashes: a batch asks once. */
+/**
+ * The erased among `emails` (normalised), by their keyed hashes: a batch asks
+ * once, and hashes nothing while no address was ever erased (an import's
+ * batch of thousands would spend longer on the hashes than on its query).
+ */
 export async function erasedAmong(db: pg.Pool | pg.PoolClient, key: ErasureKey, emails: readonly string[]): Promise<Set<string>> {
-  if (emails.length === 0) return new Set();
-  const byHash = new Map(emails.map((email) => [addressHash(key, email).toString("hex"), email]));
-  const { rows } = await db.query<{ address_hash: Buffer }>(SQL.erasedAmong, [[...byHash.keys()].map((hex) => Buffer.from(hex, "hex"))]);
+  if (emails.length === 0 || !(await db.query<{ any: boolean }>(SQL.anyErased)).rows[0]?.any) return new Set();
+  const hashes = emails.map((email) => addressHash(key, email));
+  const byHash = new Map(hashes.map((hash, i) => [hash.toString("hex"), emails[i]!]));
+  const { rows } = await db.query<{ address_hash: Buffer }>(SQL.erasedAmong, [hashes]);
   return new Set(rows.map((r) => byHash.get(r.address_hash.toString("hex"))!));
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { readProject, readRepository } from "../../cli/project/reader.js";
 import { problemsAgainstRuntime } from "../../cli/project/schedules.js";
 import type { AppliedResource } from "../../schemas/api.js";
 import { validateRepository } from "../../cli/validation.js";
@@ -19,9 +20,14 @@ const at = (problems: readonly { file: string; line: number; col: number; code: 
 
 describe("validateRepository", { timeout: 240_000 }, () => {
   it("finds example-campaigns valid whatever the date: its scheduled campaigns allow a past time", async () => {
-    for (const now of [new Date("2031-01-01T00:00:00Z"), new Date("2100-06-01T00:00:00Z")]) {
-      const { problems } = await validateRepository({ dir: EXAMPLE, now });
-      assert.deepEqual(problems, [], `on ${now.toISOString()}`);
+    // Two days after its latest schedule.at (every one of them past, whatever the zone), and long after.
+    const [repo] = await readRepository(EXAMPLE);
+    const days = repo.campaigns.flatMap((c) => (c.spec.schedule ? [Date.parse(`${c.spec.schedule.at.slice(0, 10)}T00:00:00Z`)] : []));
+    assert.ok(days.length >= 3, "the example schedules campaigns");
+    for (const now of [new Date(Math.max(...days) + 2 * 86_400_000), new Date("2100-06-01T00:00:00Z")]) {
+      const { problems, pastSchedules } = await validateRepository({ dir: EXAMPLE, now });
+      assert.deepEqual(problems, [], `on ${now.toISOString()}: no MK035`);
+      assert.deepEqual(pastSchedules, [], `on ${now.toISOString()}: nothing mk plan would refuse (MK026)`);
     }
   });
 
@@ -34,13 +40,31 @@ describe("validateRepository", { timeout: 240_000 }, () => {
     assert.ok(repo.campaigns.length >= 4);
     assert.ok(repo.sequences.length >= 1);
     assert.ok(messages.some((m) => m.variant !== null), "the A/B test has one message per variant");
-    for (const compiled of templates.values()) assert.match(compiled.html, /^<!doctype html>/i);
+    for (const compiled of templates.values()) assert.match(compiled.html ?? "", /^<!doctype html>/i);
   });
 
   it("finds mk.yaml from a folder inside the repository", async () => {
     const { repo, problems } = await validateRepository({ dir: path.join(EXAMPLE, "templates", "partials"), now: NOW });
     assert.equal(repo?.root, EXAMPLE.replace(/\/$/, ""));
     assert.deepEqual(problems, []);
+  });
+
+  it("readProject reads mk.yaml alone, with the project and problems readRepository gives it", async () => {
+    const [project, none] = await readProject(EXAMPLE);
+    const read = (await readRepository(EXAMPLE))[0].project;
+    assert.deepEqual([project?.name, project?.source.file, project?.spec, none], [read?.name, read?.source.file, read?.spec, []]);
+    const repo = await tempRepo();
+    try {
+      await repo.write("campaigns/broken.yaml", "apiVersion: mk/v1\nkind: Campaign\nsubject: [\n");
+      assert.equal((await readProject(repo.root))[0]?.spec.name, (await readRepository(repo.root))[0].project?.spec.name, "a broken campaign does not matter");
+      await repo.write("mk.yaml", "apiVersion: mk/v1\nkind: Project\nname: Not A Name\n");
+      const [broken, problems] = await readProject(repo.root);
+      assert.equal(broken, undefined);
+      assert.ok(problems.length > 0);
+      assert.deepEqual(problems, (await readRepository(repo.root))[1].filter((p) => p.file === "mk.yaml"));
+    } finally {
+      await repo.remove();
+    }
   });
 
   it("says MK004 when there is no mk.yaml in the folder or above it", async () => {

@@ -3,11 +3,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { signupRequest } from "../../schemas/signup.js";
 import type { Form } from "../../schemas/project.js";
+import type { StoredProject } from "../../schemas/api.js";
 import type { Clock } from "../clock.js";
 import { ApiError, parseBody } from "../http/errors.js";
 import { escapeHtml, page, userAgent } from "../public/page.js";
 import { createKeyedRateLimiter } from "../sending/rate-limit.js";
 import type { ErasureKey } from "../subscribers/erase.js";
+import { findTopic } from "../subscribers/topics.js";
 import { confirmKey, tokenDigest, verifyConfirmToken } from "./confirm-token.js";
 import { FORM_SQL } from "./queries.js";
 import { confirmSignup, findForm, submitSignup, type RequestEvidence, type SignupDeps } from "./signup.js";
@@ -119,7 +121,7 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
       if (found.status === "expired") return page(reply, 410, "Link expired", `<p>${EXPIRED}</p>`);
       if (found.status === "gone") return page(reply, 410, "Link no longer valid", `<p>${GONE}</p>`);
       if (found.status === "confirmed") return confirmed(reply, found.form, found.topics);
-      const about = await topicTitles(found.form, found.topics);
+      const about = topicTitles((await findForm(deps.pool, found.form))?.project, found.topics);
       return page(reply, 200, "Confirm your subscription", `<p>Subscribe to our email${about ? ` about ${about}` : ""}?</p><form method="post"><button type="submit">Confirm</button></form>`);
     });
 
@@ -133,19 +135,19 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
     });
   });
 
-  /** The signup's topics by their titles in mk.yaml, escaped ("City guides and Offers"); "" for none. */
-  const topicTitles = async (formName: string, topics: readonly string[]): Promise<string> => {
-    const project = (await findForm(deps.pool, formName))?.project;
-    const titles = topics.map((name) => escapeHtml(project?.topics?.find((t) => t.name === name)?.title ?? name));
-    return titles.length <= 1 ? (titles[0] ?? "") : `${titles.slice(0, -1).join(", ")} and ${titles.at(-1)}`;
-  };
-
   const confirmed = async (reply: FastifyReply, formName: string, topics: readonly string[]) => {
-    const target = (await findForm(deps.pool, formName))?.form.redirect.confirmed;
+    const found = await findForm(deps.pool, formName);
+    const target = found?.form.redirect.confirmed;
     if (target) return reply.status(303).header("cache-control", "no-store").redirect(target, 303);
-    const about = await topicTitles(formName, topics);
+    const about = topicTitles(found?.project, topics);
     return page(reply, 200, "You are subscribed", `<p>Thank you: your subscription${about ? ` to ${about}` : ""} is confirmed.</p>`);
   };
 
   return { close: async () => void (await Promise.all([perIp.close(), perAddress.close()])) };
+}
+
+/** A signup's topics by their titles in mk.yaml, escaped ("City guides and Offers"); "" for none. */
+function topicTitles(project: StoredProject | undefined, topics: readonly string[]): string {
+  const titles = topics.map((name) => escapeHtml(findTopic(project?.topics, name)?.title ?? name));
+  return titles.length <= 1 ? (titles[0] ?? "") : `${titles.slice(0, -1).join(", ")} and ${titles.at(-1)}`;
 }

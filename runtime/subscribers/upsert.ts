@@ -1,8 +1,6 @@
-import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import type { ImportedSubscriber, SubscriberImportResponse } from "../../schemas/api.js";
+import { copyRows, copyText, type CopyValue } from "../db/copy-rows.js";
 import { withTransaction } from "../db/transaction.js";
 import { refuseErased, type ErasureKey } from "./erase.js";
 
@@ -88,33 +86,23 @@ function consentDetail(origin: ConsentOrigin, subscriber: ImportedSubscriber): s
   return subscriber.line === undefined ? origin.file : `${origin.file}:${subscriber.line}`;
 }
 
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-
-/** A value as COPY's text format writes it: \N for none; backslash, tab and line ends escaped (most values have none). */
-function copyValue(value: string | null | undefined): string {
-  if (value === null || value === undefined) return "\\N";
-  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value;
-}
-
 /** An array of text as PostgreSQL writes it, each element quoted. */
 function textArray(items: readonly string[]): string {
   return `{${items.map((t) => `"${t.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
 }
 
-/** The batch in COPY's text format, one line per subscriber in the columns of import_staging. */
-export function stagingText(subscribers: readonly ImportedSubscriber[], origin: ConsentOrigin): string {
-  const lines = new Array<string>(subscribers.length);
-  subscribers.forEach((s, ord) => {
+/** The batch as rows of import_staging's columns, one per subscriber. */
+function stagingRows(subscribers: readonly ImportedSubscriber[], origin: ConsentOrigin): CopyValue[][] {
+  return subscribers.map((s, ord) => {
     const proof = s.consentProof;
-    lines[ord] =
-      `${ord}\t${copyValue(s.email)}\t${copyValue(s.firstName)}\t${copyValue(s.lastName)}\t${copyValue(s.country)}\t` +
-      `${copyValue(s.timezone)}\t${copyValue(s.locale)}\t${copyValue(s.tags && textArray(s.tags))}\t` +
-      `${copyValue(s.consent === undefined ? undefined : (s.consent ?? "none"))}\t${copyValue(s.attributes && JSON.stringify(s.attributes))}\t` +
-      `${copyValue(consentDetail(origin, s))}\t${copyValue(proof?.confirmedAt ?? proof?.grantedAt)}\t` +
-      `${copyValue(proof?.confirmIp ?? proof?.ip)}\t${copyValue(proof && JSON.stringify(proof))}\n`;
+    return [
+      ord, s.email, s.firstName ?? null, s.lastName ?? null, s.country ?? null,
+      s.timezone ?? null, s.locale ?? null, s.tags ? textArray(s.tags) : null,
+      s.consent === undefined ? null : (s.consent ?? "none"), s.attributes ? JSON.stringify(s.attributes) : null,
+      consentDetail(origin, s), proof?.confirmedAt ?? proof?.grantedAt ?? null,
+      proof?.confirmIp ?? proof?.ip ?? null, proof ? JSON.stringify(proof) : null,
+    ];
   });
-  return lines.join("");
 }
 
 /**
@@ -130,11 +118,11 @@ export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly Imp
   if (subscribers.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
   const { kept, refused } = await refuseErased(pool, erasure, subscribers);
   if (kept.length === 0) return { inserted: 0, updated: 0, unchanged: 0, refused };
-  const text = stagingText(kept, origin);
+  const text = copyText(stagingRows(kept, origin));
   const merge = () =>
     withTransaction(pool, async (client) => {
       await client.query(UPSERT_SQL.staging);
-      await pipeline(Readable.from([text]), client.query(copyFrom(UPSERT_SQL.copy)));
+      await copyRows(client, UPSERT_SQL.copy, text);
       return (await client.query<{ total: string; inserted: string; updated: string }>(UPSERT_SQL.merge, [origin.source])).rows[0]!;
     });
   // Two imports of overlapping files at once can deadlock; the one PostgreSQL picks was rolled back whole and goes again.

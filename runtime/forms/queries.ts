@@ -40,6 +40,4 @@ export const FORM_SQL = {
   markConfirmed: "update signups set confirmed_at = $2 where id = $1",
   /** An unsubscribe is undone by signing up again; a bounce or a complaint is not. */
   clearUnsubscribe: "delete from suppressions where email = $1 and reason = 'unsubscribe'",
-  /** The signups the worker composes confirmations for. */
-  signupsForSends: "select id, email, first_name, expires_at from signups where id = any($1::bigint[])",
 } as const;

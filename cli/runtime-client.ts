@@ -37,8 +37,9 @@ export class RuntimeClient {
     return this.request("GET", "/healthz");
   }
 
-  state(): Promise<StateResponse> {
-    return this.request("GET", "/v1/state");
+  /** The applied state; `signal` abandons the request (a plan that found errors no longer needs it). */
+  state(signal?: AbortSignal): Promise<StateResponse> {
+    return this.request("GET", "/v1/state", undefined, signal);
   }
 
   apply(body: ApplyRequest): Promise<ApplyResponse> {
@@ -154,12 +155,13 @@ export class RuntimeClient {
     return this.request("POST", `/v1/tokens/${encodeURIComponent(name)}/revoke`, {});
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const { url, token, env } = this.target;
     let response: Response;
     try {
       response = await fetch(url + path, {
         method,
+        ...(signal ? { signal } : {}),
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });

@@ -100,6 +100,13 @@ describe("validateRepository", { timeout: 240_000 }, () => {
       assert.deepEqual(late.pastSchedules.map((p) => p.campaign), ["hello"]);
       await schedule("  allowPast: true\n");
       assert.deepEqual(at((await validateRepository({ dir: repo.root, now: new Date("2026-12-01T03:00:00Z") })).problems), []);
+      // UTC+14: 09:00 on 1 December there was 19:00 UTC on 30 November, a time still ahead in UTC itself.
+      await repo.write(
+        "campaigns/hello.yaml",
+        'apiVersion: mk/v1\nkind: Campaign\nsubject: Hi\npreheader: Hello\ntemplate: templates/hello.mjml\naudience: everyone\nschedule:\n  at: "2026-12-01T09:00:00"\n  timezone: Pacific/Kiritimati\n',
+      );
+      assert.deepEqual(at((await validateRepository({ dir: repo.root, now: new Date("2026-11-30T19:30:00Z") })).problems), ["campaigns/hello.yaml:8:7 MK035"]);
+      assert.deepEqual(at((await validateRepository({ dir: repo.root, now: new Date("2026-11-30T18:30:00Z") })).problems), []);
     } finally {
       await repo.remove();
     }

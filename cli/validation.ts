@@ -1,5 +1,6 @@
 import { problem, sortProblems, type Problem } from "./problems.js";
 import { findProjectRoot } from "./project/find-root.js";
+import { ParseCache } from "./project/parse-cache.js";
 import type { MessageSpec } from "./project/messages.js";
 import { readRepository, type Repository } from "./project/reader.js";
 import { resolveRepository } from "./project/resolver.js";
@@ -25,7 +26,7 @@ export interface ValidateOptions {
   dir: string;
   /** The time schedules are compared with. */
   now?: Date;
-  /** Keep compiled templates in .mk/cache/ and reuse them while their files are unchanged. */
+  /** Keep compiled templates and parsed files in .mk/cache/ and reuse them while their files are unchanged. */
   cache?: boolean;
   /**
    * What the runtime recorded of compiling its templates (`mk plan`), asked
@@ -52,14 +53,17 @@ export async function validateRepository(options: ValidateOptions): Promise<Vali
       problems: [problem("MK004", { file: "mk.yaml", line: 1, col: 1 }, `no mk.yaml in ${options.dir} or any folder above it; run mk init, or pass --dir`)],
     };
   }
-  const [repo, readProblems] = await readRepository(root);
+  const parsed = options.cache ? await ParseCache.forRepository(root) : ParseCache.none();
+  const [repo, readProblems] = await readRepository(root, parsed);
   const [messages, resolveProblems] = await resolveRepository(repo);
   const [scheduleProblems, pastSchedules] = checkSchedules(repo, options.now ?? new Date());
   const found = [...readProblems, ...resolveProblems, ...scheduleProblems, ...pastSchedules.map(pastScheduleWarning)];
   const [templates, templateProblems, templateWork] = await checkTemplates(repo, messages, {
     cache: options.cache ? CompileCache.forRepository(root) : undefined,
+    parsed,
     recorded: options.recorded && ((problems) => options.recorded!(repo, [...found, ...problems])),
   });
+  await parsed.save();
   const problems = sortProblems([...found, ...templateProblems]);
   return { repo, messages, templates, problems, pastSchedules, templateWork };
 }

@@ -5,7 +5,8 @@ import { NAME_PATTERN } from "../../schemas/common.js";
 import { KIND_FOLDERS, KINDS, type Kind } from "../../schemas/kinds.js";
 import { problem, type Problem } from "../problems.js";
 import { refusalMessage, resolveRepositoryFile } from "./repository-paths.js";
-import { parseYamlSource, locate, type YamlSource } from "./yaml-source.js";
+import { ParseCache } from "./parse-cache.js";
+import { locate, parseYamlSourceCached, type YamlSource } from "./yaml-source.js";
 import { suggest, zodProblems } from "./zod-problems.js";
 
 export const PROJECT_FILE = "mk.yaml";
@@ -37,9 +38,10 @@ export interface Repository {
 /**
  * Read every file of the repository at `root`. Files that fail to parse or
  * fail their schema are left out of the result and reported as problems;
- * everything else is returned, so later checks can still run.
+ * everything else is returned, so later checks can still run. Files the
+ * cache holds unchanged are not parsed again.
  */
-export async function readRepository(root: string): Promise<[Repository, Problem[]]> {
+export async function readRepository(root: string, cache: ParseCache = ParseCache.none()): Promise<[Repository, Problem[]]> {
   const repo: Repository = {
     root,
     project: undefined,
@@ -52,7 +54,7 @@ export async function readRepository(root: string): Promise<[Repository, Problem
 
   const folders = Object.values(KIND_FOLDERS);
   const files = [PROJECT_FILE, ...(await Promise.all(folders.map((folder) => listYaml(root, folder)))).flat()];
-  const read = await Promise.all(files.map(async (file) => readResource(root, file)));
+  const read = await Promise.all(files.map(async (file) => readResource(root, file, cache)));
 
   read.forEach((result, i) => {
     if (!result) return;
@@ -87,7 +89,7 @@ export async function readRepository(root: string): Promise<[Repository, Problem
  * reading the rest of the repository.
  */
 export async function readProject(root: string): Promise<[Resource<"Project"> | undefined, Problem[]]> {
-  const [resource, problems] = (await readResource(root, PROJECT_FILE)) ?? [undefined, []];
+  const [resource, problems] = (await readResource(root, PROJECT_FILE, ParseCache.none())) ?? [undefined, []];
   return [resource as Resource<"Project"> | undefined, problems];
 }
 
@@ -113,14 +115,14 @@ type ReadResult = [Resource | undefined, Problem[], unknown?];
  * nothing, or to a folder). A link out of the repository or into .git/ or
  * .mk/ is refused unread.
  */
-async function readResource(root: string, file: string): Promise<ReadResult | undefined> {
+async function readResource(root: string, file: string, cache: ParseCache): Promise<ReadResult | undefined> {
   const located = await resolveRepositoryFile(root, file);
   if (located.status === "refused") return [undefined, [problem("MK047", { file, line: 1, col: 1 }, refusalMessage(file, located.refusal))]];
   const text = located.status === "readable" ? await readText(located.realPath) : undefined;
   if (text === undefined) {
     return file === PROJECT_FILE ? [undefined, [problem("MK004", { file, line: 1, col: 1 }, "mk.yaml is missing from the repository root")]] : undefined;
   }
-  const [source, parseProblems] = parseYamlSource(file, text);
+  const [source, parseProblems] = parseYamlSourceCached(cache, file, text);
   if (!source) return [undefined, parseProblems];
 
   const kind = checkHeader(source);

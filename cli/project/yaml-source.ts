@@ -1,5 +1,6 @@
 import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, visit, type Alias, type Document, type Node } from "yaml";
 import { problem, type Location, type Problem } from "../problems.js";
+import { survivesJson, type ParseCache } from "./parse-cache.js";
 
 /**
  * One YAML file parsed with source positions, so that any path into its data
@@ -49,6 +50,54 @@ export function parseYamlSource(file: string, text: string): [YamlSource | undef
   } catch (error) {
     // yaml refuses documents whose aliases expand without bound ("billion laughs").
     return [undefined, [problem("MK001", { file, line: 1, col: 1 }, `the YAML cannot be read: ${(error as Error).message}`)]];
+  }
+}
+
+/**
+ * parseYamlSource through the cache: a file whose text the cache holds
+ * comes back with its data at once, and is parsed for source positions only
+ * when a problem needs one. Only files without problems are kept.
+ */
+export function parseYamlSourceCached(cache: ParseCache, file: string, text: string): [YamlSource | undefined, Problem[]] {
+  let parsed: [YamlSource | undefined, Problem[]] | undefined;
+  const kept = cache.get(
+    "yaml",
+    file,
+    text,
+    () => {
+      parsed = parseYamlSource(file, text);
+      return parsed[0] ? { data: parsed[0].data } : undefined;
+    },
+    (result) => result !== undefined && survivesJson(result.data),
+  );
+  return parsed ?? [new PositionsOnDemand(file, text, (kept as { data: unknown }).data), []];
+}
+
+/** A YamlSource whose document is parsed the first time a position is asked for. */
+class PositionsOnDemand implements YamlSource {
+  private parsed: { doc: Document.Parsed; lineCounter: LineCounter } | undefined;
+
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly data: unknown,
+  ) {}
+
+  get doc(): Document.Parsed {
+    return this.parse().doc;
+  }
+
+  get lineCounter(): LineCounter {
+    return this.parse().lineCounter;
+  }
+
+  private parse(): { doc: Document.Parsed; lineCounter: LineCounter } {
+    if (!this.parsed) {
+      const lineCounter = new LineCounter();
+      const [doc] = parseAllDocuments(this.text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
+      this.parsed = { doc: doc as Document.Parsed, lineCounter };
+    }
+    return this.parsed;
   }
 }
 

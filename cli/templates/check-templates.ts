@@ -3,15 +3,16 @@ import { sha256 } from "../../runtime/state/canonical.js";
 import type { TemplateFingerprint } from "../../schemas/api.js";
 import type { MessageSpec } from "../project/messages.js";
 import type { Repository } from "../project/reader.js";
+import type { ParseCache } from "../project/parse-cache.js";
 import { locate } from "../project/yaml-source.js";
-import { problem, type Problem } from "../problems.js";
+import { problem, type Location, type Problem } from "../problems.js";
 import type { CompileCache } from "./compile-cache.js";
 import type { CompileJob, CompileResult } from "./compile-job.js";
 import { compileAll } from "./compile-pool.js";
 import { templateFingerprint } from "./fingerprint.js";
 import { scanHandlebars, type HandlebarsScan, type VariableUse } from "./handlebars-check.js";
 import { subjectProblem } from "./lint.js";
-import { TemplateFiles } from "./source-files.js";
+import { TemplateFiles, type TemplateFile } from "./source-files.js";
 import { unknownVariableReason } from "./variables.js";
 
 /** A template compiled to HTML (still holding its handlebars expressions). */
@@ -58,9 +59,14 @@ interface TemplateResult {
 export async function checkTemplates(
   repo: Repository,
   messages: readonly MessageSpec[],
-  options: { cache?: CompileCache | undefined; recorded?: ((problems: readonly Problem[]) => Promise<RecordedTemplates>) | undefined } = {},
+  options: {
+    cache?: CompileCache | undefined;
+    parsed?: ParseCache | undefined;
+    recorded?: ((problems: readonly Problem[]) => Promise<RecordedTemplates>) | undefined;
+  } = {},
 ): Promise<[Map<string, CompiledTemplate>, Problem[], TemplateWork]> {
-  const files = new TemplateFiles(repo.root);
+  const files = new TemplateFiles(repo.root, options.parsed);
+  const scanFile = (file: string, text: string) => options.parsed?.get("handlebars", file, text, () => scanHandlebars(file, text)) ?? scanHandlebars(file, text);
   const scans = new Map<string, HandlebarsScan>();
   const problems: Problem[] = [];
 
@@ -68,14 +74,15 @@ export async function checkTemplates(
   const templates = [...new Set(messages.map((m) => m.template))].sort();
   const results = new Map<string, TemplateResult>();
   const jobs: CompileJob[] = [];
-  for (const template of templates) {
-    const [graph, graphProblems] = await files.graph(template);
+  const graphs = await Promise.all(templates.map((template) => files.graph(template)));
+  templates.forEach((template, t) => {
+    const [graph, graphProblems] = graphs[t] as [TemplateFile[], Problem[]];
     problems.push(...graphProblems);
     const result: TemplateResult = { compiled: undefined, variables: [], texts: new Map(graph.map((f) => [f.file, f.text])), parsed: true };
     for (const file of graph) {
       let scan = scans.get(file.file);
       if (!scan) {
-        scan = scanHandlebars(file.file, file.text);
+        scan = scanFile(file.file, file.text);
         scans.set(file.file, scan);
         problems.push(...scan.problems);
       }
@@ -84,7 +91,7 @@ export async function checkTemplates(
     }
     results.set(template, result);
     if (graphProblems.length === 0) jobs.push({ root: repo.root, template, texts: [...result.texts] });
-  }
+  });
 
   // 2. MJML and the lint of its output, on every core for large repositories; none for what the runtime recorded.
   const recorded = (await options.recorded?.(problems)) ?? new Map();
@@ -112,7 +119,7 @@ export async function checkTemplates(
   // 3. What depends on who sends each template.
   for (const message of messages) {
     const result = results.get(message.template);
-    if (result) problems.push(...messageProblems(message, result));
+    if (result) problems.push(...messageProblems(message, result, options.parsed));
   }
   problems.push(...complianceProblems(repo, messages, results));
 
@@ -121,20 +128,22 @@ export async function checkTemplates(
   return [compiled, problems, { compiled: batch.compiled, recorded: jobs.length - toCompile.length }];
 }
 
-/** Checks that depend on who sends the template: variables, preheader, subject. */
-function messageProblems(message: MessageSpec, result: TemplateResult): Problem[] {
+/** Checks that depend on who sends the template: variables, preheader, subject. Positions in its YAML are found only for a problem. */
+function messageProblems(message: MessageSpec, result: TemplateResult, parsed: ParseCache | undefined): Problem[] {
   const problems: Problem[] = [];
   const context = { label: message.label, data: message.data, confirmation: message.confirmation };
   for (const use of result.variables) {
     const reason = unknownVariableReason(use.path, context);
     if (reason) problems.push(problem("MK045", use.at, reason));
   }
-  const subjectAt = locate(message.resource.source, message.subjectAt);
-  const subject = scanHandlebars(subjectAt.file, message.subject);
-  for (const p of subject.problems) problems.push({ ...p, line: subjectAt.line, col: subjectAt.col, message: `subject: ${p.message}` });
+  let located: Location | undefined;
+  const subjectAt = () => (located ??= locate(message.resource.source, message.subjectAt));
+  const file = message.resource.source.file;
+  const subject = parsed?.get("handlebars", file, message.subject, () => scanHandlebars(file, message.subject)) ?? scanHandlebars(file, message.subject);
+  for (const p of subject.problems) problems.push({ ...p, line: subjectAt().line, col: subjectAt().col, message: `subject: ${p.message}` });
   for (const use of subject.variables) {
     const reason = unknownVariableReason(use.path, context);
-    if (reason) problems.push(problem("MK045", subjectAt, `subject: ${reason}`));
+    if (reason) problems.push(problem("MK045", subjectAt(), `subject: ${reason}`));
   }
   if (message.confirmation && !result.variables.some((v) => v.path === "confirmUrl")) {
     problems.push(problem("MK116", locate(message.resource.source, message.templateAt), `${message.label}'s confirmation template ${message.template} has no {{confirmUrl}} link; add <a href="{{confirmUrl}}">Confirm</a>`));
@@ -145,7 +154,7 @@ function messageProblems(message: MessageSpec, result: TemplateResult): Problem[
     problems.push(
       problem(
         "MK056",
-        subjectAt,
+        subjectAt(),
         `${message.label} has no preheader; set preheader: or add <mj-preview> to ${message.template} (otherwise inboxes show the first text of the email)`,
       ),
     );

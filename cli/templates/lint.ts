@@ -88,8 +88,9 @@ function checkLink(raw: string, at: Location, what: string): Problem[] {
   return [problem("MK054", at, `${what} "${shown}" is not https; use an https:// URL`)];
 }
 
-export function subjectProblem(subject: string, at: Location): Problem | undefined {
+/** MK057 for a subject too long for inboxes; `at` is asked only then. */
+export function subjectProblem(subject: string, at: () => Location): Problem | undefined {
   const length = [...subject].length;
   if (length <= MAX_SUBJECT_LENGTH) return undefined;
-  return problem("MK057", at, `subject is ${length} characters; mail clients cut subjects after about ${MAX_SUBJECT_LENGTH}`);
+  return problem("MK057", at(), `subject is ${length} characters; mail clients cut subjects after about ${MAX_SUBJECT_LENGTH}`);
 }

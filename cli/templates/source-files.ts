@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Parser } from "htmlparser2";
 import { problem, type Location, type Problem } from "../problems.js";
+import { ParseCache } from "../project/parse-cache.js";
 import { refusalMessage, resolveRepositoryFile, type Refusal } from "../project/repository-paths.js";
 import { isInside } from "../project/resolver.js";
 import { toPosix } from "../project/reader.js";
@@ -45,12 +46,16 @@ export function positionAt(starts: readonly number[], offset: number): { line: n
 
 /**
  * Reads template files and their mj-include graph, caching each file so a
- * partial shared by a thousand templates is read and scanned once.
+ * partial shared by a thousand templates is read and scanned once (and, with
+ * a parse cache, not scanned again while it is unchanged).
  */
 export class TemplateFiles {
   private readonly cache = new Map<string, Promise<FileRead>>();
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly parsed: ParseCache = ParseCache.none(),
+  ) {}
 
   /** The file, or why it was not read (it does not exist, or mk may not read it). */
   get(file: string): Promise<FileRead> {
@@ -116,7 +121,7 @@ export class TemplateFiles {
       if (code === "ENOENT" || code === "EISDIR") return { status: "missing" };
       throw error;
     }
-    const [includes, problems] = this.scanIncludes(file, text);
+    const [includes, problems] = this.parsed.get("includes", file, text, () => this.scanIncludes(file, text));
     return { status: "read", file: { file, text, includes, problems } };
   }
 

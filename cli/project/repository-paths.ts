@@ -36,7 +36,7 @@ export async function resolveRepositoryFile(root: string, file: string): Promise
   let realRoot: string;
   let real: string;
   try {
-    [realRoot, real] = await Promise.all([realpath(root), realpath(absolute)]);
+    [realRoot, real] = await Promise.all([realRootOf(root), realpath(absolute)]);
   } catch (error) {
     if (NO_FILE.has((error as NodeJS.ErrnoException).code ?? "")) return { status: "missing" };
     throw error;
@@ -48,6 +48,19 @@ export async function resolveRepositoryFile(root: string, file: string): Promise
   const resolved = privateFolderOf(relative);
   if (resolved) return { status: "refused", refusal: { reason: "private-folder", folder: resolved, throughLink: true } };
   return { status: "readable", realPath: real };
+}
+
+const realRoots = new Map<string, Promise<string>>();
+
+/** The root once its links are followed, asked once per root (a repository has thousands of files; its root does not move during a run). */
+function realRootOf(root: string): Promise<string> {
+  let real = realRoots.get(root);
+  if (!real) {
+    real = realpath(root);
+    real.catch(() => realRoots.delete(root));
+    realRoots.set(root, real);
+  }
+  return real;
 }
 
 /** What to tell the user; `subject` names the file the way they wrote it (`template templates/x.mjml`). */

@@ -1,4 +1,4 @@
-import { realpath } from "node:fs/promises";
+import { realpathSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -36,7 +36,8 @@ export async function resolveRepositoryFile(root: string, file: string): Promise
   let realRoot: string;
   let real: string;
   try {
-    [realRoot, real] = await Promise.all([realRootOf(root), realpath(absolute)]);
+    realRoot = realRootOf(root);
+    real = realpathSync.native(absolute);
   } catch (error) {
     if (NO_FILE.has((error as NodeJS.ErrnoException).code ?? "")) return { status: "missing" };
     throw error;
@@ -50,14 +51,13 @@ export async function resolveRepositoryFile(root: string, file: string): Promise
   return { status: "readable", realPath: real };
 }
 
-const realRoots = new Map<string, Promise<string>>();
+const realRoots = new Map<string, string>();
 
 /** The root once its links are followed, asked once per root (a repository has thousands of files; its root does not move during a run). */
-function realRootOf(root: string): Promise<string> {
+function realRootOf(root: string): string {
   let real = realRoots.get(root);
-  if (!real) {
-    real = realpath(root);
-    real.catch(() => realRoots.delete(root));
+  if (real === undefined) {
+    real = realpathSync.native(root);
     realRoots.set(root, real);
   }
   return real;

@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Parser } from "htmlparser2";
 import { problem, type Location, type Problem } from "../problems.js";
 import { ParseCache } from "../project/parse-cache.js";
 import { refusalMessage, resolveRepositoryFile, type Refusal } from "../project/repository-paths.js";
@@ -115,13 +114,14 @@ export class TemplateFiles {
     if (located.status !== "readable") return located;
     let text: string;
     try {
-      text = await readFile(located.realPath, "utf8");
+      // At once, as the repository's YAML files are read (project/reader.ts).
+      text = readFileSync(located.realPath, "utf8");
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "EISDIR") return { status: "missing" };
       throw error;
     }
-    const [includes, problems] = this.parsed.get("includes", file, text, () => this.scanIncludes(file, text));
+    const [includes, problems] = await this.parsed.getAsync("includes", file, text, () => this.scanIncludes(file, text));
     return { status: "read", file: { file, text, includes, problems } };
   }
 
@@ -130,11 +130,12 @@ export class TemplateFiles {
    * options, the path URL-decoded as mjml decodes it), so the file checked
    * here is the file mjml reads when it compiles the template.
    */
-  private scanIncludes(file: string, text: string): [Include[], Problem[]] {
+  private async scanIncludes(file: string, text: string): Promise<[Include[], Problem[]]> {
+    const { Parser } = await import("htmlparser2");
     const starts = lineStarts(text);
     const includes: Include[] = [];
     const problems: Problem[] = [];
-    const parser: Parser = new Parser(
+    const parser = new Parser(
       {
         onopentag: (name, attributes) => {
           if (name !== "mj-include") return;

@@ -54,19 +54,32 @@ export class ParseCache {
    * JSON unchanged).
    */
   get<T>(kind: ParseKind, file: string, text: string, parse: () => T, keep: (result: T) => boolean = () => true): T {
-    if (!this.file) return parse();
-    const key = sha256(`${kind}\0${file}\0${text}`);
-    if (this.entries.has(key)) {
-      const hit = this.entries.get(key) as T;
-      this.used.set(key, hit);
-      return hit;
-    }
+    const key = this.file && sha256(`${kind}\0${file}\0${text}`);
+    if (key && this.entries.has(key)) return this.hit(key) as T;
     const result = parse();
-    if (keep(result)) {
-      this.used.set(key, result);
-      this.added = true;
-    }
+    if (key) this.keep(key, result, keep);
     return result;
+  }
+
+  /** get, for a parse that has to load its parser first (which a run that finds everything cached never does). */
+  async getAsync<T>(kind: ParseKind, file: string, text: string, parse: () => Promise<T>): Promise<T> {
+    const key = this.file && sha256(`${kind}\0${file}\0${text}`);
+    if (key && this.entries.has(key)) return this.hit(key) as T;
+    const result = await parse();
+    if (key) this.keep(key, result, () => true);
+    return result;
+  }
+
+  private hit(key: string): unknown {
+    const value = this.entries.get(key);
+    this.used.set(key, value);
+    return value;
+  }
+
+  private keep<T>(key: string, result: T, keep: (result: T) => boolean): void {
+    if (!keep(result)) return;
+    this.used.set(key, result);
+    this.added = true;
   }
 
   /** Write what this run used, when that differs from what was read; a cache that cannot be written is skipped. */

@@ -11,7 +11,7 @@ import type { CompileJob, CompileResult } from "./compile-job.js";
 import { compileAll } from "./compile-pool.js";
 import { templateFingerprint } from "./fingerprint.js";
 import { scanHandlebars, type HandlebarsScan, type VariableUse } from "./handlebars-check.js";
-import { subjectProblem } from "./lint.js";
+import { subjectProblem } from "./subject-lint.js";
 import { TemplateFiles, type TemplateFile } from "./source-files.js";
 import { unknownVariableReason } from "./variables.js";
 

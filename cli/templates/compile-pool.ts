@@ -1,7 +1,6 @@
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
 import type { CompileCache } from "./compile-cache.js";
-import { compileJob, type CompileJob, type CompileResult } from "./compile-job.js";
+import type { CompileJob, CompileResult } from "./compile-job.js";
 import { contentKey } from "./fingerprint.js";
 
 /** Below this many templates per thread, loading MJML into another thread (~0.7 s) costs more than it saves. */
@@ -65,13 +64,17 @@ async function compileFresh(jobs: readonly CompileJob[]): Promise<CompiledBatch>
   return { results, compiled: distinct.length + alone.length };
 }
 
+/** MJML, its lint and the thread pool are loaded only when something is compiled (a run that finds everything cached needs none of them). */
 async function compileEach(jobs: readonly CompileJob[]): Promise<CompileResult[]> {
+  if (jobs.length === 0) return [];
   const threads = Math.min(availableParallelism(), Math.floor(jobs.length / TEMPLATES_PER_THREAD));
   if (threads < 2) {
+    const { compileJob } = await import("./compile-job.js");
     const results: CompileResult[] = [];
     for (const job of jobs) results.push(await compileJob(job));
     return results;
   }
+  const { Piscina } = await import("piscina");
   const pool = new Piscina<CompileJob, CompileResult>({ filename: WORKER.href, minThreads: threads, maxThreads: threads });
   try {
     return await Promise.all(jobs.map((job) => pool.run(job)));

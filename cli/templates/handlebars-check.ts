@@ -1,4 +1,5 @@
-import Handlebars from "handlebars";
+import { createRequire } from "node:module";
+import type Handlebars from "handlebars";
 import { HELPER_NAMES } from "../../runtime/templates/helpers.js";
 import { problem, type Location, type Problem } from "../problems.js";
 
@@ -17,6 +18,14 @@ const BUILTIN_HELPERS = new Set(["if", "unless", "each", "with", "lookup", "log"
 const SCOPE_CHANGING = new Set(["each", "with"]);
 const KNOWN_HELPERS = new Set([...BUILTIN_HELPERS, ...HELPER_NAMES]);
 
+const require = createRequire(import.meta.url);
+let loaded: typeof Handlebars | undefined;
+
+/** Handlebars (CommonJS, so it can be loaded on first use): a run that finds every scan cached never loads it. */
+function handlebars(): typeof Handlebars {
+  return (loaded ??= require("handlebars") as typeof Handlebars);
+}
+
 /**
  * Parse one file's handlebars expressions: syntax errors with their line and
  * column, helpers that do not exist, and every context variable it reads
@@ -25,7 +34,7 @@ const KNOWN_HELPERS = new Set([...BUILTIN_HELPERS, ...HELPER_NAMES]);
 export function scanHandlebars(file: string, text: string): HandlebarsScan {
   let program: hbs.AST.Program;
   try {
-    program = Handlebars.parseWithoutProcessing(text);
+    program = handlebars().parseWithoutProcessing(text);
   } catch (error) {
     return { variables: [], problems: [syntaxProblem(file, text, error as Error & { lineNumber?: number; column?: number })] };
   }

@@ -6,7 +6,6 @@ import { tagColumn, type MjmlNode } from "./compile.js";
 
 /** Gmail clips messages whose HTML is larger than this. */
 export const GMAIL_CLIP_BYTES = 102 * 1024;
-export const MAX_SUBJECT_LENGTH = 100;
 
 const LINK_ATTRIBUTES = ["href"];
 const IMAGE_TAGS = new Set(["mj-image", "mj-carousel-image"]);
@@ -86,11 +85,4 @@ function checkLink(raw: string, at: Location, what: string): Problem[] {
   if (scheme === "https" || scheme === "mailto" || scheme === "tel" || scheme === "cid" || scheme === "data") return [];
   const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
   return [problem("MK054", at, `${what} "${shown}" is not https; use an https:// URL`)];
-}
-
-/** MK057 for a subject too long for inboxes; `at` is asked only then. */
-export function subjectProblem(subject: string, at: () => Location): Problem | undefined {
-  const length = [...subject].length;
-  if (length <= MAX_SUBJECT_LENGTH) return undefined;
-  return problem("MK057", at(), `subject is ${length} characters; mail clients cut subjects after about ${MAX_SUBJECT_LENGTH}`);
 }

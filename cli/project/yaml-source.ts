@@ -1,6 +1,16 @@
-import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Parser, visit, type Alias, type Document, type Node } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
+import type { Alias, Document, LineCounter, Node } from "yaml";
 import { problem, type Location, type Problem } from "../problems.js";
 import { survivesJson, type ParseCache } from "./parse-cache.js";
+
+const require = createRequire(import.meta.url);
+let loaded: typeof Yaml | undefined;
+
+/** The yaml package (CommonJS, so it can be loaded on first use): a run that finds every file cached and clean never loads it. */
+function yaml(): typeof Yaml {
+  return (loaded ??= require("yaml") as typeof Yaml);
+}
 
 /**
  * One YAML file parsed with source positions, so that any path into its data
@@ -20,8 +30,8 @@ export type PathSegment = string | number;
 
 /** Parse one file; YAML syntax problems come back instead of being thrown. */
 export function parseYamlSource(file: string, text: string): [YamlSource | undefined, Problem[]] {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineCounter = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
   const at = (offset: number): Location => ({ file, ...lineCounter.linePos(offset) });
 
@@ -93,8 +103,8 @@ class PositionsOnDemand implements YamlSource {
 
   private parse(): { doc: Document.Parsed; lineCounter: LineCounter } {
     if (!this.parsed) {
-      const lineCounter = new LineCounter();
-      const [doc] = parseAllDocuments(this.text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
+      const lineCounter = new (yaml().LineCounter)();
+      const [doc] = yaml().parseAllDocuments(this.text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
       this.parsed = { doc: doc as Document.Parsed, lineCounter };
     }
     return this.parsed;
@@ -104,6 +114,7 @@ class PositionsOnDemand implements YamlSource {
 /** The first alias that refers to no anchor before it (the yaml package throws on those when converting). */
 function unresolvedAlias(doc: Document.Parsed): Alias | undefined {
   let found: Alias | undefined;
+  const { visit } = yaml();
   visit(doc, {
     Alias(_key, node) {
       if (node.resolve(doc) === undefined) {
@@ -122,6 +133,7 @@ function unresolvedAlias(doc: Document.Parsed): Alias | undefined {
  */
 function unclosedQuoteStart(text: string, errorOffset: number): number | undefined {
   let start: number | undefined;
+  const { CST, Parser } = yaml();
   for (const token of new Parser().parse(text)) {
     if (token.type !== "document") continue;
     CST.visit(token, (item) => {
@@ -173,6 +185,7 @@ export function locate(source: YamlSource, path: readonly PathSegment[], key?: s
 }
 
 function childOf(node: Node | undefined, segment: PathSegment): { keyNode?: Node; value: Node | null } | undefined {
+  const { isMap, isPair, isScalar, isSeq } = yaml();
   if (isMap(node)) {
     for (const item of node.items) {
       if (isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment)) {

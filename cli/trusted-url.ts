@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse } from "yaml";
 import { MkError } from "./errors.js";
 import { fileAtRevision } from "./git.js";
 import { PROJECT_FILE } from "./project/reader.js";
@@ -58,6 +57,7 @@ async function baseUrl(root: string, revision: string, env: string): Promise<str
     const reason = ((error as Error).message.split("\n").find((line) => line.trim()) ?? "").replace(/^fatal: /, "");
     throw refuse(`git cannot read ${PROJECT_FILE} on ${revision} (${reason})`);
   }
+  const { parse } = await import("yaml");
   let url: unknown;
   try {
     url = (parse(text) as { environments?: Record<string, { url?: unknown }> } | null)?.environments?.[env]?.url;

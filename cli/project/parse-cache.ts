@@ -96,12 +96,3 @@ export class ParseCache {
     }
   }
 }
-
-/** True when JSON gives `value` back as it is: no undefined, no NaN or infinity, no -0, plain objects and arrays only. */
-export function survivesJson(value: unknown): boolean {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
-  if (Array.isArray(value)) return value.every(survivesJson);
-  if (typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  return Object.entries(value).every(([key, item]) => key !== "__proto__" && survivesJson(item));
-}

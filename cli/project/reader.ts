@@ -6,8 +6,8 @@ import { NAME_PATTERN } from "../../schemas/common.js";
 import { KIND_FOLDERS, KINDS, type Kind } from "../../schemas/kinds.js";
 import { problem, type Problem } from "../problems.js";
 import { refusalMessage, resolveRepositoryFile } from "./repository-paths.js";
-import { ParseCache } from "./parse-cache.js";
-import { locate, parseYamlSourceCached, type YamlSource } from "./yaml-source.js";
+import type { ParseCache } from "./parse-cache.js";
+import { locate, parseYamlSource, parseYamlSourceCached, type YamlSource } from "./yaml-source.js";
 import { suggest, zodProblems } from "./zod-problems.js";
 
 export const PROJECT_FILE = "mk.yaml";
@@ -42,7 +42,7 @@ export interface Repository {
  * everything else is returned, so later checks can still run. Files the
  * cache holds unchanged are not parsed again.
  */
-export async function readRepository(root: string, cache: ParseCache = ParseCache.none()): Promise<[Repository, Problem[]]> {
+export async function readRepository(root: string, cache?: ParseCache): Promise<[Repository, Problem[]]> {
   const repo: Repository = {
     root,
     project: undefined,
@@ -90,7 +90,7 @@ export async function readRepository(root: string, cache: ParseCache = ParseCach
  * reading the rest of the repository.
  */
 export async function readProject(root: string): Promise<[Resource<"Project"> | undefined, Problem[]]> {
-  const [resource, problems] = (await readResource(root, PROJECT_FILE, ParseCache.none())) ?? [undefined, []];
+  const [resource, problems] = (await readResource(root, PROJECT_FILE)) ?? [undefined, []];
   return [resource as Resource<"Project"> | undefined, problems];
 }
 
@@ -116,14 +116,14 @@ type ReadResult = [Resource | undefined, Problem[], unknown?];
  * nothing, or to a folder). A link out of the repository or into .git/ or
  * .mk/ is refused unread.
  */
-async function readResource(root: string, file: string, cache: ParseCache): Promise<ReadResult | undefined> {
+async function readResource(root: string, file: string, cache?: ParseCache): Promise<ReadResult | undefined> {
   const located = await resolveRepositoryFile(root, file);
   if (located.status === "refused") return [undefined, [problem("MK047", { file, line: 1, col: 1 }, refusalMessage(file, located.refusal))]];
   const text = located.status === "readable" ? readText(located.realPath) : undefined;
   if (text === undefined) {
     return file === PROJECT_FILE ? [undefined, [problem("MK004", { file, line: 1, col: 1 }, "mk.yaml is missing from the repository root")]] : undefined;
   }
-  const [source, parseProblems] = parseYamlSourceCached(cache, file, text);
+  const [source, parseProblems] = cache ? parseYamlSourceCached(cache, file, text) : parseYamlSource(file, text);
   if (!source) return [undefined, parseProblems];
 
   const kind = checkHeader(source);

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type * as Yaml from "yaml";
 import type { Alias, Document, LineCounter, Node } from "yaml";
 import { problem, type Location, type Problem } from "../problems.js";
-import { survivesJson, type ParseCache } from "./parse-cache.js";
+import type { ParseCache } from "./parse-cache.js";
 
 const require = createRequire(import.meta.url);
 let loaded: typeof Yaml | undefined;
@@ -204,4 +204,13 @@ function childOf(node: Node | undefined, segment: PathSegment): { keyNode?: Node
 function positionOf(source: YamlSource, node: Node): Location {
   const offset = node.range?.[0] ?? 0;
   return { file: source.file, ...source.lineCounter.linePos(offset) };
+}
+
+/** True when JSON gives `value` back as it is: no undefined, no NaN or infinity, no -0, plain objects and arrays only. */
+export function survivesJson(value: unknown): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every(survivesJson);
+  if (typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  return Object.entries(value).every(([key, item]) => key !== "__proto__" && survivesJson(item));
 }

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { ParseCache, survivesJson } from "../../cli/project/parse-cache.js";
+import { ParseCache } from "../../cli/project/parse-cache.js";
+import { survivesJson } from "../../cli/project/yaml-source.js";
 import { validateRepository } from "../../cli/validation.js";
 import { tempRepo } from "../helpers/temp-repo.js";
 

@@ -1,7 +1,8 @@
+import { execFile } from "node:child_process";
 import type { SimpleGit } from "simple-git";
 import type { ApplySource } from "../schemas/api.js";
 
-/** simple-git is loaded on first use: commands that never ask git (mk status on a remote environment) start without it. */
+/** simple-git is loaded on first use: commands that ask git nothing but isTracked (mk status, mk send) start without it. */
 async function gitIn(dir: string): Promise<SimpleGit> {
   const { simpleGit } = await import("simple-git");
   return simpleGit({ baseDir: dir });
@@ -41,12 +42,14 @@ export async function fileAtRevision(dir: string, rev: string, file: string): Pr
   return (await gitIn(dir)).show([`${rev}:./${file}`]);
 }
 
-/** Whether Git tracks `file` (in `dir`); false outside a repository or without git. */
+/**
+ * Whether Git tracks `file` (in `dir`); false outside a repository or without
+ * git. Asked of git itself, not through simple-git: every command on the
+ * local runtime asks this, and loading simple-git costs them more than git's
+ * answer does.
+ */
 export async function isTracked(dir: string, file: string): Promise<boolean> {
-  try {
-    await (await gitIn(dir)).raw(["ls-files", "--error-unmatch", "--", file]);
-    return true;
-  } catch {
-    return false;
-  }
+  return new Promise((resolve) => {
+    execFile("git", ["ls-files", "--error-unmatch", "--", file], { cwd: dir }, (error) => resolve(error === null));
+  });
 }

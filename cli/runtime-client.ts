@@ -19,12 +19,17 @@ import type {
   SubscriberPage,
 } from "../schemas/api.js";
 import type { ErasureResult, SubscriberExport } from "../schemas/privacy.js";
-import type { ImportRow } from "../schemas/subscriber-import.js";
 import type { CampaignReport, CampaignSummary, SequenceReport, SubscriberJourney } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
 import type { ApiTokenInfo, CreatedToken, RevokedToken, TokenCreateRequest } from "../schemas/tokens.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
+import { httpRequest, type HttpAnswer } from "./http-request.js";
+
+/** A request body already written as JSON. */
+class JsonText {
+  constructor(readonly text: string) {}
+}
 
 /**
  * The runtime's HTTP API as the CLI uses it. Failures become MkErrors that
@@ -54,9 +59,14 @@ export class RuntimeClient {
     return this.request("POST", "/v1/audiences/count", body);
   }
 
-  /** `file`: the CSV's name, which the consent history records with each row's line. Sent as rows of cells (schemas/subscriber-import.ts). */
-  importSubscribers(rows: ImportRow[], file?: string): Promise<SubscriberImportResponse> {
-    return this.request("POST", "/v1/subscribers/import", file === undefined ? { rows } : { rows, file });
+  /**
+   * `rows`: rows of cells (schemas/subscriber-import.ts), each already
+   * written as JSON (the import measures its batches by them), sent as they
+   * are. `file`: the CSV's name, which the consent history records with each
+   * row's line.
+   */
+  importSubscribers(rows: readonly string[], file?: string): Promise<SubscriberImportResponse> {
+    return this.request("POST", "/v1/subscribers/import", new JsonText(`{"rows":[${rows.join(",")}]${file === undefined ? "" : `,"file":${JSON.stringify(file)}`}}`));
   }
 
   subscriber(email: string): Promise<SubscriberDetail> {
@@ -157,20 +167,20 @@ export class RuntimeClient {
 
   private async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const { url, token, env } = this.target;
-    let response: Response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(url + path, {
+      response = await httpRequest(url + path, {
         method,
         ...(signal ? { signal } : {}),
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined ? {} : { body: body instanceof JsonText ? body.text : JSON.stringify(body) }),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       const hint = env === "local" ? "; is mk up still running?" : "; check the environment's url in mk.yaml";
       throw new MkError("MK073", `cannot reach the runtime of "${env}" at ${url} (${cause})${hint}`);
     }
-    const text = await response.text();
+    const { text } = response;
     if (response.ok) return JSON.parse(text) as T;
 
     let error: ApiErrorBody["error"] | undefined;

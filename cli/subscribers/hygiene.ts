@@ -35,12 +35,27 @@ export function hygieneProblem(email: string, allow: { role?: boolean; disposabl
     return { kind: "role", reason: `${local}@ is a role address, not a person (--allow-role imports it)` };
   }
   if (!allow.disposable) {
-    disposable ??= disposableEmailBlocklistSet();
-    const labels = domain.split(".");
-    for (let i = 0; i < labels.length - 1; i++) {
-      const candidate = labels.slice(i).join(".");
-      if (disposable.has(candidate)) return { kind: "disposable", reason: `${candidate} is a disposable-mail domain (--allow-disposable imports it)` };
-    }
+    const listed = disposableDomainOf(domain);
+    if (listed !== undefined) return { kind: "disposable", reason: `${listed} is a disposable-mail domain (--allow-disposable imports it)` };
   }
   return undefined;
+}
+
+/** Domains looked up already, with the listed domain each is or is under (an import's rows share a few domains). */
+const lookedUp = new Map<string, string | undefined>();
+const LOOKED_UP_AT_MOST = 10_000;
+
+/** The domain of the disposable list that `domain` is or is a subdomain of, if any. */
+function disposableDomainOf(domain: string): string | undefined {
+  if (lookedUp.has(domain)) return lookedUp.get(domain);
+  disposable ??= disposableEmailBlocklistSet();
+  const labels = domain.split(".");
+  let listed: string | undefined;
+  for (let i = 0; i < labels.length - 1 && listed === undefined; i++) {
+    const candidate = labels.slice(i).join(".");
+    if (disposable.has(candidate)) listed = candidate;
+  }
+  if (lookedUp.size >= LOOKED_UP_AT_MOST) lookedUp.clear();
+  lookedUp.set(domain, listed);
+  return listed;
 }

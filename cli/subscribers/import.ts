@@ -4,7 +4,7 @@ import type { RuntimeClient } from "../runtime-client.js";
 import type { FormatName, Target } from "./formats.js";
 import { importRowOf } from "../../schemas/subscriber-import.js";
 import { hygieneProblem } from "./hygiene.js";
-import { readSubscribersCsv } from "./read-csv.js";
+import { readSubscribersCsvChunks } from "./read-csv.js";
 
 /** Rows per request: large enough to amortise the round trip, small enough to stay well under the body limit. */
 export const BATCH_SIZE = 5000;
@@ -63,14 +63,17 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
     skipped: { role: 0, disposable: 0, rows: [] },
   };
   const source = sourceName(file);
+  const allow = { role: options.allowRole, disposable: options.allowDisposable };
   let emailColumn = "email";
   let bytes = 0;
   let batch: ImportedSubscriber[] = [];
+  // Each row of the batch as the JSON it is sent as, written once: its length is what BATCH_CHARACTERS bounds.
+  let json: string[] = [];
   let characters = 0;
   let onWire: SentBatch[] = [];
   let failure: { error: unknown } | undefined;
-  const send = async (subscribers: ImportedSubscriber[]) => {
-    const result = await client.importSubscribers(subscribers.map(importRowOf), source);
+  const send = async (subscribers: ImportedSubscriber[], rows: string[]) => {
+    const result = await client.importSubscribers(rows, source);
     summary.inserted += result.inserted;
     summary.updated += result.updated;
     summary.unchanged += result.unchanged;
@@ -82,22 +85,23 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
     if (failure) throw failure.error;
   };
   const flush = async () => {
-    const subscribers = batch;
+    const [subscribers, rows] = [batch, json];
     batch = [];
+    json = [];
     characters = 0;
     await Promise.all(onWire.filter((b) => subscribers.some((s) => b.emails.has(s.email))).map((b) => b.done));
     while (onWire.length >= IN_FLIGHT) await Promise.race(onWire.map((b) => b.done));
     if (failure) return settled();
     const sent: SentBatch = {
       emails: new Set(subscribers.map((s) => s.email)),
-      done: send(subscribers)
+      done: send(subscribers, rows)
         .catch((error: unknown) => void (failure ??= { error }))
         .finally(() => (onWire = onWire.filter((b) => b !== sent))),
     };
     onWire.push(sent);
   };
 
-  const rows = readSubscribersCsv(file, {
+  const chunks = readSubscribersCsvChunks(file, {
     map: options.map,
     onBytes: (n) => (bytes += n),
     onFormat: (format) => {
@@ -106,23 +110,26 @@ export async function importSubscribersCsv(file: string, client: RuntimeClient, 
     },
   });
   try {
-    for await (const row of rows) {
-      summary.rows++;
-      if ("rejected" in row) {
-        summary.rejected.push({ line: row.line, reason: row.rejected });
-        continue;
+    for await (const rows of chunks) {
+      for (const row of rows) {
+        summary.rows++;
+        if ("rejected" in row) {
+          summary.rejected.push({ line: row.line, reason: row.rejected });
+          continue;
+        }
+        const problem = hygieneProblem(row.subscriber.email, allow);
+        if (problem) {
+          summary.skipped[problem.kind]++;
+          summary.skipped.rows.push({ line: row.line, field: emailColumn, reason: problem.reason });
+          continue;
+        }
+        const text = JSON.stringify(importRowOf(row.subscriber));
+        if (batch.length > 0 && characters + text.length + 1 > BATCH_CHARACTERS) await flush();
+        batch.push(row.subscriber);
+        json.push(text);
+        characters += text.length + 1;
+        if (batch.length === BATCH_SIZE) await flush();
       }
-      const problem = hygieneProblem(row.subscriber.email, { role: options.allowRole, disposable: options.allowDisposable });
-      if (problem) {
-        summary.skipped[problem.kind]++;
-        summary.skipped.rows.push({ line: row.line, field: emailColumn, reason: problem.reason });
-        continue;
-      }
-      const size = JSON.stringify(row.subscriber).length + 1;
-      if (batch.length > 0 && characters + size > BATCH_CHARACTERS) await flush();
-      batch.push(row.subscriber);
-      characters += size;
-      if (batch.length === BATCH_SIZE) await flush();
     }
     if (batch.length > 0) await flush();
   } finally {

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import selfsigned from "selfsigned";
+import { MkError } from "../../cli/errors.js";
+import { RuntimeClient } from "../../cli/runtime-client.js";
 import { initAndUp, type LocalRepository } from "../helpers/local-repository.js";
 import { runMk, STACK_LINE } from "../helpers/run-mk.js";
 
@@ -140,12 +146,18 @@ describe("mk subscribers import --json", { timeout: 180_000 }, () => {
   });
 });
 
-/** Packages a command that only asks the runtime has no use for: each costs tens of milliseconds to load. */
-const HEAVY = /\/node_modules\/(mjml|@octokit\/rest|pdfkit|@aws-sdk\/[^/]+|fastify|handlebars|pg|ioredis|nodemailer|piscina|diff)\/|\/node_modules\/i18n-iso-countries\/langs\/|\/dist\/runtime\//;
+/**
+ * Packages a command that only asks the runtime has no use for: each costs tens of milliseconds to load.
+ * luxon (mk.yaml's time zones are ICU's answer), simple-git (git ls-files answers whether runtime.json
+ * is tracked), i18n-iso-countries (mk.yaml has no country) and fetch (its first call compiles
+ * undici's WebAssembly parser, about 0.2 s, where node:http asks the runtime) too.
+ */
+const HEAVY =
+  /\/node_modules\/(mjml|@octokit\/rest|pdfkit|@aws-sdk\/[^/]+|fastify|handlebars|pg|ioredis|nodemailer|piscina|diff|luxon|simple-git|i18n-iso-countries)\/|\/dist\/runtime\/|^node:internal\/deps\/undici$/;
 const RECORD_MODULES = fileURLToPath(new URL("../helpers/record-modules.mjs", import.meta.url));
 
 describe("start-up: mk --help, mk status and mk send --due", { timeout: 180_000 }, () => {
-  it("load none of the heavy modules (mjml, octokit, pdfkit, the AWS SDK, fastify, handlebars, pg, diff, the runtime)", async () => {
+  it("load none of the heavy modules (mjml, octokit, pdfkit, the AWS SDK, fastify, handlebars, pg, diff, luxon, simple-git, i18n-iso-countries, fetch, the runtime)", async () => {
     for (const args of [["--help"], ["status", "--dir", repo], ["send", "--due", "--dir", repo]]) {
       const record = path.join(repo, `modules-${args[0]}.txt`);
       const run = await runMk(args, { env: { NODE_OPTIONS: `--import=${RECORD_MODULES}`, MK_RECORD_MODULES: record } });
@@ -153,6 +165,57 @@ describe("start-up: mk --help, mk status and mk send --due", { timeout: 180_000 
       const loaded = (await readFile(record, "utf8")).split("\n");
       assert.ok(loaded.some((url) => url.endsWith("/node_modules/@oclif/core/lib/index.js")), "the preload recorded what was loaded");
       assert.deepEqual([...new Set(loaded.filter((url) => HEAVY.test(url)))], [], `mk ${args.join(" ")}`);
+    }
+  });
+});
+
+/** A server on a free port that answers every request with `status` and `body`; its URL. */
+async function answering(server: ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer>, scheme: string): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe("the runtime client, through node:http instead of fetch", { timeout: 60_000 }, () => {
+  it("sends the token and the JSON body, and fails as it did with fetch: the error's code, the runtime's error, a redirect not followed", async () => {
+    const seen: { method?: string; url?: string; authorization?: string; type?: string; body: string }[] = [];
+    const server = createHttpServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      request.on("end", () => {
+        seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization, type: request.headers["content-type"], body });
+        if (request.url === "/v1/sends/due") return response.writeHead(200, { "content-type": "application/json" }).end('{"started":[],"refused":[],"waiting":[{"campaign":"é","startsAt":"2099-01-01T00:00:00.000Z"}]}');
+        if (request.url === "/healthz") return response.writeHead(302, { location: "http://elsewhere.test/healthz" }).end();
+        response.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"campaign_not_found","message":"no campaign \\"nope\\""}}');
+      });
+    });
+    const url = await answering(server, "http");
+    try {
+      const client = new RuntimeClient({ env: "local", url, token: "secret-token" });
+      assert.deepEqual(await client.sendDue(), { started: [], refused: [], waiting: [{ campaign: "é", startsAt: "2099-01-01T00:00:00.000Z" }] });
+      assert.deepEqual(seen[0], { method: "POST", url: "/v1/sends/due", authorization: "Bearer secret-token", type: "application/json", body: "{}" });
+      await assert.rejects(client.startCampaign("nope"), (error: unknown) => error instanceof MkError && error.code === "MK086" && error.message === 'no campaign "nope"');
+      await assert.rejects(client.health(), (error: unknown) => error instanceof MkError && error.code === "MK076" && error.message === `the runtime of "local" answered 302: HTTP 302`);
+      assert.equal(seen.length, 3, "the redirect was not followed");
+    } finally {
+      server.close();
+    }
+    const closed = createHttpServer();
+    const nobody = await answering(closed, "http");
+    await new Promise((resolve) => closed.close(resolve));
+    await assert.rejects(
+      new RuntimeClient({ env: "local", url: nobody, token: "t" }).health(),
+      (error: unknown) => error instanceof MkError && error.code === "MK073" && error.message === `cannot reach the runtime of "local" at ${nobody} (ECONNREFUSED); is mk up still running?`,
+    );
+    const pems = await selfsigned.generate([{ name: "commonName", value: "127.0.0.1" }], { notAfterDate: new Date(Date.now() + 86_400_000), keySize: 2048 });
+    const tls = createHttpsServer({ key: pems.private, cert: pems.cert }, (_request, response) => response.end("{}"));
+    const secure = await answering(tls, "https");
+    try {
+      await assert.rejects(
+        new RuntimeClient({ env: "prod", url: secure, token: "t" }).health(),
+        (error: unknown) => error instanceof MkError && error.code === "MK073" && error.message === `cannot reach the runtime of "prod" at ${secure} (DEPTH_ZERO_SELF_SIGNED_CERT); check the environment's url in mk.yaml`,
+      );
+    } finally {
+      tls.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import { summaryLines } from "../../cli/commands/subscribers/import.js";
 import { RuntimeClient } from "../../cli/runtime-client.js";
 import { parseColumnMap } from "../../cli/subscribers/formats.js";
 import { importSubscribersCsv, type ImportOptions } from "../../cli/subscribers/import.js";
-import { subscriberOfRow, type ImportRow } from "../../schemas/subscriber-import.js";
+import { importRow, subscriberOfRow } from "../../schemas/subscriber-import.js";
 import type { ImportedSubscriber } from "../../schemas/api.js";
 import { stopDatabase } from "../helpers/database.js";
 import { startRuntime, TOKEN, type TestRuntime } from "../helpers/runtime.js";
@@ -144,7 +144,7 @@ describe("mk subscribers import", { timeout: 180_000 }, () => {
     const row = (n: number) => [`big${n}@example.com`, ...columns.map(() => "v".repeat(2000))].join(",");
     const file = await csv("big.csv", `email,${columns.join(",")}\n${Array.from({ length: 45 }, (_, n) => row(n)).join("\n")}\n`);
     const batches: number[] = [];
-    const recording = { importSubscribers: async (subscribers: unknown[]) => (batches.push(JSON.stringify(subscribers).length), { inserted: subscribers.length, updated: 0, unchanged: 0 }) };
+    const recording = { importSubscribers: async (rows: string[]) => (batches.push(`[${rows.join(",")}]`.length), { inserted: rows.length, updated: 0, unchanged: 0 }) };
     const summary = await importSubscribersCsv(file, recording as unknown as RuntimeClient);
     assert.deepEqual({ rows: summary.rows, inserted: summary.inserted, rejected: summary.rejected.length }, { rows: 45, inserted: 45, rejected: 0 });
     assert.equal(batches.length, 2);
@@ -218,8 +218,8 @@ describe("mk subscribers import", { timeout: 180_000 }, () => {
 function recordingClient() {
   const requests: { subscribers: ImportedSubscriber[]; file?: string }[] = [];
   const client = {
-    importSubscribers: async (rows: ImportRow[], file?: string) => {
-      const subscribers = rows.map(subscriberOfRow);
+    importSubscribers: async (rows: string[], file?: string) => {
+      const subscribers = rows.map((row) => subscriberOfRow(importRow.parse(JSON.parse(row))));
       requests.push({ subscribers, file });
       return { inserted: subscribers.length, updated: 0, unchanged: 0 };
     },
@@ -235,6 +235,22 @@ const importFixture = async (name: string, options: ImportOptions = {}) => {
 const mkError = (code: string, pattern: RegExp) => (e: unknown) => e instanceof MkError && e.code === code && pattern.test(e.message);
 
 describe("subscribers import formats", { timeout: 30_000 }, () => {
+  it("a file of many chunks, with rows CSV cannot read and rows that are no subscriber among them, sends every other row once, in file order, each with its line", async () => {
+    // 12,000 rows (~300 KB): many chunks of the file and of the parser, three batches; every 997th row ragged, every 1,009th a bad address.
+    const lines = Array.from({ length: 12_000 }, (_, i) => (i % 997 === 0 ? `r${i}@example.com,R,extra` : i % 1009 === 0 ? `no-at-${i},B` : `c${i}@example.com,C${i}`));
+    const recording = recordingClient();
+    const summary = await importSubscribersCsv(await csv("chunks.csv", `email,firstName\n${lines.join("\n")}\n`), recording.client);
+    const ragged = lines.flatMap((l, i) => (i % 997 === 0 ? [i + 2] : []));
+    const invalid = lines.flatMap((l, i) => (i % 997 !== 0 && i % 1009 === 0 ? [i + 2] : []));
+    assert.equal(summary.rows, 12_000);
+    assert.deepEqual(summary.rejected.map((r) => r.line), [...ragged, ...invalid].sort((x, y) => x - y));
+    assert.ok(summary.rejected.every((r) => (ragged.includes(r.line) ? /^not valid CSV: Invalid Record Length/ : /^email: must be an email address/).test(r.reason)));
+    const sent = recording.sent();
+    const expected = lines.flatMap((l, i) => (i % 997 === 0 || i % 1009 === 0 ? [] : [{ email: `c${i}@example.com`, firstName: `C${i}`, line: i + 2 }]));
+    assert.deepEqual(sent.map((s) => ({ email: s.email, firstName: s.firstName, line: s.line })), expected);
+    assert.equal(recording.requests.length, 3, "in batches of at most 5,000");
+  });
+
   it("a Mailchimp export becomes subscribers with country, time zone, tags, consent proof (confirm time and IP) and line, and the requests name the file", async () => {
     const { summary, requests, sent } = await importFixture("mailchimp.csv");
     assert.deepEqual(summary.format, { name: "mailchimp", title: "Mailchimp audience export" });

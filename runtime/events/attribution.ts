@@ -22,7 +22,8 @@ interface SendRow {
  * from the email's links) or a campaign (`utm.campaign`, for the subscriber's
  * send of it); it is attributed when it happened within `windowMs` after that
  * send's last click, or after the send itself when nobody clicked.
- * One query for the whole batch.
+ * One query for the whole batch, prepared once per connection (its plan is
+ * the same for every batch).
  */
 export async function attribute(db: pg.PoolClient, events: readonly { event: IngestEvent; subscriberId: string }[], windowMs: number): Promise<(Attribution | undefined)[]> {
   const sendIds = events.flatMap((e) => (e.event.sendId ? [e.event.sendId] : []));
@@ -30,7 +31,7 @@ export async function attribute(db: pg.PoolClient, events: readonly { event: Ing
   if (sendIds.length === 0 && utm.length === 0) return events.map(() => undefined);
 
   const sends = (
-    await db.query<SendRow>(EVENT_SQL.candidateSends, [sendIds, utm.map((e) => e.subscriberId), utm.map((e) => e.event.utm!.campaign!)])
+    await db.query<SendRow>({ name: "mk_event_candidate_sends", text: EVENT_SQL.candidateSends, values: [sendIds, utm.map((e) => e.subscriberId), utm.map((e) => e.event.utm!.campaign!)] })
   ).rows;
   const byId = new Map(sends.map((s) => [s.id, s]));
 

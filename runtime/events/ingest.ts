@@ -71,7 +71,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
   // 2. Whose events they are: subscribers by email or id.
   const emails = valid.flatMap((v) => ("email" in v.event.subscriber ? [v.event.subscriber.email.trim().toLowerCase()] : []));
   const ids = valid.flatMap((v) => ("id" in v.event.subscriber ? [v.event.subscriber.id] : []));
-  const { rows } = emails.length + ids.length > 0 ? await pool.query<{ id: string; email: string; country: string | null }>(EVENT_SQL.subscribers, [emails, ids]) : { rows: [] };
+  const { rows } = emails.length + ids.length > 0 ? await pool.query<{ id: string; email: string; country: string | null }>({ name: "mk_event_subscribers", text: EVENT_SQL.subscribers, values: [emails, ids] }) : { rows: [] };
   const byEmail = new Map(rows.map((r) => [r.email, r]));
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   const known: { valid: Valid; subscriber: { id: string; country: string | null } }[] = [];
@@ -93,7 +93,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
   // 4. One transaction: claim the keys, store the events whose key was new, dead-letter the rest.
   const fresh = await withTransaction(pool, async (client) => {
     let ledger: LedgerEntry[] = [];
-    const claimed = new Set((await client.query<{ idempotency_key: string }>(EVENT_SQL.claimKeys, [[...first.keys()].sort()])).rows.map((r) => r.idempotency_key));
+    const claimed = new Set((await client.query<{ idempotency_key: string }>({ name: "mk_event_claim_keys", text: EVENT_SQL.claimKeys, values: [[...first.keys()].sort()] })).rows.map((r) => r.idempotency_key));
     const store = [...first.values()].filter((item) => claimed.has(item.valid.event.idempotencyKey));
     if (store.length > 0) {
       const e = store.map((item) => item.valid.event);

@@ -13,14 +13,26 @@ export const EVENT_SQL = {
     from stdin`,
   /**
    * Sends an event may belong to: named by its sendId, or the subscriber's sends of a campaign named by its utm_campaign;
-   * with each one's last click (null when nobody clicked).
+   * with each one's last click (null when nobody clicked). The two kinds are looked up by their own index each, and the
+   * last clicks of all of them in one index scan per events partition (not one per send and partition).
    */
   candidateSends: `
-    select s.id, s.campaign, s.variant, s.subscriber_id, s.sent_at, coalesce(c.snapshot->>'utmCampaign', c.campaign) as utm_campaign,
-      (select max(e.occurred_at) from events e where e.send_id = s.id and e.name in ('click', 'ses.click')) as clicked_at
-    from sends s join campaign_sends c on c.campaign = s.campaign
-    where s.sent_at is not null
-      and (s.id = any($1::uuid[]) or (s.subscriber_id = any($2::bigint[]) and coalesce(c.snapshot->>'utmCampaign', c.campaign) = any($3::text[])))`,
+    with candidates as (
+      select s.id, s.campaign, s.variant, s.subscriber_id, s.sent_at, coalesce(c.snapshot->>'utmCampaign', c.campaign) as utm_campaign
+      from sends s join campaign_sends c on c.campaign = s.campaign
+      where s.sent_at is not null and s.id = any($1::uuid[])
+      union
+      select s.id, s.campaign, s.variant, s.subscriber_id, s.sent_at, coalesce(c.snapshot->>'utmCampaign', c.campaign)
+      from sends s join campaign_sends c on c.campaign = s.campaign
+      where s.sent_at is not null and s.subscriber_id = any($2::bigint[]) and coalesce(c.snapshot->>'utmCampaign', c.campaign) = any($3::text[])
+    ),
+    clicks as (
+      select e.send_id, max(e.occurred_at) as clicked_at from events e
+      where e.send_id = any(array(select id from candidates)) and e.name in ('click', 'ses.click')
+      group by e.send_id
+    )
+    select c.id, c.campaign, c.variant, c.subscriber_id, c.sent_at, c.utm_campaign, k.clicked_at
+    from candidates c left join clicks k on k.send_id = c.id`,
   deadLetter: `
     insert into event_dead_letters (idempotency_key, reason, payload)
     select * from unnest($1::text[], $2::text[], $3::text[])`,

@@ -35,7 +35,7 @@ export interface LedgerRow {
   signup_id?: string | null;
 }
 
-/** A subscribers row as SEND_SQL.subscribers and SEND_SQL.subscriber return it. */
+/** A subscribers row as SEND_SQL.subscriber returns it (and a worker's claim joins it). */
 export interface SubscriberRow {
   id: string;
   first_name: string | null;

@@ -119,6 +119,9 @@ async function writeChunks(client: pg.ClientBase, campaign: string, chunkSize: n
       if ((await writeChunk(client, campaign, chunkSize, dues)) === undefined) break;
       chunks++;
       attempt = 1;
+      // Workers claim the queue in due order through sends_due; on statistics from before these rows the planner
+      // sorts every queued row for each claim instead, until autovacuum analyzes the table (a minute or more).
+      if (chunks === 1) await client.query(SEND_SQL.analyzeLedger);
     } catch (error) {
       if ((error as { code?: string }).code !== FOREIGN_KEY_VIOLATION || attempt++ >= CHUNK_ATTEMPTS) throw error;
     }

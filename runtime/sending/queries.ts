@@ -28,6 +28,8 @@ export const SEND_SQL = {
   chunkEnd: "select id from subscribers where id > $1 and id <= $2 order by id offset $3 limit 1",
   chunkZones: "select distinct coalesce(timezone, $1) as zone from subscribers where id > $2 and id <= $3",
   advanceStart: "update campaign_starts set after_id = $2, finished_at = case when $3 then now() end where campaign = $1",
+  /** Fresh planner statistics for the ledger (a role that may not analyze it gets a warning, not an error). */
+  analyzeLedger: "analyze sends",
   addRecipients: "update campaign_sends set recipients = recipients + $2 where campaign = $1",
   startRecipients: "select recipients from campaign_sends where campaign = $1",
   snapshots: "select campaign, snapshot from campaign_sends where campaign = any($1::text[])",
@@ -42,6 +44,10 @@ export const SEND_SQL = {
       last_error = 'the lease ran out while the message was with the transport; not resent', updated_at = now()
     where status = 'sending' and lease_until < now()
     returning id`,
+  /**
+   * Claim due rows, each with what its message needs: its subscriber's fields (null for a signup's confirmation
+   * or a subscriber gone since) and its address's suppression, if any. One round trip for the batch.
+   */
   claim: `
     with due as (
       select id from sends
@@ -49,16 +55,20 @@ export const SEND_SQL = {
       order by due_at
       limit $1
       for update skip locked
+    ),
+    claimed as (
+      update sends s set status = 'claimed', lease_until = now() + make_interval(secs => $2), leased_by = $3, updated_at = now()
+      from due where s.id = due.id
+      returning s.id, s.campaign, s.subscriber_id, s.signup_id, s.email, s.variant, s.timezone, s.attempts, s.due_at
     )
-    update sends s set status = 'claimed', lease_until = now() + make_interval(secs => $2), leased_by = $3, updated_at = now()
-    from due where s.id = due.id
-    returning s.id, s.campaign, s.subscriber_id, s.signup_id, s.email, s.variant, s.timezone, s.attempts, s.due_at`,
+    select c.id, c.campaign, c.subscriber_id, c.signup_id, c.email, c.variant, c.timezone, c.attempts, c.due_at,
+      x.reason as suppression, sub.id as subscriber_found, sub.first_name, sub.last_name, sub.country,
+      sub.timezone as subscriber_timezone, sub.locale, sub.tags, sub.consent, sub.attributes
+    from claimed c
+    left join subscribers sub on sub.id = c.subscriber_id
+    left join suppressions x on x.email = c.email`,
   /** The pending signups of claimed confirmation emails (forms, migration 000016). */
   signups: "select id, first_name, expires_at from signups where id = any($1::bigint[])",
-  subscribers: `
-    select id, email, first_name, last_name, country, timezone, locale, tags, consent, attributes
-    from subscribers where id = any($1::bigint[])`,
-  suppressed: "select email, reason from suppressions where email = any($1::text[])",
   markSuppressed: `
     update sends set status = 'suppressed', lease_until = null, updated_at = now()
     where id = any($1::uuid[]) and status = 'claimed' and leased_by = $2`,

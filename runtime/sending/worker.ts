@@ -46,8 +46,34 @@ export function backoffMs(attempt: number, random = Math.random): number {
   return Math.floor(random() * Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1)));
 }
 
+/** A claimed ledger row with its subscriber's fields (all null when there is none) and its address's suppression. */
 interface ClaimedRow extends LedgerRow {
   attempts: number;
+  suppression: string | null;
+  subscriber_found: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  country: string | null;
+  subscriber_timezone: string | null;
+  locale: string | null;
+  tags: string[];
+  consent: string | null;
+  attributes: Record<string, unknown>;
+}
+
+/** The subscriber fields a claimed row was joined with (the caller checked subscriber_found: there is one). */
+function subscriberOf(row: ClaimedRow): SubscriberRow {
+  return {
+    id: row.subscriber_id,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    country: row.country,
+    timezone: row.subscriber_timezone,
+    locale: row.locale,
+    tags: row.tags,
+    consent: row.consent,
+    attributes: row.attributes,
+  };
 }
 
 /** A pending signup a form's confirmation email goes to (forms, migration 000016). */
@@ -91,6 +117,8 @@ export class SendWorker {
   private readonly maxAttempts: number;
   private readonly loop: PollingLoop;
   private lastSweep = 0;
+  /** The last batch's settling (its rows marked sent, retried, failed …), left in flight while the next batch is claimed. */
+  private settling: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: WorkerOptions) {
     this.batchSize = options.batchSize ?? 200;
@@ -119,9 +147,11 @@ export class SendWorker {
     this.loop.start();
   }
 
-  /** Finish the batch in hand, then stop. */
+  /** Finish the batch in hand and its settling, then stop. */
   async stop(): Promise<void> {
     await this.loop.stop();
+    // Like a batch failing while the loop stops (PollingLoop): rows it could not settle run out of lease into "ambiguous".
+    await this.settling.catch(() => {});
   }
 
   /** One batch: returns how many rows it settled (0 when nothing was due). */
@@ -129,23 +159,25 @@ export class SendWorker {
     const { pool } = this.options;
     await this.sweepExpiredLeases();
     const granted = await this.options.limiter.take(this.batchSize, this.loop.signal);
-    const claimed = (await pool.query<ClaimedRow>(SEND_SQL.claim, [granted, this.leaseSeconds, this.id])).rows;
+    // The hot statements are named: each connection prepares them once and reuses the plan.
+    // The previous batch settles beside this claim (other rows, another connection). Its failure fails this
+    // batch (PollingLoop retries); rows claimed meanwhile go back to the queue when their lease runs out.
+    const previous = this.settling;
+    this.settling = Promise.resolve();
+    const [claim] = await Promise.all([
+      pool.query<ClaimedRow>({ name: "mk_send_claim", text: SEND_SQL.claim, values: [granted, this.leaseSeconds, this.id] }),
+      previous,
+    ]);
+    const claimed = claim.rows;
     if (claimed.length === 0) return 0;
 
     const snapshots = await this.snapshotsFor(claimed.map((r) => r.campaign));
-    const subscribers = new Map(
-      (await pool.query<SubscriberRow>(SEND_SQL.subscribers, [claimed.flatMap((r) => (r.subscriber_id === null ? [] : [r.subscriber_id]))])).rows.map((s) => [s.id, s]),
-    );
     const signupIds = claimed.flatMap((r) => (r.signup_id ? [r.signup_id] : []));
     const signups = new Map(
       signupIds.length === 0 ? [] : (await pool.query<SignupRow>(SEND_SQL.signups, [signupIds])).rows.map((s) => [s.id, s]),
     );
-    const suppressions = new Map((await pool.query<{ email: string; reason: string }>(SEND_SQL.suppressed, [claimed.map((r) => r.email)])).rows.map((r) => [r.email, r.reason]));
     // Someone who unsubscribed may sign up again: their confirmation goes; a bounced or complaining address gets nothing.
-    const suppressed = (row: ClaimedRow) => {
-      const reason = suppressions.get(row.email);
-      return reason !== undefined && !(row.signup_id && reason === "unsubscribe");
-    };
+    const suppressed = (row: ClaimedRow) => row.suppression !== null && !(row.signup_id && row.suppression === "unsubscribe");
 
     // 1. Rows that may not go now: suppressed since the start, or outside their delivery window.
     const now = DateTime.utc();
@@ -153,7 +185,7 @@ export class SendWorker {
     const dropped: string[] = [];
     const ready: ClaimedRow[] = [];
     for (const row of claimed) {
-      if (suppressed(row) || !(row.signup_id ? signups.has(row.signup_id) : subscribers.has(row.subscriber_id))) {
+      if (suppressed(row) || !(row.signup_id ? signups.has(row.signup_id) : row.subscriber_found !== null)) {
         dropped.push(row.id);
         continue;
       }
@@ -171,7 +203,7 @@ export class SendWorker {
     const messages: { row: ClaimedRow; message: OutgoingMessage }[] = [];
     const unrenderable: { row: ClaimedRow; reason: string }[] = [];
     for (const row of ready) {
-      const recipient = row.signup_id ? signupRecipient(row, signups.get(row.signup_id)!) : toRecipient(row, subscribers.get(row.subscriber_id)!);
+      const recipient = row.signup_id ? signupRecipient(row, signups.get(row.signup_id)!) : toRecipient(row, subscriberOf(row));
       try {
         messages.push({ row, message: await this.options.composer.compose(snapshots.get(row.campaign)!, recipient) });
       } catch (error) {
@@ -202,7 +234,7 @@ export class SendWorker {
     const started = performance.now();
     const stored = await withTransaction(this.options.pool, async (client) => {
       const held = new Set(
-        (await client.query<{ id: string }>(SEND_SQL.markSent, [messages.map((m) => m.sendId), messages.map((m) => `outbox:${m.sendId}`), "claimed", this.id])).rows.map((r) => r.id),
+        (await client.query<{ id: string }>({ name: "mk_send_mark_sent", text: SEND_SQL.markSent, values: [messages.map((m) => m.sendId), messages.map((m) => `outbox:${m.sendId}`), "claimed", this.id] })).rows.map((r) => r.id),
       );
       await transport.store(client, messages.filter((m) => held.has(m.sendId)));
       return held.size;
@@ -212,9 +244,9 @@ export class SendWorker {
   }
 
   private async sendRemote(transport: RemoteTransport, messages: { row: ClaimedRow; message: OutgoingMessage }[]): Promise<void> {
-    const { pool, metrics } = this.options;
+    const { pool } = this.options;
     // From here on a lost lease means "ambiguous": the provider may have the message.
-    const held = new Set((await pool.query<{ id: string }>(SEND_SQL.markSending, [messages.map((m) => m.row.id), this.id, transport.name])).rows.map((r) => r.id));
+    const held = new Set((await pool.query<{ id: string }>({ name: "mk_send_mark_sending", text: SEND_SQL.markSending, values: [messages.map((m) => m.row.id), this.id, transport.name] })).rows.map((r) => r.id));
     const outcomes: Outcome[] = [];
     const queue = messages.filter((m) => held.has(m.row.id));
     const next = async (): Promise<void> => {
@@ -223,6 +255,15 @@ export class SendWorker {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, next));
 
     const attempts = new Map(messages.map((m) => [m.row.id, m.row.attempts + 1]));
+    const settling = this.settle(transport, outcomes, attempts);
+    // Awaited by the next runOnce (or stop); until then, a failure must not count as unhandled.
+    settling.catch(() => {});
+    this.settling = settling;
+  }
+
+  /** Record each outcome on its row, as long as this worker still holds it. */
+  private async settle(transport: RemoteTransport, outcomes: Outcome[], attempts: ReadonlyMap<string, number>): Promise<void> {
+    const { pool, metrics } = this.options;
     const sent = outcomes.filter((o): o is Extract<Outcome, { result: "sent" }> => o.result === "sent");
     const failed = outcomes.filter((o): o is Exclude<Outcome, { result: "sent" }> => o.result !== "sent");
     const retry = failed.filter((o) => o.result === "retry" && attempts.get(o.id)! < this.maxAttempts);
@@ -230,7 +271,7 @@ export class SendWorker {
     const unknown = failed.filter((o) => o.result === "unknown");
     const notAttempted = failed.filter((o) => o.result === "not-attempted");
 
-    if (sent.length > 0) await pool.query(SEND_SQL.markSent, [sent.map((o) => o.id), sent.map((o) => o.messageId), "sending", this.id]);
+    if (sent.length > 0) await pool.query({ name: "mk_send_mark_sent", text: SEND_SQL.markSent, values: [sent.map((o) => o.id), sent.map((o) => o.messageId), "sending", this.id] });
     if (retry.length > 0) {
       const due = retry.map((o) => new Date(Date.now() + Math.max(o.retryAfterMs ?? 0, backoffMs(attempts.get(o.id)!))));
       await pool.query(SEND_SQL.markRetry, [retry.map((o) => o.id), due, retry.map((o) => o.error), this.id]);

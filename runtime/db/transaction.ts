@@ -24,3 +24,24 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
     client.release(lost);
   }
 }
+
+/** PostgreSQL's deadlock_detected. */
+const DEADLOCK = "40P01";
+
+/**
+ * withTransaction, tried again (up to `attempts` in all) when PostgreSQL
+ * breaks a deadlock by rolling this transaction back: the whole of `work`
+ * runs again, so it must hold nothing over from a try but what it reads
+ * afresh. For work that takes its locks in an order concurrent work cannot
+ * share — an erasure cascading through every table a subscriber has rows in,
+ * two imports of overlapping files.
+ */
+export async function withRetriedTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(pool, work);
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK || attempt >= attempts) throw error;
+    }
+  }
+}

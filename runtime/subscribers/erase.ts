@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync } from "node:crypto";
 import type pg from "pg";
 import type { ErasureResult } from "../../schemas/privacy.js";
-import { withTransaction } from "../db/transaction.js";
+import { withRetriedTransaction } from "../db/transaction.js";
 
 /** The key erased addresses are hashed with: HKDF-SHA-256 of MK_SIGNING_SECRET, for this one use. */
 export type ErasureKey = Buffer & { readonly erasureKey: unique symbol };
@@ -135,7 +135,9 @@ export async function erasedAt(db: pg.Pool | pg.PoolClient, key: ErasureKey, ema
  */
 export async function eraseSubscriber(pool: pg.Pool, key: ErasureKey, email: string, tokenName: string): Promise<ErasureResult> {
   const hash = addressHash(key, email);
-  return withTransaction(pool, async (client) => {
+  // Its cascades lock a subscriber's rows table by table, in an order a sequence step or a send in flight may
+  // not share; when PostgreSQL breaks such a deadlock by rolling the erasure back, it runs again whole.
+  return withRetriedTransaction(pool, async (client) => {
     let found = false;
     for (const location of PERSONAL_DATA) {
       if ("sql" in location.erase) found = ((await client.query(location.erase.sql, [email])).rowCount ?? 0) > 0 || found;

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { ImportedSubscriber, SubscriberImportResponse } from "../../schemas/api.js";
 import { copyRows, copyText, type CopyValue } from "../db/copy-rows.js";
-import { withTransaction } from "../db/transaction.js";
+import { withRetriedTransaction } from "../db/transaction.js";
 import { refuseErased, type ErasureKey } from "./erase.js";
 
 export const UPSERT_SQL = {
@@ -73,10 +73,6 @@ export const UPSERT_SQL = {
     select (select count(*) from incoming) as total, (select count(*) from inserted) as inserted, (select count(*) from updated) as updated`,
 } as const;
 
-/** PostgreSQL's deadlock_detected, and how often a batch it rolled back is tried in all. */
-const DEADLOCK = "40P01";
-const MERGE_ATTEMPTS = 3;
-
 /** Where a batch's consent changes come from: an import's file (source_detail "file:line"), or an API token's name. */
 export type ConsentOrigin = { source: "import"; file?: string } | { source: "api"; token: string };
 
@@ -119,22 +115,12 @@ export async function upsertSubscribers(pool: pg.Pool, subscribers: readonly Imp
   const { kept, refused } = await refuseErased(pool, erasure, subscribers);
   if (kept.length === 0) return { inserted: 0, updated: 0, unchanged: 0, refused };
   const text = copyText(stagingRows(kept, origin));
-  const merge = () =>
-    withTransaction(pool, async (client) => {
-      await client.query(UPSERT_SQL.staging);
-      await copyRows(client, UPSERT_SQL.copy, text);
-      return (await client.query<{ total: string; inserted: string; updated: string }>(UPSERT_SQL.merge, [origin.source])).rows[0]!;
-    });
   // Two imports of overlapping files at once can deadlock; the one PostgreSQL picks was rolled back whole and goes again.
-  let row;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      row = await merge();
-      break;
-    } catch (error) {
-      if ((error as { code?: string }).code !== DEADLOCK || attempt === MERGE_ATTEMPTS) throw error;
-    }
-  }
+  const row = await withRetriedTransaction(pool, async (client) => {
+    await client.query(UPSERT_SQL.staging);
+    await copyRows(client, UPSERT_SQL.copy, text);
+    return (await client.query<{ total: string; inserted: string; updated: string }>(UPSERT_SQL.merge, [origin.source])).rows[0]!;
+  });
   const [total, inserted, updated] = [Number(row.total), Number(row.inserted), Number(row.updated)];
   return { inserted, updated, unchanged: total - inserted - updated, refused };
 }

@@ -98,6 +98,8 @@ export const PROBLEM_CODES = {
   MK114: { severity: "error", title: "mk subscribers import --map: not COLUMN=FIELD pairs, or a field mk does not import" },
   MK115: { severity: "error", title: "mk subscribers import --map names a column the file's header row does not have" },
   MK116: { severity: "error", title: "a form's confirmation template has no {{confirmUrl}} link" },
+  MK117: { severity: "error", title: "mk send test: a --to recipient is not in mk.yaml's testRecipients" },
+  MK118: { severity: "error", title: "a testRecipients entry is neither an email address nor an @domain" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -4,7 +4,9 @@ import { subscriber as subscriberSchema, type Subscriber } from "../schemas/inde
 import { MkError } from "./errors.js";
 import { countBySeverity } from "./problems.js";
 import { suggest } from "./project/zod-problems.js";
-import { validateRepository } from "./validation.js";
+import type { MessageSpec } from "./project/messages.js";
+import type { Repository } from "./project/reader.js";
+import { validateRepository, type Validation } from "./validation.js";
 
 export interface RenderOptions {
   dir: string;
@@ -31,13 +33,8 @@ const PREVIEW_BASE = "https://preview.mk.invalid";
  */
 export async function renderCampaign(options: RenderOptions): Promise<RenderedCampaign> {
   // 1. Validate first: rendering a repository with errors would show a lie.
-  const validation = await validateRepository({ dir: options.dir, ...(options.now ? { now: options.now } : {}) });
-  const { errors } = countBySeverity(validation.problems);
-  if (errors > 0 || !validation.repo?.project) {
-    throw new MkError("MK062", `the repository has ${errors} ${errors === 1 ? "error" : "errors"}; run mk validate and fix them first`);
-  }
+  const validation = await validRepository(options);
   const { repo } = validation;
-  const project = repo.project!.spec;
 
   // 2. Find the campaign and the variant's message.
   const names = repo.campaigns.map((c) => c.name);
@@ -57,25 +54,49 @@ export async function renderCampaign(options: RenderOptions): Promise<RenderedCa
         : `campaign "${campaign.name}" has no variant "${options.variant}"; variants are ${variants.join(", ")}`,
     );
   }
-  const compiled = validation.templates.get(message.template);
-  if (compiled?.html === undefined) throw new MkError("MK062", `template ${message.template} did not compile; run mk validate`);
 
   // 3. Personalise for the subscriber.
-  const subscriber = options.dataFile ? await readSubscriber(options.dataFile) : sampleSubscriber(project.defaults);
+  const subscriber = options.dataFile ? await readSubscriber(options.dataFile) : sampleSubscriber(repo.project.spec.defaults);
+  return { ...personalise(validation, message, subscriber), campaign: campaign.name, variant: message.variant, subscriber };
+}
+
+/** A validation without errors: its repository has a project. */
+export type ValidRepository = Validation & { repo: Repository & { project: NonNullable<Repository["project"]> } };
+
+/** The repository validated, or MK062 when it has errors. */
+export async function validRepository(options: { dir: string; now?: Date | undefined }): Promise<ValidRepository> {
+  const validation = await validateRepository({ dir: options.dir, ...(options.now ? { now: options.now } : {}) });
+  const { errors } = countBySeverity(validation.problems);
+  if (errors > 0 || !validation.repo?.project) {
+    throw new MkError("MK062", `the repository has ${errors} ${errors === 1 ? "error" : "errors"}; run mk validate and fix them first`);
+  }
+  return validation as ValidRepository;
+}
+
+/**
+ * One message of a valid repository compiled and personalised for a
+ * subscriber, exactly as the runtime personalises it, its links to
+ * unsubscribe, the preference page and the browser view pointing at
+ * preview.mk.invalid and its other links as written (no UTM, no tracking).
+ */
+export function personalise(validation: ValidRepository, message: MessageSpec, subscriber: Subscriber): PersonalisedMessage {
+  const { repo } = validation;
+  const project = repo.project.spec;
+  const compiled = validation.templates.get(message.template);
+  if (compiled?.html === undefined) throw new MkError("MK062", `template ${message.template} did not compile; run mk validate`);
   const render = compileMessage({ subject: message.subject, html: compiled.html, preheader: message.preheader });
-  const rendered = render({
+  return render({
     subscriber,
-    campaign: { name: campaign.name, subject: message.subject, data: message.data },
+    campaign: { name: message.resource.name, subject: message.subject, data: message.data },
     variant: message.variant,
     project: { name: project.name ?? repo.root, postalAddress: project.defaults.postalAddress, locale: project.defaults.locale, timezone: project.defaults.timezone },
     unsubscribeUrl: `${PREVIEW_BASE}/u/preview`,
     preferencesUrl: `${PREVIEW_BASE}/p/preview`,
     viewInBrowserUrl: `${PREVIEW_BASE}/v/preview`,
   });
-  return { ...rendered, campaign: campaign.name, variant: message.variant, subscriber };
 }
 
-function sampleSubscriber(defaults: { locale: string; timezone: string }): Subscriber {
+export function sampleSubscriber(defaults: { locale: string; timezone: string }): Subscriber {
   return {
     email: "alex.rivera@example.com",
     firstName: "Alex",
@@ -89,7 +110,7 @@ function sampleSubscriber(defaults: { locale: string; timezone: string }): Subsc
   };
 }
 
-async function readSubscriber(file: string): Promise<Subscriber> {
+export async function readSubscriber(file: string): Promise<Subscriber> {
   let text: string;
   try {
     text = await readFile(file, "utf8");

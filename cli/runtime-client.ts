@@ -21,6 +21,7 @@ import type {
 import type { ErasureResult, SubscriberExport } from "../schemas/privacy.js";
 import type { CampaignReport, CampaignSummary, SequenceReport, SubscriberJourney } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
+import type { TestSendRequest, TestSendResponse } from "../schemas/test-send.js";
 import type { ApiTokenInfo, CreatedToken, RevokedToken, TokenCreateRequest } from "../schemas/tokens.js";
 import type { Target } from "./environments.js";
 import { MkError } from "./errors.js";
@@ -94,6 +95,11 @@ export class RuntimeClient {
 
   startCampaign(campaign: string): Promise<SendStartResponse> {
     return this.request("POST", "/v1/sends/start", { campaign });
+  }
+
+  /** Proofs of one rendered message to allowlisted addresses (`mk send test`). */
+  sendTest(body: TestSendRequest): Promise<TestSendResponse> {
+    return this.request("POST", "/v1/sends/test", body);
   }
 
   sendProgress(campaign?: string): Promise<SendProgress[]> {
@@ -198,6 +204,7 @@ export class RuntimeClient {
     if (error?.code === "stale_plan") throw new MkError("MK075", message);
     if (error?.code === "campaign_started") throw new MkError("MK077", message);
     if (error?.code === "campaign_not_found" || error?.code === "campaign_not_started") throw new MkError("MK086", message);
+    if (error?.code === "not_a_test_recipient") throw new MkError("MK117", `the runtime of "${env}" refused: ${message}`);
     if (error?.code === "unknown_sequence") throw new MkError("MK090", message);
     if (error?.code === "sequence_active") throw new MkError("MK091", message);
     if (error?.code === "invalid_country" || error?.code === "invalid_period") throw new MkError("MK089", message);

@@ -29,6 +29,7 @@ import { httpsCertificates, visitSubscribeUrl } from "./webhooks/sns-https.js";
 import type { CertificateSource } from "./webhooks/sns-signature.js";
 import { durationMs } from "../schemas/common.js";
 import { registerSendRoutes } from "./sending/routes.js";
+import { registerTestSendRoute } from "./sending/test-sends.js";
 import { createSending } from "./sending/service.js";
 import { registerSubscriberRoutes } from "./subscribers/routes.js";
 import { erasureKey } from "./subscribers/erase.js";
@@ -244,6 +245,8 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       registerSubscriberRoutes(v1, { pool, erasureKey: erasure });
       registerPrivacyRoutes(v1, { pool, erasureKey: erasure, clock });
       registerSendRoutes(v1, { pool, transport: sending.transport });
+      const proofs = registerTestSendRoute(v1, { pool, transport: sending.transport, perHour: config.MK_TEST_SENDS_PER_HOUR, redisUrl: config.REDIS_URL });
+      v1.addHook("onClose", proofs.close);
       registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, clock, ledgerKey: config.MK_LEDGER_KEY });
       registerReportRoutes(v1, { pool, cache: reportCache });
       registerTaxRoutes(v1, { pool, ledgerKey: config.MK_LEDGER_KEY });

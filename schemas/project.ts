@@ -106,6 +106,18 @@ export const form = z.strictObject({
   });
 export type Form = z.infer<typeof form>;
 
+/** An address such as "@nomaddesk.example": every address at that domain. */
+const RECIPIENT_DOMAIN = /^@(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/** A proof's recipient (`mk send test`): an address, or "@domain" for every address at it. */
+export const testRecipient = z
+  .string()
+  .refine((value) => RECIPIENT_DOMAIN.test(value) || emailAddress.safeParse(value).success, {
+    error: (issue) => `"${String(issue.input)}" is neither an email address (proofs@example.com) nor a domain written "@example.com"`,
+    params: { code: "MK118" },
+  })
+  .meta({ description: 'An address, or "@example.com" for every address at that domain.' });
+
 export const project = z.strictObject({
   apiVersion,
   kind: z.literal("Project"),
@@ -156,6 +168,11 @@ export const project = z.strictObject({
     })
     .optional()
     .meta({ description: "Signup forms (POST /f/<name>) with double opt-in." }),
+  testRecipients: z
+    .array(testRecipient)
+    .max(100)
+    .optional()
+    .meta({ description: "Who `mk send test` may send proofs to: addresses and @domains (the runtime enforces the applied list)." }),
   currency: currencyCode.default("USD"),
   tax: z
     .strictObject({

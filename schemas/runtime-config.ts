@@ -73,6 +73,13 @@ export const runtimeConfig = z.object({
     .max(1_000_000, { error: "must be at most 1000000" })
     .default(20)
     .meta({ description: "Form posts (POST /f/<form>) one IP address may make per minute, in bursts of a quarter of it; more get a 429. Shared through Redis when REDIS_URL is set." }),
+  MK_TEST_SENDS_PER_HOUR: z.coerce
+    .number({ error: "must be a number of proofs per hour" })
+    .int({ error: "must be a whole number of proofs per hour" })
+    .min(1, { error: "must be at least 1" })
+    .max(100_000, { error: "must be at most 100000" })
+    .default(50)
+    .meta({ description: "Proofs (POST /v1/sends/test, one per recipient) the runtime sends per hour, all at once at most; more get a 429. Shared through Redis when REDIS_URL is set." }),
   MK_REPORT_CACHE_SECONDS: z.coerce
     .number({ error: "must be a number of seconds" })
     .int({ error: "must be a whole number of seconds" })

@@ -71,6 +71,9 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   "POST /v1/sends/start": { access: "apply" },
   "GET /v1/sends": { access: "apply" },
   "GET /v1/sends/ambiguous": { access: "apply" },
+  // Proofs (mk send test): whoever may apply decides what every subscriber gets and, through the applied
+  // testRecipients, who may get proofs; one rendered message with its text part fits in 5 MiB.
+  "POST /v1/sends/test": { access: "apply", bodyLimit: 5 * 1024 * 1024 },
 
   // MK_EVENTS_BATCH_LIMIT events at 8 KB each, at least 1 MiB (runtime/events/routes.ts).
   "POST /v1/events": { access: "ingest", bodyLimit: "route" },

@@ -121,10 +121,20 @@ export const SEND_SQL = {
     where c.sequence is null and c.form is null and ($1::text is null or c.campaign = $1)
     group by c.campaign, c.started_at, c.recipients
     order by c.started_at desc`,
+  // Proofs (mk send test) the outbox transport delivered are in proof_outbox: listed with the rest.
   outboxList: `
-    select send_id, campaign, recipient, subject, created_at from outbox
-    where $1::text is null or campaign = $1 order by created_at desc, send_id limit $2`,
-  outboxMessage: "select send_id, campaign, recipient, sender, subject, html, text, headers, created_at from outbox where send_id = $1",
+    select send_id, campaign, recipient, subject, created_at from (
+      select send_id, campaign, recipient, subject, created_at from outbox where $1::text is null or campaign = $1
+      union all
+      select id, campaign, recipient, subject, created_at from proof_outbox where $1::text is null or campaign = $1
+    ) messages order by created_at desc, send_id limit $2`,
+  outboxMessage: `
+    select send_id, campaign, recipient, sender, subject, html, text, headers, created_at from outbox where send_id = $1
+    union all
+    select id, campaign, recipient, sender, subject, html, text, headers, created_at from proof_outbox where id = $1`,
+  insertProof: `
+    insert into proof_outbox (id, campaign, recipient, sender, subject, html, text, headers)
+    values ($1, $2, $3, $4, $5, $6, $7, $8)`,
   queueStats: `
     select count(*) filter (where status = 'queued' and due_at <= now()) as due,
       coalesce(extract(epoch from now() - min(due_at) filter (where status = 'queued' and due_at <= now())), 0) as lag_seconds

@@ -64,6 +64,8 @@ export const PERSONAL_DATA: readonly PersonalDataLocation[] = [
   { table: "events", columns: ["subscriber_id", "data", "ip", "utm", "country", "region", "amount_minor"], erase: { cascadesFrom: "subscribers" } },
   { table: "sends", columns: ["subscriber_id", "email", "timezone", "provider_message_id"], erase: { cascadesFrom: "subscribers" } },
   { table: "outbox", columns: ["recipient", "html", "text", "headers"], erase: { cascadesFrom: "sends" } },
+  // Proofs (mk send test) go to the team's addresses, but one personalised for a subscriber (--as) may show theirs.
+  { table: "proof_outbox", columns: ["recipient", "html", "text", "headers"], erase: { sql: `delete from proof_outbox where ${namesAddress("recipient")} or ${namesAddress("html")} or ${namesAddress("text")}` } },
   { table: "click_throttle", columns: ["send_id"], erase: { cascadesFrom: "sends" } },
   { table: "enrollments", columns: ["subscriber_id", "trigger_key"], erase: { cascadesFrom: "subscribers" } },
   { table: "enrollment_history", columns: ["enrollment_id"], erase: { cascadesFrom: "enrollments" } },

@@ -19,6 +19,7 @@ const EXPECTED: Record<string, string[]> = {
   "bad-schedule-format": ["campaigns/hello.yaml:8:7 MK010"],
   "bad-reenter": ["sequences/onboarding.yaml:4:10 MK010"],
   "bad-step": ["sequences/onboarding.yaml:6:5 MK015"],
+  "bad-test-recipients": ["mk.yaml:11:5 MK118", "mk.yaml:12:5 MK118"],
   "bad-timezone": ["campaigns/hello.yaml:9:13 MK024"],
   "bad-wait-until": ["sequences/onboarding.yaml:7:24 MK010"],
   // vip refers to l23 twice, l23 to l22 twice, … 24 levels: 2^24 copies of l00 once expanded. Reported where it first passes the limit.

@@ -24,6 +24,7 @@ let api: LocalRepository["api"];
 
 before(async () => {
   ({ repo, mk, stop, api } = await initAndUp("mk-send-"));
+  await writeFile(path.join(repo, "mk.yaml"), `${await readFile(path.join(repo, "mk.yaml"), "utf8")}testRecipients: ["@proofs.example"]\n`);
   const apply = await mk("apply", "--auto-approve");
   assert.equal(apply.code, 0, apply.stderr);
   const people = ["email,firstName,consent", ...Array.from({ length: 5 }, (_, i) => `Friend${i}@Example.test,Friend${i},marketing`), "nobody@example.test,No,"];
@@ -123,6 +124,22 @@ describe("mk send, mk outbox", { timeout: 180_000 }, () => {
     assert.doesNotMatch(unknown.stderr, STACK_LINE);
     const missing = await mk("outbox", "show", "00000000-0000-4000-8000-000000000000");
     assert.match(missing.stderr, /^Error: MK076 .*no outbox message/);
+  });
+
+  it("send test mails the working copy's welcome, not the applied one, to an allowlisted address through mk up's outbox", { timeout: 60_000 }, async () => {
+    const file = path.join(repo, "campaigns", "welcome.yaml");
+    const applied = await readFile(file, "utf8");
+    await writeFile(file, applied.replace(/^subject: .*$/m, 'subject: "Not applied yet, {{default subscriber.firstName \\"friend\\"}}"'));
+    try {
+      const run = await mk("send", "test", "welcome", "--to", "me@proofs.example");
+      assert.deepEqual([run.code, run.stderr], [0, ""]);
+      assert.equal(run.stdout, 'Sent a proof of "welcome" to me@proofs.example through outbox: [Test] Not applied yet, Alex\n');
+      const proofs = ((await api("/v1/outbox?campaign=welcome")) as { to: string; subject: string }[]).filter((m) => m.to === "me@proofs.example");
+      assert.deepEqual(proofs.map((m) => m.subject), ["[Test] Not applied yet, Alex"]);
+      assert.deepEqual((await api("/v1/sends?campaign=welcome")).map((p: { recipients: number }) => p.recipients), [5]);
+    } finally {
+      await writeFile(file, applied);
+    }
   });
 });
 

@@ -90,7 +90,7 @@ describe("route access: every route × every scope", { timeout: 180_000 }, () =>
     assert.deepEqual(publicRoutes.sort(), ["GET /c/:token", "GET /f/confirm/:token", "GET /healthz", "GET /metrics", "GET /p/:token", "GET /u/:token", "GET /v/:token", "OPTIONS /f/:form", "POST /f/:form", "POST /f/confirm/:token", "POST /p/:token", "POST /u/:token", "POST /v1/webhooks/ses"]);
     assert.equal(allowed.admin.length, routes.length - publicRoutes.length);
     assert.deepEqual(allowed.plan.sort(), ["GET /v1/applies", "GET /v1/state", "POST /v1/audiences/count"]);
-    assert.deepEqual(allowed.apply.sort(), ["GET /v1/applies", "GET /v1/sends", "GET /v1/sends/ambiguous", "GET /v1/state", "POST /v1/apply", "POST /v1/audiences/count", "POST /v1/sends/due", "POST /v1/sends/start"]);
+    assert.deepEqual(allowed.apply.sort(), ["GET /v1/applies", "GET /v1/sends", "GET /v1/sends/ambiguous", "GET /v1/state", "POST /v1/apply", "POST /v1/audiences/count", "POST /v1/sends/due", "POST /v1/sends/start", "POST /v1/sends/test"]);
     assert.deepEqual(allowed.ingest, ["POST /v1/events"]);
     assert.deepEqual(allowed.report.sort(), ["GET /v1/reports/campaigns", "GET /v1/reports/campaigns/:name", "GET /v1/reports/sequences/:name", "GET /v1/reports/tax", "GET /v1/tax/rates", "GET /v1/tax/verify"]);
   });

@@ -45,12 +45,16 @@ export async function postgresUser(): Promise<PostgresUser> {
   if (process.getuid?.() !== 0) return { name: "current user" };
   const ids = await userIds("postgres").catch(async () => {
     await runDetached("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "postgres"]).catch((error: { stderr?: string; message: string }) => {
+      // Another mk up created it meanwhile (or `id` failed for a reason of its own): `id` is asked again below.
+      if (/already exists/.test(error.stderr ?? "")) return;
       throw new PostgresStartError(
         `PostgreSQL refuses to run as root, and the user postgres could not be created (${(error.stderr || error.message).trim()})`,
         "create a system user named postgres, or run mk up as another user",
       );
     });
-    return userIds("postgres");
+    return userIds("postgres").catch((error: { stderr?: string; message: string }) => {
+      throw new PostgresStartError(`the user postgres exists, but id cannot read its ids (${(error.stderr || error.message).trim()})`, "check the user postgres with id postgres");
+    });
   });
   return { name: "postgres", ...ids };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readFile, realpath, rm, stat, symlink, writeFile } from "node:fs/promises";
@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { PostgresStartError, startEmbeddedPostgres } from "../../../runtime/db/embedded.js";
 import { failureAction, failureReason } from "../../../runtime/db/postgres-failure.js";
+import { postgresUser } from "../../../runtime/db/postgres-binaries.js";
 
 async function query(url: string, sql: string): Promise<Record<string, unknown>> {
   const client = new pg.Client({ connectionString: url });
@@ -174,6 +175,24 @@ describe("embedded PostgreSQL", { timeout: 180_000 }, () => {
         await chmod(global, 0o700);
       }
     });
+  });
+
+  it("run as root, takes the user postgres that useradd says already exists (an id that failed once, or another mk up creating it)", { skip: process.getuid?.() === 0 ? false : "needs root", timeout: 20_000 }, async () => {
+    const bin = await mkdtemp(path.join(tmpdir(), "mk-fake-id-"));
+    const marker = path.join(bin, "failed-once");
+    await writeFile(path.join(bin, "id"), `#!/bin/sh\nif [ ! -e ${marker} ]; then touch ${marker}; echo "id: interrupted" >&2; exit 1; fi\nexec /usr/bin/id "$@"\n`, { mode: 0o755 });
+    await writeFile(path.join(bin, "useradd"), "#!/bin/sh\necho \"useradd: user 'postgres' already exists\" >&2\nexit 9\n", { mode: 0o755 });
+    const saved = process.env["PATH"];
+    process.env["PATH"] = `${bin}:${saved}`;
+    try {
+      const user = await postgresUser();
+      const real = { uid: Number(execFileSync("/usr/bin/id", ["-u", "postgres"]).toString()), gid: Number(execFileSync("/usr/bin/id", ["-g", "postgres"]).toString()) };
+      assert.deepEqual(user, { name: "postgres", ...real });
+      assert.ok(existsSync(marker), "the first id failed");
+    } finally {
+      process.env["PATH"] = saved;
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 });
 

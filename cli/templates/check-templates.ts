@@ -3,7 +3,7 @@ import { sha256 } from "../../runtime/state/canonical.js";
 import type { TemplateFingerprint } from "../../schemas/api.js";
 import type { MessageSpec } from "../project/messages.js";
 import type { Repository } from "../project/reader.js";
-import type { ParseCache } from "../project/parse-cache.js";
+import { ParseCache } from "../project/parse-cache.js";
 import { locate } from "../project/yaml-source.js";
 import { problem, type Location, type Problem } from "../problems.js";
 import type { CompileCache } from "./compile-cache.js";
@@ -65,8 +65,9 @@ export async function checkTemplates(
     recorded?: ((problems: readonly Problem[]) => Promise<RecordedTemplates>) | undefined;
   } = {},
 ): Promise<[Map<string, CompiledTemplate>, Problem[], TemplateWork]> {
-  const files = new TemplateFiles(repo.root, options.parsed);
-  const scanFile = (file: string, text: string) => options.parsed?.get("handlebars", file, text, () => scanHandlebars(file, text)) ?? scanHandlebars(file, text);
+  const parsed = options.parsed ?? ParseCache.none();
+  const files = new TemplateFiles(repo.root, parsed);
+  const scanFile = (file: string, text: string) => parsed.get("handlebars", file, text, () => scanHandlebars(file, text));
   const scans = new Map<string, HandlebarsScan>();
   const problems: Problem[] = [];
 
@@ -119,7 +120,7 @@ export async function checkTemplates(
   // 3. What depends on who sends each template.
   for (const message of messages) {
     const result = results.get(message.template);
-    if (result) problems.push(...messageProblems(message, result, options.parsed));
+    if (result) problems.push(...messageProblems(message, result, scanFile));
   }
   problems.push(...complianceProblems(repo, messages, results));
 
@@ -129,7 +130,7 @@ export async function checkTemplates(
 }
 
 /** Checks that depend on who sends the template: variables, preheader, subject. Positions in its YAML are found only for a problem. */
-function messageProblems(message: MessageSpec, result: TemplateResult, parsed: ParseCache | undefined): Problem[] {
+function messageProblems(message: MessageSpec, result: TemplateResult, scanFile: (file: string, text: string) => HandlebarsScan): Problem[] {
   const problems: Problem[] = [];
   const context = { label: message.label, data: message.data, confirmation: message.confirmation };
   for (const use of result.variables) {
@@ -139,7 +140,7 @@ function messageProblems(message: MessageSpec, result: TemplateResult, parsed: P
   let located: Location | undefined;
   const subjectAt = () => (located ??= locate(message.resource.source, message.subjectAt));
   const file = message.resource.source.file;
-  const subject = parsed?.get("handlebars", file, message.subject, () => scanHandlebars(file, message.subject)) ?? scanHandlebars(file, message.subject);
+  const subject = scanFile(file, message.subject);
   for (const p of subject.problems) problems.push({ ...p, line: subjectAt().line, col: subjectAt().col, message: `subject: ${p.message}` });
   for (const use of subject.variables) {
     const reason = unknownVariableReason(use.path, context);

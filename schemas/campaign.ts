@@ -11,6 +11,7 @@ import {
   templatePath,
   timeZone,
 } from "./common.js";
+import { localeOverrides } from "./locales.js";
 import { utm } from "./project.js";
 
 /** `2026-12-01T09:00:00` (local), or with `Z` / `+07:00` (absolute). */
@@ -85,6 +86,7 @@ export const campaign = z.strictObject({
   data: campaignData.optional(),
   transactional: z.boolean().default(false),
   topic: resourceName.optional().meta({ description: "A topic of mk.yaml: sent only to subscribers who consent to it (ignored for transactional mail)." }),
+  locales: localeOverrides.optional(),
 });
 
 export type Campaign = z.infer<typeof campaign>;

@@ -6,6 +6,7 @@ export * from "./condition.js";
 export * from "./condition-size.js";
 export * from "./event.js";
 export * from "./kinds.js";
+export * from "./locales.js";
 export * from "./project.js";
 export * from "./runtime-config.js";
 export * from "./sequence.js";

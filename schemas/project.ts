@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { localeSettings } from "./locales.js";
 import { taxRateOverride } from "./tax.js";
 import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, templatePath, timeZone } from "./common.js";
 
@@ -168,6 +169,7 @@ export const project = z.strictObject({
     })
     .optional()
     .meta({ description: "Signup forms (POST /f/<name>) with double opt-in." }),
+  locales: localeSettings.optional().meta({ description: "The languages campaigns are sent in; catalogs in locales/<code>.yaml; {{t \"key\"}} in templates and subjects." }),
   testRecipients: z
     .array(testRecipient)
     .max(100)

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { apiVersion, duration, DURATION_PATTERN, durationMs, eventName, LOCAL_TIME_PATTERN, mailbox, MAX_DURATION_MS, resourceName, templatePath } from "./common.js";
 import { campaignData } from "./campaign.js";
 import { condition } from "./condition.js";
+import { localeOverrides } from "./locales.js";
 
 const stepName = resourceName.optional().meta({ description: "Optional step name, shown in reports." });
 
@@ -13,6 +14,7 @@ const sendStep = z.strictObject({
     preheader: z.string().optional(),
     from: mailbox.optional(),
     data: campaignData.optional(),
+    locales: localeOverrides.optional(),
   }),
 });
 

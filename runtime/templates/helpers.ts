@@ -9,6 +9,8 @@ import { formatMinor } from "../money.js";
 interface RootContext {
   subscriber?: { locale?: string; timezone?: string };
   project?: { locale?: string; timezone?: string };
+  /** The reader's translations (runtime/locales/translator.ts); absent where no catalogs are applied. */
+  i18n?: { translate(key: string, args: Record<string, unknown>, root: unknown): string };
 }
 
 const DATE_STYLES = new Set(["full", "long", "medium", "short"]);
@@ -84,10 +86,24 @@ function defaultValue(value: unknown, fallback: unknown): unknown {
   return value === undefined || value === null || value === "" ? fallback : value;
 }
 
+/**
+ * `{{t "checkout.cta" count=3}}`: the catalog message of the reader's
+ * locale, or of the next one of its fallback chain (locales/<code>.yaml),
+ * formatted with the named values as ICU arguments. No catalog, or no
+ * catalog in the chain with the key, fails the message.
+ */
+function translate(key: unknown, options: HelperOptions): string {
+  if (typeof key !== "string") throw new Error("t: the key must be text, e.g. {{t \"checkout.cta\"}}");
+  const root = rootOf(options);
+  if (!root.i18n) throw new Error(`t "${key}": the project has no locales (mk.yaml locales:)`);
+  return root.i18n.translate(key, options.hash as Record<string, unknown>, root);
+}
+
 export const HELPERS = {
   formatDate,
   formatMoney,
   default: defaultValue,
+  t: translate,
 } as const;
 
 export const HELPER_NAMES = Object.keys(HELPERS);

@@ -2,6 +2,8 @@ import Handlebars from "handlebars";
 import { compile } from "html-to-text";
 import { TRACKED_LINK_HELPER } from "../sending/tracked-links.js";
 import { HELPERS } from "./helpers.js";
+import { Translator, type CompileExpression } from "../locales/translator.js";
+import type { Catalogs } from "../../schemas/locales.js";
 
 /** What a template sees when it is personalised for one recipient (FORMAT.md, "templates"). */
 export interface MessageContext {
@@ -17,6 +19,11 @@ export interface MessageContext {
   confirmUrl?: string;
   /** The recipient's URL for a campaign's tracked link N (see runtime/sending/tracked-links.ts). */
   trackedLink?: (index: number) => string;
+  /** The locale the reader gets (the first of its fallback chain), and its direction; set when the project has locales. */
+  locale?: string;
+  dir?: "ltr" | "rtl";
+  /** What `{{t}}` reads: the applied catalogs along the reader's chain. */
+  i18n?: Translator;
 }
 
 export interface PersonalisedMessage {
@@ -32,6 +39,17 @@ handlebars.registerHelper(TRACKED_LINK_HELPER, (index: number, options: Handleba
   const root = options.data.root as MessageContext;
   return root.trackedLink ? root.trackedLink(index) : "";
 });
+
+/** A handlebars expression inside a catalog message, rendered with the template's helpers; its value goes into the ICU message as an argument. */
+const compileExpression: CompileExpression = (source) => {
+  const render = handlebars.compile(source, { noEscape: true, strict: false });
+  return (root) => render(root, { allowProtoPropertiesByDefault: false });
+};
+
+/** The translations of one reader's fallback chain (see runtime/locales/chain.ts localeChain). */
+export function translatorFor(catalogs: Catalogs, chain: readonly string[]): Translator {
+  return new Translator(catalogs, chain, compileExpression);
+}
 
 /** A message its template cannot render for this recipient (a helper refused a value, say): that message fails, not its batch. */
 export class RenderError extends Error {

@@ -100,6 +100,7 @@ export const PROBLEM_CODES = {
   MK116: { severity: "error", title: "a form's confirmation template has no {{confirmUrl}} link" },
   MK117: { severity: "error", title: "mk send test: a --to recipient is not in mk.yaml's testRecipients" },
   MK118: { severity: "error", title: "a testRecipients entry is neither an email address nor an @domain" },
+  MK120: { severity: "error", title: "mk.yaml locales.default is not one of locales.supported" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -1,3 +1,4 @@
+import type { LocaleOverrides } from "../../schemas/locales.js";
 import type { Repository, Resource } from "./reader.js";
 import type { PathSegment } from "./yaml-source.js";
 
@@ -21,6 +22,13 @@ export interface MessageSpec {
   marketing: boolean;
   /** A form's confirmation email: it may (and must) use {{confirmUrl}}. */
   confirmation?: boolean;
+  /**
+   * The locale of a per-locale override (`locales: { th: … }`), with that
+   * override's subject, preheader and template applied; null for the
+   * message every other locale gets. A locale's override wins over a
+   * variant's field it also sets.
+   */
+  locale: string | null;
 }
 
 export function messagesOf(repo: Repository): MessageSpec[] {
@@ -28,6 +36,7 @@ export function messagesOf(repo: Repository): MessageSpec[] {
   for (const campaign of repo.campaigns) {
     const c = campaign.spec;
     const base = {
+      locale: null,
       resource: campaign,
       template: c.template,
       templateAt: ["template"],
@@ -39,10 +48,10 @@ export function messagesOf(repo: Repository): MessageSpec[] {
     };
     if (!c.variants) {
       messages.push({ ...base, label: `campaign "${campaign.name}"`, variant: null });
+      messages.push(...localized(messages.at(-1)!, c.locales, []));
       continue;
     }
-    c.variants.forEach((v, i) => {
-      messages.push({
+    const variants = c.variants.map((v, i): MessageSpec => ({
         ...base,
         label: `campaign "${campaign.name}" (variant ${v.name})`,
         variant: v.name,
@@ -52,13 +61,14 @@ export function messagesOf(repo: Repository): MessageSpec[] {
         subjectAt: v.subject ? ["variants", i, "subject"] : ["subject"],
         preheader: v.preheader ?? c.preheader,
         data: { ...base.data, ...v.data },
-      });
-    });
+    }));
+    messages.push(...variants, ...variants.flatMap((v) => localized(v, c.locales, [])));
   }
   for (const sequence of repo.sequences) {
     sequence.spec.steps.forEach((step, i) => {
       if (!("send" in step)) return;
-      messages.push({
+      const message: MessageSpec = {
+        locale: null,
         resource: sequence,
         label: `sequence "${sequence.name}" step ${i + 1}`,
         variant: null,
@@ -69,13 +79,15 @@ export function messagesOf(repo: Repository): MessageSpec[] {
         preheader: step.send.preheader,
         data: step.send.data ?? {},
         marketing: !sequence.spec.transactional,
-      });
+      };
+      messages.push(message, ...localized(message, step.send.locales, ["steps", i, "send"]));
     });
   }
   const project = repo.project;
   project?.spec.forms?.forEach((form, i) => {
     if (form.template === undefined) return;
     messages.push({
+      locale: null,
       resource: project,
       label: `form "${form.name}"`,
       variant: null,
@@ -90,4 +102,21 @@ export function messagesOf(repo: Repository): MessageSpec[] {
     });
   });
   return messages;
+}
+
+/** The message of each locale override, after the messages every locale gets; `at` is where the overrides' `locales:` sits. */
+function localized(message: MessageSpec, overrides: LocaleOverrides | undefined, at: PathSegment[]): MessageSpec[] {
+  return Object.entries(overrides ?? {}).map(([code, o]) => {
+    const where = [...at, "locales", code];
+    return {
+      ...message,
+      label: message.label.endsWith(")") ? `${message.label.slice(0, -1)}, ${code})` : `${message.label} (${code})`,
+      locale: code,
+      template: o.template ?? message.template,
+      templateAt: o.template !== undefined ? [...where, "template"] : message.templateAt,
+      subject: o.subject ?? message.subject,
+      subjectAt: o.subject !== undefined ? [...where, "subject"] : message.subjectAt,
+      preheader: o.preheader ?? message.preheader,
+    };
+  });
 }

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { NAME_PATTERN } from "../../schemas/common.js";
 import { KIND_FOLDERS, KINDS, type Kind } from "../../schemas/kinds.js";
 import { problem, type Problem } from "../problems.js";
+import { readCatalogs, type CatalogSource } from "./catalogs.js";
 import { refusalMessage, resolveRepositoryFile } from "./repository-paths.js";
 import type { ParseCache } from "./parse-cache.js";
 import { locate, parseYamlSource, parseYamlSourceCached, type YamlSource } from "./yaml-source.js";
@@ -29,6 +30,8 @@ export interface Repository {
   audiences: Resource<"Audience">[];
   campaigns: Resource<"Campaign">[];
   sequences: Resource<"Sequence">[];
+  /** Message catalogs, locales/<code>.yaml, in file order. */
+  catalogs: CatalogSource[];
   /**
    * Names of resources whose file has problems and so is left out, by kind:
    * a reference to one of them is not reported again as unknown.
@@ -49,13 +52,16 @@ export async function readRepository(root: string, cache?: ParseCache): Promise<
     audiences: [],
     campaigns: [],
     sequences: [],
+    catalogs: [],
     failed: { Project: new Set(), Audience: new Set(), Campaign: new Set(), Sequence: new Set() },
   };
   const problems: Problem[] = [];
 
   const folders = Object.values(KIND_FOLDERS);
   const files = [PROJECT_FILE, ...(await Promise.all(folders.map((folder) => listYaml(root, folder)))).flat()];
-  const read = await Promise.all(files.map(async (file) => readResource(root, file, cache)));
+  const [read, [catalogs, catalogProblems]] = await Promise.all([Promise.all(files.map(async (file) => readResource(root, file, cache))), readCatalogs(root, cache)]);
+  repo.catalogs = catalogs;
+  problems.push(...catalogProblems);
 
   read.forEach((result, i) => {
     if (!result) return;

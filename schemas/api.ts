@@ -11,7 +11,7 @@ import { subscriber, subscriberAttributes, subscriberTags } from "./subscriber.j
  * validates requests with them, and the CLI, which sends them.
  */
 
-export const RESOURCE_KINDS = ["Project", "Audience", "Campaign", "Sequence", "Template"] as const;
+export const RESOURCE_KINDS = ["Project", "Audience", "Campaign", "Sequence", "Template", "Catalog", "Message"] as const;
 export const resourceKind = z.enum(RESOURCE_KINDS);
 export type ResourceKind = z.infer<typeof resourceKind>;
 

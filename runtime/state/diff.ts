@@ -64,7 +64,7 @@ function actedOn(resource: Spec): Record<string, unknown> {
   return { ...resource.spec, schedule: rest };
 }
 
-const KIND_ORDER: readonly ResourceKind[] = ["Project", "Template", "Audience", "Campaign", "Sequence"];
+const KIND_ORDER: readonly ResourceKind[] = ["Project", "Catalog", "Template", "Audience", "Campaign", "Sequence", "Message"];
 if (KIND_ORDER.length !== RESOURCE_KINDS.length) throw new Error("KIND_ORDER must list every resource kind");
 
 /** Changed leaves between two JSON values; objects are compared key by key, equal-length arrays item by item. */

@@ -79,6 +79,19 @@ export interface CountryReport {
   converted: number;
 }
 
+/** One locale's funnel and money: the recipients who got the campaign in that language (sends.locale). */
+export interface LocaleReport {
+  /** As mk.yaml's supported list spells it; "unknown" for sends composed before the project had locales. */
+  locale: string;
+  sent: number;
+  delivered: number;
+  opened: number;
+  clicked: number;
+  unsubscribed: number;
+  converted: number;
+  revenue: RevenueLine[];
+}
+
 export interface DayReport {
   day: string;
   sent: number;
@@ -114,6 +127,8 @@ export interface CampaignReport {
   comparisons: VariantComparison[];
   /** Countries by recipients sent, most first (at most 10). */
   topCountries: CountryReport[];
+  /** By the locale each recipient got, most sent first; empty when the campaign was sent without locales. */
+  locales: LocaleReport[];
   daily: DayReport[];
 }
 
@@ -151,6 +166,32 @@ export interface SequenceStepReport {
   converted: number;
   unsubscribed: number;
   bounced: number;
+}
+
+/** `GET /v1/reports/messages/:name` (`mk report message`): a transactional message's requests over all its applied versions. */
+export interface MessageReport {
+  message: string;
+  /** Whether it is applied now (a deleted message's report stays readable). */
+  applied: boolean;
+  /** Applied versions that were sent (each a ledger key). */
+  versions: number;
+  firstAt: string | null;
+  /** Requests queued in the ledger (a key answered again counts once; refusals count nowhere). */
+  requested: number;
+  /** Queued or with the transport now. */
+  pending: number;
+  sent: number;
+  failed: number;
+  /** Suppressed between the request and its turn (a bounce or complaint meanwhile). */
+  suppressed: number;
+  ambiguous: number;
+  /** From provider events: recipients who are subscribers. */
+  delivered: number;
+  /** Bounces from events, and hard bounces of recipients who are no subscribers. */
+  bounced: number;
+  complained: number;
+  opened: number;
+  clicked: number;
 }
 
 export interface SequenceReport {

@@ -1,8 +1,9 @@
 import { stringify } from "csv-stringify/sync";
 import { minorToDecimal } from "../../runtime/money.js";
-import type { CampaignReport, CampaignSummary, ReportCounts } from "../../schemas/report.js";
+import type { CampaignReport, CampaignSummary, LocaleReport, ReportCounts } from "../../schemas/report.js";
 
 const COUNTS: (keyof ReportCounts)[] = ["sent", "failed", "delivered", "bounced", "complained", "opened", "clicked", "unsubscribed", "converted", "opens", "clicks"];
+const LOCALE_COUNTS = ["sent", "delivered", "opened", "clicked", "unsubscribed", "converted"] as const satisfies readonly (keyof LocaleReport)[];
 
 /**
  * A campaign report as one tidy CSV (section, key, metric, value): easy to
@@ -24,6 +25,10 @@ export function renderCampaignCsv(report: CampaignReport): string {
   for (const v of report.variants) for (const metric of COUNTS) rows.push(["variant", v.name, metric, v[metric]]);
   for (const c of report.comparisons) rows.push(["comparison", c.variant, `${c.metric}_p_value`, c.p ?? ""], ["comparison", c.variant, "verdict", c.verdict]);
   for (const c of report.topCountries) rows.push(["country", c.country, "sent", c.sent], ["country", c.country, "clicked", c.clicked], ["country", c.country, "converted", c.converted]);
+  for (const l of report.locales) {
+    for (const metric of LOCALE_COUNTS) rows.push(["locale", l.locale, metric, l[metric]]);
+    for (const r of l.revenue) rows.push(["locale", l.locale, `net_${r.currency}`, minorToDecimal(r.netMinor, r.currency)]);
+  }
   for (const d of report.daily) rows.push(["day", d.day, "sent", d.sent], ["day", d.day, "opened", d.opened], ["day", d.day, "clicked", d.clicked], ["day", d.day, "converted", d.converted]);
   return stringify(rows);
 }

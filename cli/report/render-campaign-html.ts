@@ -64,6 +64,12 @@ const TEMPLATE = `<!doctype html>
 <table><tr><th>Country</th><th class="n">Sent</th><th class="n">Clicked</th><th class="n">Converted</th><th style="width:35%"></th></tr>
 {{#each countries}}<tr><td>{{country}}</td><td class="n">{{sent}}</td><td class="n">{{clicked}}</td><td class="n">{{converted}}</td><td><div class="bar"><span style="width:{{width}}%"></span></div></td></tr>{{/each}}
 </table>
+{{#if locales.length}}
+<h2>Locales <span class="muted">(the language each recipient got)</span></h2>
+<table><tr><th>Locale</th><th class="n">Sent</th><th class="n">Opened</th><th class="n">Clicked</th><th class="n">Converted</th><th class="n">Revenue</th></tr>
+{{#each locales}}<tr><td>{{locale}}</td><td class="n">{{sent}}</td><td class="n">{{opened}}</td><td class="n">{{clicked}}</td><td class="n">{{converted}}</td><td class="n">{{revenue}}</td></tr>{{/each}}
+</table>
+{{/if}}
 
 <h2>Daily unique clicks and conversions <span class="muted">(UTC days)</span></h2>
 <div id="daily"></div>
@@ -153,5 +159,6 @@ export function renderCampaignHtml(report: CampaignReport): string {
           }))
         : [],
     countries: report.topCountries.map((c) => ({ country: c.country, sent: formatCount(c.sent), clicked: formatCount(c.clicked), converted: formatCount(c.converted), width: ((100 * c.sent) / topSent).toFixed(1) })),
+    locales: report.locales.map((l) => ({ locale: l.locale, sent: formatCount(l.sent), opened: formatCount(l.opened), clicked: formatCount(l.clicked), converted: formatCount(l.converted), revenue: netRevenue(l.revenue) })),
   });
 }

@@ -75,11 +75,16 @@ export function renderCampaignText(report: CampaignReport, options: { color: boo
     out.push("Variants", variants.toString(), ...report.comparisons.map((c) => `  ${c.verdict}`), "");
   }
 
-  // 5. Countries and days.
+  // 5. Countries, locales and days.
   if (report.topCountries.length > 0) {
     const countries = table(["country", "sent", "clicked", "converted"], options.color);
     for (const c of report.topCountries) countries.push([c.country, formatCount(c.sent), formatCount(c.clicked), formatCount(c.converted)]);
     out.push("Top countries", countries.toString(), "");
+  }
+  if (report.locales.length > 0) {
+    const locales = table(["locale", "sent", "opened", "clicked", "converted", "revenue"], options.color);
+    for (const l of report.locales) locales.push([l.locale, formatCount(l.sent), formatCount(l.opened), formatCount(l.clicked), formatCount(l.converted), netRevenue(l.revenue)]);
+    out.push("Locales (the language each recipient got)", locales.toString(), "");
   }
   out.push("Daily unique clicks and conversions (UTC days)", ...dailyChart(report, options.color));
   return out.join("\n");

@@ -1,5 +1,7 @@
 /** Named SQL for signups through forms (migration 000016); parameters only. */
 export const FORM_SQL = {
+  /** What a form's snapshot depends on besides the project and the form: the applied catalogs' versions. */
+  catalogHashes: "select name, spec_hash from resources where kind = 'Catalog' order by name",
   project: "select spec from resources where kind = 'Project'",
   template: "select spec->>'html' as hash from resources where kind = 'Template' and name = $1",
   /** Pending signups whose link ran out, and confirmed ones as old: the consent events keep their proof. */

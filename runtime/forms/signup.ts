@@ -107,7 +107,9 @@ async function consentTextHash(pool: pg.Pool, form: Form): Promise<string> {
  * made of) cost no query.
  */
 async function formSnapshot(client: pg.PoolClient, stored: ReadonlyMap<string, string>, project: StoredProject, form: Form, templateHash: string): Promise<{ key: string; source: string }> {
-  const source = sha256(canonicalJson({ project, form: form.name, templateHash }));
+  // With locales, the snapshot holds the applied catalogs too: a catalog's apply makes a new version.
+  const catalogs = project.locales ? (await client.query<{ name: string; spec_hash: string }>(FORM_SQL.catalogHashes)).rows : [];
+  const source = sha256(canonicalJson({ project, form: form.name, templateHash, ...(project.locales ? { catalogs } : {}) }));
   const known = stored.get(source);
   if (known) return { key: known, source };
   const noClicks = { ...project, tracking: { ...project.tracking, clicks: false } };

@@ -10,6 +10,7 @@ import type {
   ReportRates,
   RevenueLine,
   VariantReport,
+  LocaleReport,
 } from "../../schemas/report.js";
 import { ApiError } from "../http/errors.js";
 import { campaignReach } from "../sending/budget.js";
@@ -91,7 +92,11 @@ export async function campaignReport(pool: pg.Pool, name: string, now = new Date
     if (applied) throw new ApiError(409, "campaign_not_started", `campaign "${name}" has not started sending; there is nothing to report yet (mk send ${name}, or wait for its schedule)`);
     throw new ApiError(404, "campaign_not_found", `no campaign named "${name}" is applied`);
   }
-  const [countRows, moneyRows] = await Promise.all([pool.query<CountRow>(REPORT_SQL.counts, [name]), pool.query<MoneyRow>(REPORT_SQL.revenue, [name])]);
+  const [countRows, moneyRows, locales] = await Promise.all([
+    pool.query<CountRow>(REPORT_SQL.counts, [name]),
+    pool.query<MoneyRow>(REPORT_SQL.revenue, [name]),
+    meta.snapshot.locales ? localeReports(pool, name) : Promise.resolve([]),
+  ]);
   // The project as applied now (always there once a campaign has started).
   const project = storedProject.parse(meta.project);
 
@@ -139,8 +144,41 @@ export async function campaignReport(pool: pg.Pool, name: string, now = new Date
     variants,
     comparisons,
     topCountries,
+    locales,
     daily,
   };
+}
+
+type LocaleCountRow = Record<"locale" | "sent" | "delivered" | "opened" | "clicked" | "unsubscribed" | "converted", string>;
+
+/** The campaign's funnel and money by the locale each recipient got, most sent first. */
+async function localeReports(pool: pg.Pool, name: string): Promise<LocaleReport[]> {
+  const [countRows, moneyRows] = await Promise.all([
+    pool.query<LocaleCountRow>(REPORT_SQL.localeCounts, [name]),
+    pool.query<MoneyRow & { locale: string }>(REPORT_SQL.localeRevenue, [name]),
+  ]);
+  const label = (locale: string) => locale || "unknown";
+  const reports = new Map<string, LocaleReport>(
+    countRows.rows.map((r) => [
+      label(r.locale),
+      {
+        locale: label(r.locale),
+        sent: Number(r.sent),
+        delivered: Number(r.delivered),
+        opened: Number(r.opened),
+        clicked: Number(r.clicked),
+        unsubscribed: Number(r.unsubscribed),
+        converted: Number(r.converted),
+        revenue: [],
+      },
+    ]),
+  );
+  for (const row of moneyRows.rows) {
+    const locale = label(row.locale);
+    if (!reports.has(locale)) reports.set(locale, { locale, sent: 0, delivered: 0, opened: 0, clicked: 0, unsubscribed: 0, converted: 0, revenue: [] });
+    reports.get(locale)!.revenue.push(revenueLine(row));
+  }
+  return [...reports.values()].sort((a, b) => b.sent - a.sent || (a.locale < b.locale ? -1 : 1));
 }
 
 /** Every started campaign with its key figures, newest first. */

@@ -26,6 +26,34 @@ export const REPORT_SQL = {
     from campaign_money where campaign = $1
     group by grouping sets ((variant, currency), (currency))
     order by currency`,
+  /**
+   * The funnel by the locale each recipient got: the campaign's ledger rows
+   * with their first engagements (one per kind, campaign_engagements). Reads
+   * the campaign's sends, not a rollup; run only for campaigns sent with locales.
+   */
+  localeCounts: `
+    with engaged as (
+      select subscriber_id, bool_or(kind = 'delivered') as delivered, bool_or(kind = 'opened') as opened, bool_or(kind = 'clicked') as clicked,
+        bool_or(kind = 'unsubscribed') as unsubscribed, bool_or(kind = 'converted') as converted
+      from campaign_engagements where campaign = $1 group by subscriber_id
+    )
+    select coalesce(s.locale, '') as locale, count(*) filter (where s.status = 'sent')::bigint as sent,
+      count(*) filter (where g.delivered)::bigint as delivered, count(*) filter (where g.opened)::bigint as opened,
+      count(*) filter (where g.clicked)::bigint as clicked, count(*) filter (where g.unsubscribed)::bigint as unsubscribed,
+      count(*) filter (where g.converted)::bigint as converted
+    from sends s left join engaged g on g.subscriber_id = s.subscriber_id
+    where s.campaign = $1 and s.locale is not null
+    group by 1`,
+  /** Money attributed to the campaign by the locale its buyer got it in (the events the rollups count: purchases and refunds). */
+  localeRevenue: `
+    select coalesce(s.locale, '') as locale, e.currency, count(*) filter (where e.name = 'purchase')::bigint as purchases,
+      count(*) filter (where e.name = 'refund')::bigint as refunds,
+      coalesce(sum(e.amount_minor) filter (where e.name = 'purchase'), 0)::bigint as revenue_minor,
+      coalesce(sum(e.amount_minor) filter (where e.name = 'refund'), 0)::bigint as refunded_minor
+    from events e left join sends s on s.campaign = e.campaign and s.subscriber_id = e.subscriber_id
+    where e.campaign = $1 and e.name in ('purchase', 'refund') and e.currency is not null
+    group by 1, 2
+    order by 2`,
   /** Every started campaign with its totals, newest first. */
   summaries: `
     select c.campaign, c.started_at, c.recipients,

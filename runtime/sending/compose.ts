@@ -1,6 +1,9 @@
-import { compileMessage, type MessageContext, type PersonalisedMessage } from "../templates/personalise.js";
+import { compileMessage, translatorFor, type MessageContext, type PersonalisedMessage } from "../templates/personalise.js";
+import { isRightToLeft, localeChain } from "../locales/chain.js";
+import { withDocumentLocale } from "../locales/document.js";
+import type { Translator } from "../locales/translator.js";
 import { signLinkToken, type LinkKind } from "./link-tokens.js";
-import type { SendSnapshot, SnapshotVariant } from "./snapshot.js";
+import type { LocalizedVariant, SendSnapshot, SnapshotVariant } from "./snapshot.js";
 import type { OutgoingMessage } from "./transports/transport.js";
 import { confirmKey, signConfirmToken, type ConfirmKey, type ConfirmToken } from "../forms/confirm-token.js";
 
@@ -65,13 +68,23 @@ export interface LinkSettings {
   unsubscribeMailto?: string | undefined;
 }
 
+/** The language a recipient reads a send in: the first locale of their chain, its direction, and `{{t}}` along the chain. */
+interface ReaderLocale {
+  code: string;
+  dir: "ltr" | "rtl";
+  translator: Translator;
+}
+
 /**
  * Personalises messages of started campaigns. Each variant's HTML is compiled
- * by handlebars once (by campaign and variant, whose HTML hash the snapshot
- * fixes) and rendered per recipient.
+ * by handlebars once (by campaign, variant and locale, whose HTML hash the
+ * snapshot fixes) and rendered per recipient.
  */
 export class MessageComposer {
   private readonly compiled = new Map<string, (context: MessageContext) => PersonalisedMessage>();
+
+  /** By campaign and chain: a send's readers share a few chains, and its catalogs are fixed by its snapshot. */
+  private readonly readers = new Map<string, ReaderLocale>();
 
   private readonly confirmKey: ConfirmKey;
 
@@ -84,7 +97,10 @@ export class MessageComposer {
 
   async compose(snapshot: SendSnapshot, recipient: Recipient, now = new Date()): Promise<OutgoingMessage> {
     const variant = snapshot.variants.find((v) => v.name === recipient.variant) ?? snapshot.variants[0]!;
-    const render = await this.template(snapshot, variant);
+    const reader = this.readerLocale(snapshot, recipient.subscriber.locale);
+    const localized = reader ? variant.locales?.[reader.code] : undefined;
+    const render = await this.template(snapshot, variant, reader?.code, localized);
+    const links = localized?.links ?? variant.links;
     const link = (kind: LinkKind, linkIndex = 0) =>
       `${this.links.publicUrl}/${kind[0]}/${signLinkToken(this.links.signingSecret, { kind, sendId: recipient.sendId, linkIndex, issuedAt: now })}`;
     const unsubscribeUrl = link("unsubscribe");
@@ -101,14 +117,15 @@ export class MessageComposer {
         consent: s.consent ?? undefined,
         attributes: s.attributes,
       },
-      campaign: { name: snapshot.sequence?.name ?? snapshot.campaign, subject: variant.subject, data: variant.data },
+      campaign: { name: snapshot.sequence?.name ?? snapshot.campaign, subject: localized?.subject ?? variant.subject, data: variant.data },
       variant: variant.name,
       project: snapshot.project,
       unsubscribeUrl,
       preferencesUrl: link("preferences"),
       viewInBrowserUrl: link("view"),
       ...(recipient.confirm ? { confirmUrl: `${this.links.publicUrl}/f/confirm/${signConfirmToken(this.confirmKey, recipient.confirm)}` } : {}),
-      trackedLink: (index) => (index >= 0 && index < variant.links.length ? link("click", index) : ""),
+      trackedLink: (index) => (index >= 0 && index < links.length ? link("click", index) : ""),
+      ...(reader ? { locale: reader.code, dir: reader.dir, i18n: reader.translator } : {}),
     });
     const mailto = this.links.unsubscribeMailto ?? `unsubscribe@${senderDomain(snapshot.from)}`;
     return {
@@ -120,27 +137,51 @@ export class MessageComposer {
       subject: message.subject,
       html: message.html,
       text: message.text,
-      headers: recipient.confirm ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Campaign": snapshot.campaign } : {
+      ...(reader ? { locale: reader.code } : {}),
+      headers: recipient.confirm ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Campaign": snapshot.campaign, ...contentLanguage(reader) } : {
         // RFC 2369 and RFC 8058: one-click unsubscribe, which Gmail and Yahoo require of bulk senders.
         "List-Unsubscribe": `<${unsubscribeUrl}>, <mailto:${mailto}?subject=unsubscribe%20${recipient.sendId}>`,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "X-Mk-Send-Id": recipient.sendId,
         "X-Mk-Campaign": snapshot.campaign,
         ...(snapshot.sequence ? { "X-Mk-Sequence": snapshot.sequence.name } : {}),
+        ...contentLanguage(reader),
       },
       configurationSet: snapshot.configurationSet,
     };
   }
 
-  private async template(snapshot: SendSnapshot, variant: SnapshotVariant): Promise<(context: MessageContext) => PersonalisedMessage> {
-    const key = `${snapshot.campaign}\u0000${variant.name ?? ""}`;
+  private async template(snapshot: SendSnapshot, variant: SnapshotVariant, code: string | undefined, localized: LocalizedVariant | undefined): Promise<(context: MessageContext) => PersonalisedMessage> {
+    const key = `${snapshot.campaign}\u0000${variant.name ?? ""}\u0000${code ?? ""}`;
     let render = this.compiled.get(key);
     if (!render) {
-      render = compileMessage({ subject: variant.subject, html: await this.loadHtml(variant.htmlHash), preheader: variant.preheader });
+      const source = localized ?? variant;
+      const html = await this.loadHtml(source.htmlHash);
+      render = compileMessage({ subject: source.subject, html: code === undefined ? html : withDocumentLocale(html, code), preheader: source.preheader });
       this.compiled.set(key, render);
     }
     return render;
   }
+
+  /** Undefined when the send has no locales (a project without `locales:`): its messages are as written. */
+  private readerLocale(snapshot: SendSnapshot, requested: string | null): ReaderLocale | undefined {
+    const locales = snapshot.locales;
+    if (!locales) return undefined;
+    const chain = localeChain(requested, locales.supported, locales.default);
+    const key = `${snapshot.campaign}\u0000${chain.join(",")}`;
+    let reader = this.readers.get(key);
+    if (!reader) {
+      if (this.readers.size >= 10_000) this.readers.clear();
+      reader = { code: chain[0]!, dir: isRightToLeft(chain[0]!) ? "rtl" : "ltr", translator: translatorFor(locales.catalogs, chain) };
+      this.readers.set(key, reader);
+    }
+    return reader;
+  }
+}
+
+/** RFC 3282: the language of the message, for clients and screen readers. */
+function contentLanguage(reader: ReaderLocale | undefined): Record<string, string> {
+  return reader ? { "Content-Language": reader.code } : {};
 }
 
 /** The domain of "Name <user@domain>" or "user@domain". */

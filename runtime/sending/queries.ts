@@ -77,13 +77,17 @@ export const SEND_SQL = {
     from unnest($1::uuid[], $2::timestamptz[]) as r (id, due_at)
     where s.id = r.id and s.status = 'claimed' and s.leased_by = $3`,
   /** Before a transport call: from here on, a lost lease means "ambiguous", never "resend". */
+  /** Also records the locale each message was composed in ($4, null without locales). */
   markSending: `
-    update sends set status = 'sending', attempts = attempts + 1, transport = $3, updated_at = now()
-    where id = any($1::uuid[]) and status = 'claimed' and leased_by = $2
-    returning id`,
+    update sends s set status = 'sending', attempts = attempts + 1, transport = $3, locale = r.locale, updated_at = now()
+    from unnest($1::uuid[], $4::text[]) as r (id, locale)
+    where s.id = r.id and s.status = 'claimed' and s.leased_by = $2
+    returning s.id`,
+  /** $5: the locale each was composed in, for the outbox (which goes from claimed to sent); null keeps what markSending recorded. */
   markSent: `
-    update sends s set status = 'sent', provider_message_id = r.message_id, sent_at = now(), lease_until = null, last_error = null, updated_at = now()
-    from unnest($1::uuid[], $2::text[]) as r (id, message_id)
+    update sends s set status = 'sent', provider_message_id = r.message_id, sent_at = now(), lease_until = null, last_error = null,
+      locale = coalesce(r.locale, s.locale), updated_at = now()
+    from unnest($1::uuid[], $2::text[], $5::text[]) as r (id, message_id, locale)
     where s.id = r.id and s.status = $3 and s.leased_by = $4
     returning s.id`,
   markRetry: `

@@ -1,5 +1,7 @@
 import type pg from "pg";
-import type { Campaign, StoredProject, Variant } from "../../schemas/index.js";
+import type { Campaign, Catalogs, LocaleOverrides, StoredProject, Variant } from "../../schemas/index.js";
+import { canonicalLocale } from "../../schemas/locales.js";
+import { appliedCatalogs, localesOf } from "../locales/applied.js";
 import { ApiError } from "../http/errors.js";
 import { sha256 } from "../state/canonical.js";
 import { SEND_SQL } from "./queries.js";
@@ -21,6 +23,23 @@ export interface SnapshotVariant {
   /** Tracked link N's URL, UTM included. */
   links: string[];
   data: Record<string, unknown>;
+  /** What a per-locale override (`locales: { th: … }`) changes, by locale as mk.yaml's supported list spells it. */
+  locales?: Record<string, LocalizedVariant> | undefined;
+}
+
+/** A variant as one locale's override has it: its own subject, preheader and template (links prepared) where the override sets them. */
+export interface LocalizedVariant {
+  subject: string;
+  preheader?: string | undefined;
+  htmlHash: string;
+  links: string[];
+}
+
+/** The languages of a send, fixed at its start like its content: a later apply of a catalog changes the next sends, not this one. */
+export interface SnapshotLocales {
+  default: string;
+  supported: string[];
+  catalogs: Catalogs;
 }
 
 /**
@@ -46,10 +65,12 @@ export interface SendSnapshot {
   utmCampaign: string;
   configurationSet?: string | undefined;
   variants: SnapshotVariant[];
+  /** Set when the project has `locales:`: each recipient gets the first locale of their chain. */
+  locales?: SnapshotLocales | undefined;
 }
 
 /** What a snapshot is made of: a campaign, or a sequence's send step dressed as one. */
-export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from" | "replyTo" | "template" | "variants" | "data" | "utm" | "transactional" | "topic"> & {
+export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from" | "replyTo" | "template" | "variants" | "data" | "utm" | "transactional" | "topic" | "locales"> & {
   schedule?: { window?: string | undefined } | undefined;
 };
 
@@ -58,26 +79,35 @@ export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSp
   const variants: Array<{ name: string | null; weight: number } & Partial<Pick<Variant, "subject" | "preheader" | "template" | "data">>> = spec.variants ?? [
     { name: null, weight: 100 },
   ];
-  const paths = [...new Set(variants.map((v) => v.template ?? spec.template))];
+  const overrides = project.locales ? localizedOverrides(spec.locales, project.locales.supported) : [];
+  const paths = [...new Set([...variants.map((v) => v.template ?? spec.template), ...overrides.flatMap(([, o]) => (o.template ? [o.template] : []))])];
   const templates = new Map((await client.query<{ name: string; hash: string; html: string }>(SEND_SQL.templates, [paths])).rows.map((r) => [r.name, r]));
   const utm = { ...project.tracking.utm, campaign: project.tracking.utm.campaign ?? name, ...spec.utm } as Record<string, string>;
-
-  const snapshotVariants: SnapshotVariant[] = [];
-  for (const v of variants) {
-    const path = v.template ?? spec.template;
+  const prepare = async (path: string): Promise<{ htmlHash: string; links: string[] }> => {
     const template = templates.get(path);
     if (!template) throw new ApiError(409, "missing_template", `${label} uses ${path}, which is not applied`);
     const prepared = prepareLinks(template.html, { utm, trackClicks: project.tracking.clicks });
     const htmlHash = sha256(prepared.html);
     await client.query(SEND_SQL.storeTemplate, [htmlHash, prepared.html]);
+    return { htmlHash, links: prepared.links };
+  };
+
+  const snapshotVariants: SnapshotVariant[] = [];
+  for (const v of variants) {
+    const path = v.template ?? spec.template;
+    const base = { subject: v.subject ?? spec.subject, preheader: v.preheader ?? spec.preheader, ...(await prepare(path)) };
+    const localized: Record<string, LocalizedVariant> = {};
+    // A locale's override wins over the variant's field it also sets (README, "Locales").
+    for (const [code, o] of overrides) {
+      const html = o.template !== undefined && o.template !== path ? await prepare(o.template) : { htmlHash: base.htmlHash, links: base.links };
+      localized[code] = { subject: o.subject ?? base.subject, preheader: o.preheader ?? base.preheader, ...html };
+    }
     snapshotVariants.push({
       name: v.name,
       weight: v.weight,
-      subject: v.subject ?? spec.subject,
-      preheader: v.preheader ?? spec.preheader,
-      htmlHash,
-      links: prepared.links,
+      ...base,
       data: { ...spec.data, ...v.data },
+      ...(overrides.length > 0 ? { locales: localized } : {}),
     });
   }
   return {
@@ -92,5 +122,15 @@ export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSp
     utmCampaign: utm["campaign"] ?? name,
     configurationSet: project.sending.configurationSet,
     variants: snapshotVariants,
+    ...(project.locales ? { locales: { ...localesOf(project), catalogs: await appliedCatalogs(client) } } : {}),
   };
+}
+
+/** The overrides of supported locales, keyed as mk.yaml's supported list spells them (validate refuses the others, MK123). */
+function localizedOverrides(overrides: LocaleOverrides | undefined, supported: readonly string[]): [string, LocaleOverrides[string]][] {
+  const byCanonical = new Map(supported.map((code) => [canonicalLocale(code), code]));
+  return Object.entries(overrides ?? {}).flatMap(([code, o]) => {
+    const known = byCanonical.get(canonicalLocale(code));
+    return known ? [[known, o] as [string, LocaleOverrides[string]]] : [];
+  });
 }

@@ -234,7 +234,7 @@ export class SendWorker {
     const started = performance.now();
     const stored = await withTransaction(this.options.pool, async (client) => {
       const held = new Set(
-        (await client.query<{ id: string }>({ name: "mk_send_mark_sent", text: SEND_SQL.markSent, values: [messages.map((m) => m.sendId), messages.map((m) => `outbox:${m.sendId}`), "claimed", this.id] })).rows.map((r) => r.id),
+        (await client.query<{ id: string }>({ name: "mk_send_mark_sent", text: SEND_SQL.markSent, values: [messages.map((m) => m.sendId), messages.map((m) => `outbox:${m.sendId}`), "claimed", this.id, messages.map((m) => m.locale ?? null)] })).rows.map((r) => r.id),
       );
       await transport.store(client, messages.filter((m) => held.has(m.sendId)));
       return held.size;
@@ -246,7 +246,7 @@ export class SendWorker {
   private async sendRemote(transport: RemoteTransport, messages: { row: ClaimedRow; message: OutgoingMessage }[]): Promise<void> {
     const { pool } = this.options;
     // From here on a lost lease means "ambiguous": the provider may have the message.
-    const held = new Set((await pool.query<{ id: string }>({ name: "mk_send_mark_sending", text: SEND_SQL.markSending, values: [messages.map((m) => m.row.id), this.id, transport.name] })).rows.map((r) => r.id));
+    const held = new Set((await pool.query<{ id: string }>({ name: "mk_send_mark_sending", text: SEND_SQL.markSending, values: [messages.map((m) => m.row.id), this.id, transport.name, messages.map((m) => m.message.locale ?? null)] })).rows.map((r) => r.id));
     const outcomes: Outcome[] = [];
     const queue = messages.filter((m) => held.has(m.row.id));
     const next = async (): Promise<void> => {
@@ -271,7 +271,7 @@ export class SendWorker {
     const unknown = failed.filter((o) => o.result === "unknown");
     const notAttempted = failed.filter((o) => o.result === "not-attempted");
 
-    if (sent.length > 0) await pool.query({ name: "mk_send_mark_sent", text: SEND_SQL.markSent, values: [sent.map((o) => o.id), sent.map((o) => o.messageId), "sending", this.id] });
+    if (sent.length > 0) await pool.query({ name: "mk_send_mark_sent", text: SEND_SQL.markSent, values: [sent.map((o) => o.id), sent.map((o) => o.messageId), "sending", this.id, sent.map(() => null)] });
     if (retry.length > 0) {
       const due = retry.map((o) => new Date(Date.now() + Math.max(o.retryAfterMs ?? 0, backoffMs(attempts.get(o.id)!))));
       await pool.query(SEND_SQL.markRetry, [retry.map((o) => o.id), due, retry.map((o) => o.error), this.id]);

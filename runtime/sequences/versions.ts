@@ -84,6 +84,7 @@ async function stepSnapshots(client: pg.PoolClient, project: ProjectSpec, name: 
         from: send.from,
         template: send.template,
         data: send.data,
+        locales: send.locales,
         transactional: spec.transactional,
         topic: spec.topic,
         utm: { campaign: name, content: step.name ?? `step-${index + 1}` },

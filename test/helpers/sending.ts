@@ -34,6 +34,8 @@ export interface ApplyExtras {
   allowExitActive?: boolean;
   /** More fields of the Project's spec (topics, forms …). */
   project?: Record<string, unknown>;
+  /** More resources as applied (catalogs …). */
+  resources?: { kind: string; name: string; spec: Record<string, unknown> }[];
 }
 
 /**
@@ -68,6 +70,7 @@ export async function applyRequest(
     resources: [
       ...extraTemplates.map(([path, html]) => ({ kind: "Template", name: path, spec: { html: sha256(html), files: { [path]: "<mjml/>" } } })),
       ...(extras.sequences ?? []).map(({ name, ...spec }) => ({ kind: "Sequence", name, spec })),
+      ...(extras.resources ?? []),
       {
         kind: "Project",
         name: "nomad-desk",

@@ -14,6 +14,8 @@ export interface OutgoingMessage {
   /** Extra headers: List-Unsubscribe, List-Unsubscribe-Post, X-Mk-Send-Id. */
   headers: Record<string, string>;
   configurationSet?: string | undefined;
+  /** The locale it was composed in (the first of the recipient's chain), when the project has locales: the ledger records it. */
+  locale?: string | undefined;
 }
 
 /**

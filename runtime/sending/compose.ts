@@ -83,7 +83,7 @@ interface ReaderLocale {
 export class MessageComposer {
   private readonly compiled = new Map<string, (context: MessageContext) => PersonalisedMessage>();
 
-  /** By campaign and chain: a send's readers share a few chains, and its catalogs are fixed by its snapshot. */
+  /** By campaign and the subscriber's locale (and by chain, which those locales share): a send's catalogs are fixed by its snapshot. */
   private readonly readers = new Map<string, ReaderLocale>();
 
   private readonly confirmKey: ConfirmKey;
@@ -167,12 +167,16 @@ export class MessageComposer {
   private readerLocale(snapshot: SendSnapshot, requested: string | null): ReaderLocale | undefined {
     const locales = snapshot.locales;
     if (!locales) return undefined;
-    const chain = localeChain(requested, locales.supported, locales.default);
-    const key = `${snapshot.campaign}\u0000${chain.join(",")}`;
+    // By the subscriber's locale as stored: working out its chain costs more than the rest of the lookup.
+    const key = `${snapshot.campaign}\u0000${requested ?? ""}`;
     let reader = this.readers.get(key);
     if (!reader) {
       if (this.readers.size >= 10_000) this.readers.clear();
-      reader = { code: chain[0]!, dir: isRightToLeft(chain[0]!) ? "rtl" : "ltr", translator: translatorFor(locales.catalogs, chain) };
+      const chain = localeChain(requested, locales.supported, locales.default);
+      const shared = this.readers.get(`${snapshot.campaign}\u0000\u0001${chain.join(",")}`);
+      reader = shared ?? { code: chain[0]!, dir: isRightToLeft(chain[0]!) ? "rtl" : "ltr", translator: translatorFor(locales.catalogs, chain) };
+      // Readers of one chain share its translator and the messages it compiled.
+      if (!shared) this.readers.set(`${snapshot.campaign}\u0000\u0001${chain.join(",")}`, reader);
       this.readers.set(key, reader);
     }
     return reader;

@@ -24,7 +24,7 @@ const WORK = fileURLToPath(new URL("./.work/", import.meta.url));
 const SERVER = fileURLToPath(new URL("../dist/runtime/server.js", import.meta.url));
 const SECRET = "bench-signing-secret-0123456789-0123456789";
 /** A newsletter-sized email (header, hero, three articles, buttons, footer), compiled by MJML. */
-const MJML = `<mjml><mj-head><mj-title>{{campaign.subject}}</mj-title><mj-attributes><mj-all font-family="Helvetica, Arial, sans-serif" /></mj-attributes></mj-head><mj-body background-color="#f4f4f4">
+export const MJML = `<mjml><mj-head><mj-title>{{campaign.subject}}</mj-title><mj-attributes><mj-all font-family="Helvetica, Arial, sans-serif" /></mj-attributes></mj-head><mj-body background-color="#f4f4f4">
   <mj-section background-color="#ffffff"><mj-column><mj-text font-size="20px">Nomad Desk</mj-text></mj-column></mj-section>
   <mj-section background-color="#ffffff"><mj-column><mj-text font-size="28px">Hi {{default subscriber.firstName "there"}},</mj-text>
     <mj-text>{{campaign.data.city}} desks from {{formatMoney 19900 "USD"}} a month, first week free.</mj-text>
@@ -66,7 +66,7 @@ async function bareLedgerInsert(pool: pg.Pool): Promise<number> {
 }
 
 /** A transport that accepts every message at once: what is left is mk's own cost. */
-function zeroLatencyTransport(): RemoteTransport {
+export function zeroLatencyTransport(): RemoteTransport {
   let n = 0;
   return { name: "null", kind: "remote", send: async () => `null-${++n}`, close: async () => {} };
 }

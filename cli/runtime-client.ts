@@ -19,7 +19,7 @@ import type {
   SubscriberPage,
 } from "../schemas/api.js";
 import type { ErasureResult, SubscriberExport } from "../schemas/privacy.js";
-import type { CampaignReport, CampaignSummary, SequenceReport, SubscriberJourney } from "../schemas/report.js";
+import type { CampaignReport, CampaignSummary, MessageReport, SequenceReport, SubscriberJourney } from "../schemas/report.js";
 import type { FxImportRequest, FxImportResponse, LedgerVerification, TaxRateInForce, TaxReport } from "../schemas/tax.js";
 import type { TestSendRequest, TestSendResponse } from "../schemas/test-send.js";
 import type { ApiTokenInfo, CreatedToken, RevokedToken, TokenCreateRequest } from "../schemas/tokens.js";
@@ -132,6 +132,10 @@ export class RuntimeClient {
 
   sequenceReport(name: string): Promise<SequenceReport> {
     return this.request("GET", `/v1/reports/sequences/${encodeURIComponent(name)}`);
+  }
+
+  messageReport(name: string): Promise<MessageReport> {
+    return this.request("GET", `/v1/reports/messages/${encodeURIComponent(name)}`);
   }
 
   subscriberJourneys(sequence: string, email: string): Promise<SubscriberJourney[]> {

@@ -2,9 +2,11 @@ import { firstNotAllowed, PROOF_SUBJECT_PREFIX } from "../runtime/sending/test-r
 import type { Subscriber } from "../schemas/index.js";
 import type { TestSendRequest, TestSendResponse } from "../schemas/test-send.js";
 import { MkError } from "./errors.js";
+import { findMessage, renderMessage } from "./message-render.js";
 import type { MessageSpec } from "./project/messages.js";
 import { suggest } from "./project/zod-problems.js";
-import { personalise, readSubscriber, sampleSubscriber, validRepository, type ValidRepository } from "./render.js";
+import { localizedMessage, readerLocale } from "./reader-locale.js";
+import { campaignMessages, personalise, readSubscriber, sampleSubscriber, validRepository, type ValidRepository } from "./render.js";
 import type { RuntimeClient } from "./runtime-client.js";
 
 export interface ProofOptions {
@@ -17,6 +19,8 @@ export interface ProofOptions {
   dataFile?: string | undefined;
   variant?: string | undefined;
   allVariants?: boolean | undefined;
+  /** The locale to render in, as mk render --locale; default: the subscriber's through the fallback chain. */
+  locale?: string | undefined;
   now?: Date | undefined;
 }
 
@@ -44,17 +48,31 @@ export async function sendProofs(options: ProofOptions, connect: () => Promise<P
     throw new MkError("MK117", `${refused} is not in testRecipients of mk.yaml; add it (or its @domain) there and apply before sending it proofs`);
   }
 
-  // 2. The messages: the campaign's (one variant, or each) or the sequence step's.
-  const messages = proofMessages(validation, options);
+  // A transactional message (messages/): one proof for --data (the request's data), personalised for --as when given.
+  const transactional = findMessage(validation, options.target, options);
+  if (transactional) {
+    const client = await connect();
+    const subscriber = options.as !== undefined ? await runtimeSubscriber(client, options.as) : undefined;
+    const rendered = await renderMessage(validation, transactional, { dataFile: options.dataFile, locale: options.locale, subscriber });
+    const body: TestSendRequest = { campaign: transactional.name, variant: null, to: [...options.to], from: rendered.from, ...(rendered.replyTo ? { replyTo: rendered.replyTo } : {}), subject: rendered.subject, html: rendered.html, text: rendered.text };
+    const { sent } = await client.sendTest(body);
+    return [{ campaign: transactional.name, variant: null, subject: `${PROOF_SUBJECT_PREFIX}${rendered.subject}`, sent }];
+  }
 
-  // 3. The subscriber to personalise for.
+  // 2. The messages: the campaign's (one variant, or each) or the sequence step's; a --locale the project does not support is MK131.
+  const messages = proofMessages(validation, options);
+  if (options.locale !== undefined) readerLocale(project, options.locale, undefined);
+
+  // 3. The subscriber to personalise for, and the locale: --locale, else theirs through the fallback chain.
   const client = await connect();
   const subscriber = options.as !== undefined ? await runtimeSubscriber(client, options.as) : options.dataFile ? await readSubscriber(options.dataFile) : sampleSubscriber(project.defaults);
+  const reader = readerLocale(project, options.locale, subscriber.locale);
 
-  // 4. One request per message, each to every recipient.
+  // 4. One request per message (in that locale), each to every recipient.
   const proofs: SentProof[] = [];
-  for (const { message, label, sender } of messages) {
-    const rendered = personalise(validation, message, subscriber);
+  for (const { message: base, label, sender } of messages) {
+    const message = reader ? localizedMessage(validation.messages, base, reader.locale) : base;
+    const rendered = personalise(validation, message, subscriber, reader);
     // Who it is from, as the runtime's snapshot of the campaign or step says.
     const from = sender.from ?? project.defaults.from;
     const replyTo = sender.replyTo ?? project.defaults.replyTo;
@@ -82,7 +100,7 @@ function proofMessages(validation: ValidRepository, options: ProofOptions): Proo
     if (!sequence) throw new MkError("MK060", `no sequence "${name}"${hint(name, repo.sequences.map((s) => s.name))}`);
     const steps = sequence.spec.steps;
     const index = /^[1-9][0-9]*$/.test(step) ? Number(step) - 1 : steps.findIndex((s) => s.name === step);
-    const message = validation.messages.find((m) => m.resource === sequence && m.templateAt[1] === index);
+    const message = validation.messages.find((m) => m.resource === sequence && m.locale === null && m.templateAt[1] === index);
     const sendStep = steps[index];
     if (!message || !sendStep || !("send" in sendStep)) {
       const sends = steps.flatMap((s, i) => ("send" in s ? [s.name ?? String(i + 1)] : []));
@@ -90,18 +108,9 @@ function proofMessages(validation: ValidRepository, options: ProofOptions): Proo
     }
     return [{ message, label: `${name}/${sendStep.name ?? index + 1}`, sender: { from: sendStep.send.from } }];
   }
-  const campaign = repo.campaigns.find((c) => c.name === options.target);
-  if (!campaign) throw new MkError("MK060", `no campaign "${options.target}"${hint(options.target, repo.campaigns.map((c) => c.name))}`);
-  const messages = validation.messages.filter((m) => m.resource === campaign);
-  const variants = messages.map((m) => m.variant).filter((v): v is string => v !== null);
-  if (options.variant !== undefined || options.allVariants) {
-    if (variants.length === 0) throw new MkError("MK060", `campaign "${campaign.name}" has no variants; leave out --variant and --all-variants`);
-  }
+  const { campaign, messages } = campaignMessages(validation, options.target, options);
   const sender = { from: campaign.spec.from, replyTo: campaign.spec.replyTo };
-  if (options.allVariants) return messages.map((message) => ({ message, label: campaign.name, sender }));
-  const message = options.variant === undefined ? messages[0] : messages.find((m) => m.variant === options.variant);
-  if (!message) throw new MkError("MK060", `campaign "${campaign.name}" has no variant "${options.variant}"; variants are ${variants.join(", ")}`);
-  return [{ message, label: campaign.name, sender }];
+  return messages.map((message) => ({ message, label: campaign.name, sender }));
 }
 
 function hint(name: string, names: readonly string[]): string {

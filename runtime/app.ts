@@ -28,6 +28,8 @@ import { registerSesWebhook } from "./webhooks/routes.js";
 import { httpsCertificates, visitSubscribeUrl } from "./webhooks/sns-https.js";
 import type { CertificateSource } from "./webhooks/sns-signature.js";
 import { durationMs } from "../schemas/common.js";
+import { registerMessageRoutes } from "./messages/routes.js";
+import { purgeExpiredMessageRequests } from "./messages/send.js";
 import { registerSendRoutes } from "./sending/routes.js";
 import { registerTestSendRoute } from "./sending/test-sends.js";
 import { createSending } from "./sending/service.js";
@@ -159,6 +161,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       await setRetention(pool, config.MK_RETENTION_YEARS);
       const created = await ensureEventPartitions(pool);
       await purgeExpiredSignups(pool, clock());
+      await purgeExpiredMessageRequests(pool);
       if (created.length > 0) app.log.info({ months: created }, "created event partitions");
     } catch (error) {
       warnUnlessDatabaseDown(error, "could not create event partitions or record the retention period; retrying in a day");
@@ -249,6 +252,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       v1.addHook("onClose", proofs.close);
       registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, clock, ledgerKey: config.MK_LEDGER_KEY });
       registerReportRoutes(v1, { pool, cache: reportCache });
+      registerMessageRoutes(v1, { pool });
       registerTaxRoutes(v1, { pool, ledgerKey: config.MK_LEDGER_KEY });
       registerTokenRoutes(v1, { pool });
     },

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { geofence } from "./campaign.js";
-import { timeZone } from "./common.js";
+import { locale, timeZone } from "./common.js";
 import { condition } from "./condition.js";
+import { CATALOG_SEGMENT_PATTERN, MAX_CATALOG_DEPTH } from "./locales.js";
 import { depthLimited } from "./nesting.js";
 import { project, topic } from "./project.js";
 import { subscriber, subscriberAttributes, subscriberTags } from "./subscriber.js";
@@ -30,6 +31,24 @@ export const desiredResource = z.strictObject({
   spec: jsonObject,
 });
 export type DesiredResource = z.infer<typeof desiredResource>;
+
+/** Keys one applied catalog may hold: far more than any project translates, few enough to keep a send's translator small. */
+export const MAX_CATALOG_KEYS = 10_000;
+
+/** A dotted catalog key as the CLI flattens a catalog file: `checkout.cta`. */
+const catalogKey = z
+  .string()
+  .max(600)
+  .refine((key) => key.split(".").length <= MAX_CATALOG_DEPTH && key.split(".").every((segment) => CATALOG_SEGMENT_PATTERN.test(segment)), {
+    error: `must be a dotted catalog key (at most ${MAX_CATALOG_DEPTH} segments of letters, digits, _ and -)`,
+  });
+
+/** A Catalog resource as the runtime stores it: its name is its locale code, its spec the flat messages. */
+export const catalogSpec = z.strictObject({
+  messages: z
+    .record(catalogKey, z.string().max(10_000))
+    .refine((messages) => Object.keys(messages).length <= MAX_CATALOG_KEYS, { error: `holds more than ${MAX_CATALOG_KEYS.toLocaleString("en-US")} keys` }),
+});
 
 /** Compiled HTML, stored once by the SHA-256 of its content. */
 export const compiledTemplate = z.strictObject({ hash: sha256, html: z.string() });
@@ -156,6 +175,8 @@ export const audienceCountRequest = z.strictObject({
   ),
   /** Topics whose reach to count: who consents to each (absent from CLIs older than topics). */
   topics: z.array(topicRule).max(100).optional(),
+  /** The repository's locales: split each campaign's reach by the locale each recipient would get (absent without mk.yaml locales:). */
+  locales: z.strictObject({ default: locale, supported: z.array(locale).min(1).max(100) }).optional(),
 });
 export type AudienceCountRequest = z.infer<typeof audienceCountRequest>;
 
@@ -164,6 +185,8 @@ export interface AudienceCountResponse {
   campaigns: Record<string, number>;
   /** Subscribers each topic of the request reaches (absent from runtimes older than topics). */
   topics?: Record<string, number>;
+  /** With the request's locales: each campaign's recipients by the locale they would get (its fallback chain's first), every supported locale listed. */
+  campaignLocales?: Record<string, Record<string, number>>;
 }
 
 /** How and when consent was given, as the source of a subscriber recorded it. */

@@ -7,6 +7,7 @@ export * from "./condition-size.js";
 export * from "./event.js";
 export * from "./kinds.js";
 export * from "./locales.js";
+export * from "./message.js";
 export * from "./project.js";
 export * from "./runtime-config.js";
 export * from "./sequence.js";

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { dkimSettings } from "./dkim.js";
 import { localeSettings } from "./locales.js";
 import { taxRateOverride } from "./tax.js";
 import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, templatePath, timeZone } from "./common.js";
@@ -143,6 +144,12 @@ export const project = z.strictObject({
       configurationSet: z.string().min(1).optional().meta({ description: "SES configuration set (ses only)." }),
       maxPerSecond: z.number().positive().default(14),
       pricePer1000Usd: z.number().min(0).default(0.1),
+      dkim: dkimSettings.optional().meta({ description: "Sign SMTP messages with DKIM (smtp only: SES signs its own): the domain, the selector and the runtime's variable holding the private key." }),
+      transactional: z
+        .strictObject({
+          configurationSet: z.string().min(1).optional().meta({ description: "SES configuration set of transactional messages (messages/), instead of sending.configurationSet." }),
+        })
+        .optional(),
     })
     .prefault({}),
   topics: z

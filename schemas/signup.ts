@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { emailAddress, resourceName } from "./common.js";
+import { emailAddress, locale, resourceName } from "./common.js";
 import { SUBSCRIBER_LIMITS } from "./subscriber.js";
 
 /** One value of a form field, or the repeated field of an HTML form (topics=a&topics=b). */
@@ -25,6 +25,13 @@ export const signupRequest = z.object({
     .optional()
     .transform((v) => (v === "" ? undefined : v)),
   topics: oneOrMany(resourceName).optional(),
+  /** The language of the page the answer is (a BCP 47 tag such as th or pt-BR); without it, the request's Accept-Language. */
+  locale: z
+    .string()
+    .max(35, { error: "must be at most 35 characters" })
+    .optional()
+    .transform((v) => (v === "" ? undefined : v))
+    .pipe(locale.optional()),
   website: z.string().max(1000).optional(),
 });
 export type SignupRequest = z.infer<typeof signupRequest>;

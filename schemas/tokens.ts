@@ -4,9 +4,10 @@ import { duration } from "./common.js";
 /**
  * What an API token may do (README, "Tokens and scopes"): `admin` everything,
  * `apply` what `plan` may and applying and sending, `plan` reading the state
- * and counting audiences, `ingest` posting events, `report` reading reports.
+ * and counting audiences, `ingest` posting events, `report` reading reports,
+ * `messages` sending transactional messages (POST /v1/messages/:name).
  */
-export const TOKEN_SCOPES = ["admin", "apply", "plan", "ingest", "report"] as const;
+export const TOKEN_SCOPES = ["admin", "apply", "plan", "ingest", "report", "messages"] as const;
 export const tokenScope = z.enum(TOKEN_SCOPES, { error: `must be one of ${TOKEN_SCOPES.join(", ")}` });
 export type TokenScope = z.infer<typeof tokenScope>;
 

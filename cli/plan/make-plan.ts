@@ -8,6 +8,8 @@ import { problemJson } from "../output/problems.js";
 import { isProblemCode, PROBLEM_CODES, type Problem } from "../problems.js";
 import type { RecordedTemplates, TemplateWork } from "../templates/check-templates.js";
 import { campaignReach, type CampaignReach } from "../../runtime/sending/budget.js";
+import { localesOf } from "../../runtime/locales/applied.js";
+import { catalogChanges, type CatalogChange } from "./catalog-keys.js";
 import { desiredState } from "./desired-state.js";
 import { stepChanges, type StepChange } from "./sequence-steps.js";
 
@@ -21,8 +23,10 @@ export interface Plan {
   errors: string[];
   /** Sizes of audiences being created or changed. */
   audiences: Record<string, number>;
-  /** Reach of campaigns being created or changed. */
-  campaigns: Record<string, CampaignReach>;
+  /** Reach of campaigns being created or changed; with mk.yaml locales:, split by the locale each recipient would get. */
+  campaigns: Record<string, PlannedReach>;
+  /** Catalogs being created, changed or deleted, key by key; absent when none is. */
+  catalogs?: Record<string, CatalogChange>;
   /** Sequences being changed or deleted: their active enrollments, and for changes the steps that differ. */
   sequences: Record<string, { active: number; migrate: boolean; steps: StepChange[] }>;
   /** Subscribers each of mk.yaml's topics reaches (marketing consent, not suppressed, in the topic); absent without topics. */
@@ -34,6 +38,9 @@ export interface Plan {
   /** How many templates were compiled for this plan, and how many were not because the runtime recorded their fingerprint. */
   templateWork?: TemplateWork;
 }
+
+/** A campaign's reach, and with locales its recipients by locale before budget caps (every supported locale, in mk.yaml's order). */
+export type PlannedReach = CampaignReach & { locales?: Record<string, number> };
 
 /**
  * Compare the repository with the runtime's `state` (what `client.state()`
@@ -72,11 +79,17 @@ export async function makePlan(
       ...(topicRule(c.spec.topic) ? { topic: topicRule(c.spec.topic)! } : {}),
     })),
     ...(topics.length > 0 ? { topics } : {}),
+    // The desired locales, not the applied ones: the plan shows what this repository would send.
+    ...(project.locales ? { locales: localesOf(project) } : {}),
   };
   const counts = audiences.size + campaigns.length + topics.length > 0 ? await client.countAudiences(request) : { audiences: {}, campaigns: {} };
   const price = project.sending.pricePer1000Usd;
-  const reach: Record<string, CampaignReach> = {};
-  for (const campaign of campaigns) reach[campaign.name] = campaignReach(counts.campaigns[campaign.name] ?? 0, price, campaign.spec.budget);
+  const reach: Record<string, PlannedReach> = {};
+  for (const campaign of campaigns) {
+    const byLocale = counts.campaignLocales?.[campaign.name];
+    reach[campaign.name] = { ...campaignReach(counts.campaigns[campaign.name] ?? 0, price, campaign.spec.budget), ...(byLocale ? { locales: byLocale } : {}) };
+  }
+  const catalogs = catalogChanges(changes, state.resources, desired.resources);
 
   // 3. The apply request: only HTML the runtime does not hold yet.
   const held = new Set(state.templates);
@@ -88,6 +101,7 @@ export async function makePlan(
     errors,
     audiences: Object.fromEntries([...audiences].map((name) => [name, counts.audiences[name] ?? 0])),
     campaigns: reach,
+    ...(Object.keys(catalogs).length > 0 ? { catalogs } : {}),
     // A runtime older than sequences has no counts: none are active there.
     sequences: sequenceChanges(changes, state.resources, desired.resources, state.sequences ?? {}),
     ...(topics.length > 0 && counts.topics ? { topics: counts.topics } : {}),

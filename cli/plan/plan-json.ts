@@ -13,5 +13,6 @@ export function planJson(plan: Plan) {
     audiences: plan.audiences,
     campaigns: plan.campaigns,
     sequences: plan.sequences,
+    ...(plan.catalogs ? { catalogs: plan.catalogs } : {}),
   };
 }

@@ -37,7 +37,14 @@ export function renderPlanMarkdown(plan: Plan, commit: string | null): string {
 function row(change: ResourceChange, plan: Plan): string {
   const reach = change.kind === "Campaign" ? plan.campaigns[change.name] : undefined;
   const size = change.kind === "Audience" ? plan.audiences[change.name] : undefined;
-  const people = reach ? `${formatCount(reach.recipients)} recipients` : size !== undefined ? `${formatCount(size)} subscribers` : "";
+  const keys = change.kind === "Catalog" ? plan.catalogs?.[change.name]?.keys : undefined;
+  const people = reach
+    ? `${formatCount(reach.recipients)} recipients`
+    : size !== undefined
+      ? `${formatCount(size)} subscribers`
+      : keys !== undefined
+        ? `${formatCount(keys)} key${keys === 1 ? "" : "s"}`
+        : "";
   const cost = reach ? formatUsd(reach.costMicroUsd) : "";
   return `| ${HEADING[change.action]} | ${change.kind.toLowerCase()} \`${change.name.replaceAll("|", "\\|")}\` | ${people} | ${cost} |`;
 }

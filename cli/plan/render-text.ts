@@ -2,6 +2,7 @@ import { createPatch } from "diff";
 import type { Action, FieldChange, ResourceChange } from "../../runtime/state/diff.js";
 import { paint, type OutputStyle } from "../output/problems.js";
 import { formatCount } from "../output/format-count.js";
+import type { CatalogChange } from "./catalog-keys.js";
 import type { Plan } from "./make-plan.js";
 
 export { formatCount };
@@ -9,8 +10,10 @@ export { formatCount };
 const SYMBOL: Record<Action, string> = { create: "+", update: "~", delete: "-" };
 const COLOR = { create: "green", update: "yellow", delete: "red" } as const;
 const WILL: Record<Action, string> = { create: "will be created", update: "will be updated in place", delete: "will be deleted" };
-/** Lines of MJML diff shown per file; the rest is counted. */
+/** Lines of MJML diff shown per file, and keys per catalog; the rest is counted. */
 const MAX_DIFF_LINES = 40;
+/** Characters of a catalog message shown in a key's line. */
+const MAX_MESSAGE_CHARS = 60;
 
 /** The plan as Terraform prints one: a header per resource, field diffs, one summary line. */
 export function renderPlanText(plan: Plan, style: OutputStyle): string {
@@ -38,8 +41,9 @@ export function summaryLine(plan: Pick<Plan, "changes">, style: OutputStyle): st
 export function renderChange(change: ResourceChange, plan: Plan, style: OutputStyle): string[] {
   const label = `${change.kind.toLowerCase()} "${change.name}"`;
   const symbol = paint(style, COLOR[change.action], SYMBOL[change.action]);
-  const lines = [`  ${paint(style, "dim", `# ${label} ${WILL[change.action]}${reachNote(change, plan)}`)}`, `  ${symbol} ${label}`];
+  const lines = [`  ${paint(style, "dim", `# ${label} ${WILL[change.action]}${reachNote(change, plan)}`)}`, ...localeReachLines(change, plan, style), `  ${symbol} ${label}`];
   if (change.action === "delete") return lines;
+  if (change.kind === "Catalog") return [...lines, ...catalogLines(plan.catalogs?.[change.name], style)];
   if (change.kind === "Template") return [...lines, ...templateLines(change, style)];
   const steps = change.kind === "Sequence" && change.action === "update" ? plan.sequences[change.name]?.steps : undefined;
   for (const field of change.fields) {
@@ -55,12 +59,49 @@ export function renderChange(change: ResourceChange, plan: Plan, style: OutputSt
 
 function reachNote(change: ResourceChange, plan: Plan): string {
   if (change.kind === "Sequence") return enrollmentNote(change, plan);
+  if (change.kind === "Catalog") return keysNote(change.action, plan.catalogs?.[change.name]);
   if (change.action === "delete") return "";
   if (change.kind === "Audience" && plan.audiences[change.name] !== undefined) return ` (${formatCount(plan.audiences[change.name] ?? 0)} subscribers now)`;
   const reach = change.kind === "Campaign" ? plan.campaigns[change.name] : undefined;
   if (!reach) return "";
   const cap = reach.cappedBy ? `, capped by budget.${reach.cappedBy}` : "";
   return ` (${formatCount(reach.recipients)} recipients, est. ${formatUsd(reach.costMicroUsd)}${cap})`;
+}
+
+/** A catalog's keys once applied (before, when it is deleted), and what changes of them. */
+function keysNote(action: Action, catalog: CatalogChange | undefined): string {
+  if (!catalog) return "";
+  const keys = `${formatCount(catalog.keys)} key${catalog.keys === 1 ? "" : "s"}`;
+  const count = (of: Action) => catalog.changes.filter((c) => c.action === of).length;
+  const parts = [`${count("create")} added`, `${count("update")} changed`, `${count("delete")} removed`].filter((p) => !p.startsWith("0 "));
+  return action === "update" ? ` (${keys}; ${parts.join(", ")})` : ` (${keys})`;
+}
+
+/** A campaign's recipients by the locale each would get, when the repository has locales. */
+function localeReachLines(change: ResourceChange, plan: Plan, style: OutputStyle): string[] {
+  const locales = change.kind === "Campaign" && change.action !== "delete" ? plan.campaigns[change.name]?.locales : undefined;
+  if (!locales) return [];
+  const split = Object.entries(locales).map(([code, n]) => `${code} ${formatCount(n)}`).join(", ");
+  return [`  ${paint(style, "dim", `# by locale: ${split}`)}`];
+}
+
+/** Each key a catalog change adds, changes or removes, in key order, up to MAX_DIFF_LINES (a new catalog's every key). */
+function catalogLines(catalog: CatalogChange | undefined, style: OutputStyle): string[] {
+  const changes = catalog?.changes ?? [];
+  const lines = changes.slice(0, MAX_DIFF_LINES).map((c) => {
+    const key = `key ${JSON.stringify(c.key)}`;
+    if (c.action === "create") return `      ${paint(style, "green", "+")} ${key} = ${message(c.after)}`;
+    if (c.action === "delete") return `      ${paint(style, "red", "-")} ${key}`;
+    return `      ${paint(style, "yellow", "~")} ${key} = ${message(c.before)} -> ${message(c.after)}`;
+  });
+  if (changes.length > MAX_DIFF_LINES) lines.push(`      ${paint(style, "dim", `… ${formatCount(changes.length - MAX_DIFF_LINES)} more keys`)}`);
+  return lines;
+}
+
+/** A catalog message, quoted and shortened to MAX_MESSAGE_CHARS characters. */
+function message(text: string | undefined): string {
+  const chars = [...(text ?? "")];
+  return JSON.stringify(chars.length > MAX_MESSAGE_CHARS ? `${chars.slice(0, MAX_MESSAGE_CHARS - 1).join("")}…` : chars.join(""));
 }
 
 /** What a change does to a sequence's active enrollments. */

@@ -1,4 +1,5 @@
 import type { LocaleOverrides } from "../../schemas/locales.js";
+import type { MessageDataSchema } from "../../schemas/message.js";
 import type { Repository, Resource } from "./reader.js";
 import type { PathSegment } from "./yaml-source.js";
 
@@ -8,7 +9,7 @@ import type { PathSegment } from "./yaml-source.js";
  * applied and the YAML paths where each was written.
  */
 export interface MessageSpec {
-  resource: Resource<"Campaign"> | Resource<"Sequence"> | Resource<"Project">;
+  resource: Resource<"Campaign"> | Resource<"Sequence"> | Resource<"Project"> | Resource<"Message">;
   /** For messages: `campaign "spring-sale" (variant b)`. */
   label: string;
   variant: string | null;
@@ -17,11 +18,15 @@ export interface MessageSpec {
   subject: string;
   subjectAt: PathSegment[];
   preheader: string | undefined;
+  /** Where the preheader is written (where it would be, when it is not). */
+  preheaderAt: PathSegment[];
   data: Record<string, unknown>;
   /** Marketing mail needs consent, an unsubscribe link and a postal address. */
   marketing: boolean;
   /** A form's confirmation email: it may (and must) use {{confirmUrl}}. */
   confirmation?: boolean;
+  /** A transactional message (messages/): its template reads data.<field> of these fields, and no campaign's variables. */
+  dataSchema?: MessageDataSchema;
   /**
    * The locale of a per-locale override (`locales: { th: … }`), with that
    * override's subject, preheader and template applied; null for the
@@ -43,6 +48,7 @@ export function messagesOf(repo: Repository): MessageSpec[] {
       subject: c.subject,
       subjectAt: ["subject"],
       preheader: c.preheader,
+      preheaderAt: ["preheader"],
       data: c.data ?? {},
       marketing: !c.transactional,
     };
@@ -60,6 +66,7 @@ export function messagesOf(repo: Repository): MessageSpec[] {
         subject: v.subject ?? c.subject,
         subjectAt: v.subject ? ["variants", i, "subject"] : ["subject"],
         preheader: v.preheader ?? c.preheader,
+        preheaderAt: v.preheader !== undefined ? ["variants", i, "preheader"] : ["preheader"],
         data: { ...base.data, ...v.data },
     }));
     messages.push(...variants, ...variants.flatMap((v) => localized(v, c.locales, [])));
@@ -77,6 +84,7 @@ export function messagesOf(repo: Repository): MessageSpec[] {
         subject: step.send.subject,
         subjectAt: ["steps", i, "send", "subject"],
         preheader: step.send.preheader,
+        preheaderAt: ["steps", i, "send", "preheader"],
         data: step.send.data ?? {},
         marketing: !sequence.spec.transactional,
       };
@@ -96,11 +104,29 @@ export function messagesOf(repo: Repository): MessageSpec[] {
       subject: form.subject,
       subjectAt: form.subject === undefined ? ["forms", i] : ["forms", i, "subject"],
       preheader: undefined,
+      preheaderAt: ["forms", i],
       data: {},
       marketing: false,
       confirmation: true,
     });
   });
+  for (const m of repo.messages) {
+    messages.push({
+      locale: null,
+      resource: m,
+      label: `message "${m.name}"`,
+      variant: null,
+      template: m.spec.template,
+      templateAt: ["template"],
+      subject: m.spec.subject,
+      subjectAt: ["subject"],
+      preheader: m.spec.preheader,
+      preheaderAt: ["preheader"],
+      data: {},
+      marketing: false,
+      dataSchema: m.spec.data,
+    });
+  }
   return messages;
 }
 
@@ -117,6 +143,7 @@ function localized(message: MessageSpec, overrides: LocaleOverrides | undefined,
       subject: o.subject ?? message.subject,
       subjectAt: o.subject !== undefined ? [...where, "subject"] : message.subjectAt,
       preheader: o.preheader ?? message.preheader,
+      preheaderAt: o.preheader !== undefined ? [...where, "preheader"] : message.preheaderAt,
     };
   });
 }

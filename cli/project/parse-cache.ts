@@ -6,8 +6,12 @@ import { MK_VERSION } from "../version.js";
 /** What is kept: the parse of a YAML file, a template's handlebars, a template's mj-include tags. */
 export type ParseKind = "yaml" | "handlebars" | "includes";
 
+/** The shape of what each kind keeps; raised when one changes (2: a handlebars scan has `translations`), so no run reads an older shape. */
+const FORMAT = 2;
+
 interface Index {
   mk: string;
+  format?: number;
   entries: Record<string, unknown>;
 }
 
@@ -16,7 +20,7 @@ interface Index {
  * (`.mk/cache/parsed.json`, on unless --no-cache): a run that finds a file
  * unchanged takes its parse from here instead of parsing it again. One file,
  * read once, because a repository has thousands of small files and reading
- * an entry costs more than most parses. A new mk version starts it afresh;
+ * an entry costs more than most parses. A new mk version or FORMAT starts it afresh;
  * each run keeps only the entries it used, so it never grows past the
  * repository; it is written to a temporary file and renamed, and an
  * unreadable one is empty, never an error.
@@ -36,7 +40,7 @@ export class ParseCache {
     let entries = new Map<string, unknown>();
     try {
       const index = JSON.parse(await readFile(file, "utf8")) as Index;
-      if (index.mk === MK_VERSION) entries = new Map(Object.entries(index.entries));
+      if (index.mk === MK_VERSION && index.format === FORMAT) entries = new Map(Object.entries(index.entries));
     } catch {
       // No cache yet, or one that cannot be read: start afresh.
     }
@@ -85,7 +89,7 @@ export class ParseCache {
   /** Write what this run used, when that differs from what was read; a cache that cannot be written is skipped. */
   async save(): Promise<void> {
     if (!this.file || (!this.added && this.used.size === this.entries.size)) return;
-    const index: Index = { mk: MK_VERSION, entries: Object.fromEntries(this.used) };
+    const index: Index = { mk: MK_VERSION, format: FORMAT, entries: Object.fromEntries(this.used) };
     const temporary = `${this.file}.${process.pid}.tmp`;
     try {
       await mkdir(path.dirname(this.file), { recursive: true });

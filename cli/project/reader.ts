@@ -30,6 +30,8 @@ export interface Repository {
   audiences: Resource<"Audience">[];
   campaigns: Resource<"Campaign">[];
   sequences: Resource<"Sequence">[];
+  /** Transactional messages, messages/<name>.yaml. */
+  messages: Resource<"Message">[];
   /** Message catalogs, locales/<code>.yaml, in file order. */
   catalogs: CatalogSource[];
   /**
@@ -52,8 +54,9 @@ export async function readRepository(root: string, cache?: ParseCache): Promise<
     audiences: [],
     campaigns: [],
     sequences: [],
+    messages: [],
     catalogs: [],
-    failed: { Project: new Set(), Audience: new Set(), Campaign: new Set(), Sequence: new Set() },
+    failed: { Project: new Set(), Audience: new Set(), Campaign: new Set(), Sequence: new Set(), Message: new Set() },
   };
   const problems: Problem[] = [];
 
@@ -84,6 +87,9 @@ export async function readRepository(root: string, cache?: ParseCache): Promise<
         break;
       case "Sequence":
         repo.sequences.push(resource as Resource<"Sequence">);
+        break;
+      case "Message":
+        repo.messages.push(resource as Resource<"Message">);
         break;
     }
   });

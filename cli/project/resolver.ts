@@ -1,6 +1,7 @@
 import path from "node:path";
 import { ConditionSizes, forEachCondition, RESERVED_ENVIRONMENT, type Condition } from "../../schemas/index.js";
 import { problem, type Problem } from "../problems.js";
+import { dkimChecks } from "./dkim-alignment.js";
 import { messagesOf, type MessageSpec } from "./messages.js";
 import type { Repository, Resource } from "./reader.js";
 import { refusalMessage, resolveRepositoryFile, type RepositoryFile } from "./repository-paths.js";
@@ -17,6 +18,7 @@ export async function resolveRepository(repo: Repository): Promise<[MessageSpec[
     ...uniqueNames(repo.audiences),
     ...uniqueNames(repo.campaigns),
     ...uniqueNames(repo.sequences),
+    ...uniqueNames(repo.messages),
     ...audienceReferences(repo),
     ...audienceCycles(repo),
     ...topicReferences(repo),
@@ -25,6 +27,7 @@ export async function resolveRepository(repo: Repository): Promise<[MessageSpec[
     ...variantChecks(repo),
     ...stepNameChecks(repo),
     ...environmentChecks(repo),
+    ...dkimChecks(repo),
   ];
   const [messages, templateProblems] = await existingTemplates(repo);
   return [messages, [...problems, ...templateProblems]];

@@ -1,6 +1,7 @@
 import { groupBy } from "../../runtime/group-by.js";
 import { sha256 } from "../../runtime/state/canonical.js";
 import type { TemplateFingerprint } from "../../schemas/api.js";
+import { localeProblems, type MessageTranslations } from "../project/locale-checks.js";
 import type { MessageSpec } from "../project/messages.js";
 import type { Repository } from "../project/reader.js";
 import { ParseCache } from "../project/parse-cache.js";
@@ -10,10 +11,10 @@ import type { CompileCache } from "./compile-cache.js";
 import type { CompileJob, CompileResult } from "./compile-job.js";
 import { compileAll } from "./compile-pool.js";
 import { templateFingerprint } from "./fingerprint.js";
-import { scanHandlebars, type HandlebarsScan, type VariableUse } from "./handlebars-check.js";
+import { scanHandlebars, type HandlebarsScan, type TranslationUse, type VariableUse } from "./handlebars-check.js";
 import { subjectProblem } from "./subject-lint.js";
 import { TemplateFiles, type TemplateFile } from "./source-files.js";
-import { unknownVariableReason } from "./variables.js";
+import { variableProblem } from "./variables.js";
 
 /** A template compiled to HTML (still holding its handlebars expressions). */
 export interface CompiledTemplate {
@@ -44,6 +45,7 @@ export interface TemplateWork {
 interface TemplateResult {
   compiled: CompiledTemplate | undefined;
   variables: VariableUse[];
+  translations: TranslationUse[];
   texts: Map<string, string>;
   /** Every file of the template parsed as handlebars. */
   parsed: boolean;
@@ -79,7 +81,7 @@ export async function checkTemplates(
   templates.forEach((template, t) => {
     const [graph, graphProblems] = graphs[t] as [TemplateFile[], Problem[]];
     problems.push(...graphProblems);
-    const result: TemplateResult = { compiled: undefined, variables: [], texts: new Map(graph.map((f) => [f.file, f.text])), parsed: true };
+    const result: TemplateResult = { compiled: undefined, variables: [], translations: [], texts: new Map(graph.map((f) => [f.file, f.text])), parsed: true };
     for (const file of graph) {
       let scan = scans.get(file.file);
       if (!scan) {
@@ -89,6 +91,7 @@ export async function checkTemplates(
       }
       if (scan.problems.some((p) => p.code === "MK044")) result.parsed = false;
       result.variables.push(...scan.variables);
+      result.translations.push(...scan.translations);
     }
     results.set(template, result);
     if (graphProblems.length === 0) jobs.push({ root: repo.root, template, texts: [...result.texts] });
@@ -117,25 +120,34 @@ export async function checkTemplates(
     }
   });
 
-  // 3. What depends on who sends each template.
+  // 3. What depends on who sends each template, and in which languages.
+  const translations: MessageTranslations[] = [];
   for (const message of messages) {
     const result = results.get(message.template);
-    if (result) problems.push(...messageProblems(message, result, scanFile));
+    if (!result) continue;
+    const [messageFound, uses] = messageProblems(message, result, scanFile);
+    problems.push(...messageFound);
+    translations.push({ message, uses });
   }
-  problems.push(...complianceProblems(repo, messages, results));
+  problems.push(...complianceProblems(repo, messages, results), ...localeProblems(repo, translations));
 
   const compiled = new Map<string, CompiledTemplate>();
   for (const [template, result] of results) if (result.compiled) compiled.set(template, result.compiled);
   return [compiled, problems, { compiled: batch.compiled, recorded: jobs.length - toCompile.length }];
 }
 
-/** Checks that depend on who sends the template: variables, preheader, subject. Positions in its YAML are found only for a problem. */
-function messageProblems(message: MessageSpec, result: TemplateResult, scanFile: (file: string, text: string) => HandlebarsScan): Problem[] {
+/**
+ * Checks that depend on who sends the template: variables, preheader,
+ * subject; and the message's `{{t}}` calls (its template's, its subject's
+ * and its preheader's, those at the field in its YAML). Positions in its
+ * YAML are found only for a problem or a `{{t}}`.
+ */
+function messageProblems(message: MessageSpec, result: TemplateResult, scanFile: (file: string, text: string) => HandlebarsScan): [Problem[], TranslationUse[]] {
   const problems: Problem[] = [];
-  const context = { label: message.label, data: message.data, confirmation: message.confirmation };
+  const context = { label: message.label, data: message.data, confirmation: message.confirmation, dataSchema: message.dataSchema };
   for (const use of result.variables) {
-    const reason = unknownVariableReason(use.path, context);
-    if (reason) problems.push(problem("MK045", use.at, reason));
+    const found = variableProblem(use.path, context);
+    if (found) problems.push(problem(found.code, use.at, found.reason));
   }
   let located: Location | undefined;
   const subjectAt = () => (located ??= locate(message.resource.source, message.subjectAt));
@@ -143,8 +155,13 @@ function messageProblems(message: MessageSpec, result: TemplateResult, scanFile:
   const subject = scanFile(file, message.subject);
   for (const p of subject.problems) problems.push({ ...p, line: subjectAt().line, col: subjectAt().col, message: `subject: ${p.message}` });
   for (const use of subject.variables) {
-    const reason = unknownVariableReason(use.path, context);
-    if (reason) problems.push(problem("MK045", subjectAt(), `subject: ${reason}`));
+    const found = variableProblem(use.path, context);
+    if (found) problems.push(problem(found.code, subjectAt(), `subject: ${found.reason}`));
+  }
+  const translations = [...result.translations, ...subject.translations.map((use) => ({ ...use, at: subjectAt() }))];
+  if (message.preheader?.includes("{{")) {
+    const preheaderAt = locate(message.resource.source, message.preheaderAt);
+    translations.push(...scanFile(file, message.preheader).translations.map((use) => ({ ...use, at: preheaderAt })));
   }
   if (message.confirmation && !result.variables.some((v) => v.path === "confirmUrl")) {
     problems.push(problem("MK116", locate(message.resource.source, message.templateAt), `${message.label}'s confirmation template ${message.template} has no {{confirmUrl}} link; add <a href="{{confirmUrl}}">Confirm</a>`));
@@ -160,7 +177,7 @@ function messageProblems(message: MessageSpec, result: TemplateResult, scanFile:
       ),
     );
   }
-  return problems;
+  return [problems, translations];
 }
 
 /**

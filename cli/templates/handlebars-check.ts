@@ -9,8 +9,16 @@ export interface VariableUse {
   at: Location;
 }
 
+/** A `{{t "key" name=value}}` call: its key (a literal string), the names of the arguments it passes, and where the key is written. */
+export interface TranslationUse {
+  key: string;
+  args: string[];
+  at: Location;
+}
+
 export interface HandlebarsScan {
   variables: VariableUse[];
+  translations: TranslationUse[];
   problems: Problem[];
 }
 
@@ -28,18 +36,20 @@ function handlebars(): typeof Handlebars {
 
 /**
  * Parse one file's handlebars expressions: syntax errors with their line and
- * column, helpers that do not exist, and every context variable it reads
- * (outside `each`/`with` blocks, where names are relative to the item).
+ * column, helpers that do not exist, every context variable it reads
+ * (outside `each`/`with` blocks, where names are relative to the item), and
+ * every `{{t}}` call with its key and argument names.
  */
 export function scanHandlebars(file: string, text: string): HandlebarsScan {
   let program: hbs.AST.Program;
   try {
     program = handlebars().parseWithoutProcessing(text);
   } catch (error) {
-    return { variables: [], problems: [syntaxProblem(file, text, error as Error & { lineNumber?: number; column?: number })] };
+    return { variables: [], translations: [], problems: [syntaxProblem(file, text, error as Error & { lineNumber?: number; column?: number })] };
   }
 
   const variables: VariableUse[] = [];
+  const translations: TranslationUse[] = [];
   const problems: Problem[] = [];
   const at = (loc: hbs.AST.SourceLocation): Location => ({ file, line: loc.start.line, col: loc.start.column + 1 });
 
@@ -54,19 +64,29 @@ export function scanHandlebars(file: string, text: string): HandlebarsScan {
   };
 
   const call = (node: { path: hbs.AST.Expression; params: hbs.AST.Expression[]; hash?: hbs.AST.Hash; loc: hbs.AST.SourceLocation }, scoped: boolean, block = false): void => {
-    const isCall = block || node.params.length > 0 || (node.hash?.pairs.length ?? 0) > 0;
-    if (isCall && node.path.type === "PathExpression") {
-      const name = (node.path as hbs.AST.PathExpression).original;
+    const name = node.path.type === "PathExpression" ? (node.path as hbs.AST.PathExpression).original : undefined;
+    const isCall = block || name === "t" || node.params.length > 0 || (node.hash?.pairs.length ?? 0) > 0;
+    if (isCall && name !== undefined) {
       if (!KNOWN_HELPERS.has(name)) {
         problems.push(
           problem("MK046", at(node.path.loc), `unknown helper "${name}"; available: ${[...KNOWN_HELPERS].sort().join(", ")}`),
         );
       }
+      if (name === "t") translation(node);
     } else {
       expression(node.path, scoped);
     }
     for (const param of node.params) expression(param, scoped);
     for (const pair of node.hash?.pairs ?? []) expression(pair.value, scoped);
+  };
+
+  const translation = (node: { params: hbs.AST.Expression[]; hash?: hbs.AST.Hash; loc: hbs.AST.SourceLocation }): void => {
+    const key = node.params[0];
+    if (key?.type !== "StringLiteral") {
+      problems.push(problem("MK130", at(key?.loc ?? node.loc), 't needs its key as a literal string, e.g. {{t "checkout.cta"}}, so the key can be checked against every catalog'));
+      return;
+    }
+    translations.push({ key: (key as hbs.AST.StringLiteral).value, args: (node.hash?.pairs ?? []).map((pair) => pair.key), at: at(key.loc) });
   };
 
   const statements = (body: hbs.AST.Statement[], scoped: boolean): void => {
@@ -95,7 +115,7 @@ export function scanHandlebars(file: string, text: string): HandlebarsScan {
     }
   };
   statements(program.body, false);
-  return { variables, problems };
+  return { variables, translations, problems };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { ConditionSizes, type AudienceCountRequest, type AudienceCountResponse, type Condition, type Geofence } from "../../schemas/index.js";
 import { ApiError } from "../http/errors.js";
+import { resolveLocale } from "../locales/chain.js";
 import type { TopicRule } from "../subscribers/topics.js";
 import { ConditionCompiler, tooLarge } from "./condition-sql.js";
 
@@ -29,16 +30,49 @@ export async function countAudiences(db: pg.Pool, request: AudienceCountRequest)
   const audiences = new Map<string, Condition | undefined>(Object.entries(request.audiences).map(([name, where]) => [name, where ?? undefined]));
   const filters = countFilters(request, audiences);
 
-  const result: Required<AudienceCountResponse> = { audiences: {}, campaigns: {}, topics: {} };
+  const result: Required<Omit<AudienceCountResponse, "campaignLocales">> = { audiences: {}, campaigns: {}, topics: {} };
+  const byLocale = request.locales ? new LocaleSplit(request.locales, request.campaigns) : undefined;
   for (const batch of batches(filters)) {
     const compiler = new ConditionCompiler(audiences, request.timezone);
     const columns = batch.map((f, i) => `count(*) filter (where ${f.build(compiler)}) as c${i}`);
-    const { rows } = await db.query<Record<string, string>>(`select ${columns.join(", ")} from subscribers s`, compiler.params);
+    // With locales, the same scan grouped by the subscribers' own locale: the totals are the groups' sums.
+    const sql = byLocale ? `select s.locale, ${columns.join(", ")} from subscribers s group by s.locale` : `select ${columns.join(", ")} from subscribers s`;
+    const { rows } = await db.query<Record<string, string | null>>(sql, compiler.params);
     batch.forEach((f, i) => {
-      result[f.target][f.name] = Number(rows[0]?.[`c${i}`] ?? 0);
+      result[f.target][f.name] = rows.reduce((sum, row) => sum + Number(row[`c${i}`] ?? 0), 0);
+      if (f.target === "campaigns") for (const row of rows) byLocale?.add(f.name, row["locale"] ?? null, Number(row[`c${i}`] ?? 0));
     });
   }
-  return result;
+  return byLocale ? { ...result, campaignLocales: byLocale.counts } : result;
+}
+
+/**
+ * Campaign reach by the locale each recipient would get: the first of its
+ * fallback chain over the request's locales (the repository's, which may
+ * not be applied yet), as a send resolves it. Every supported locale is
+ * listed, in mk.yaml's order, zero when nobody gets it.
+ */
+class LocaleSplit {
+  readonly counts: Record<string, Record<string, number>> = {};
+  private readonly resolved = new Map<string | null, string>();
+
+  constructor(
+    private readonly locales: NonNullable<AudienceCountRequest["locales"]>,
+    campaigns: AudienceCountRequest["campaigns"],
+  ) {
+    for (const campaign of campaigns) this.counts[campaign.name] = Object.fromEntries(locales.supported.map((code) => [code, 0]));
+  }
+
+  add(campaign: string, raw: string | null, count: number): void {
+    if (count === 0) return;
+    let code = this.resolved.get(raw);
+    if (code === undefined) {
+      code = resolveLocale(raw, this.locales.supported, this.locales.default);
+      this.resolved.set(raw, code);
+    }
+    const counts = (this.counts[campaign] ??= {});
+    counts[code] = (counts[code] ?? 0) + count;
+  }
 }
 
 /** One filter per audience and per campaign, sized; a 400 naming the field when one, or all of them together, is too large. */

@@ -6,7 +6,8 @@ import type { Form } from "../../schemas/project.js";
 import type { StoredProject } from "../../schemas/api.js";
 import type { Clock } from "../clock.js";
 import { ApiError, parseBody } from "../http/errors.js";
-import { escapeHtml, page, userAgent } from "../public/page.js";
+import { page, userAgent } from "../public/page.js";
+import { pageLanguages, type PageText } from "../public/page-language.js";
 import { createKeyedRateLimiter } from "../sending/rate-limit.js";
 import type { ErasureKey } from "../subscribers/erase.js";
 import { findTopic } from "../subscribers/topics.js";
@@ -29,12 +30,6 @@ export interface FormRouteDeps {
 const ADDRESS_PER_MINUTE = 1;
 const ADDRESS_BURST = 3;
 
-const CHECK_INBOX = "Thank you. If this address can receive our email, a message is on its way: follow its link to confirm your subscription.";
-const INVALID = "This confirmation link is not valid. It may have been copied incompletely; please use the link in the email.";
-const EXPIRED = "This confirmation link has expired, and nothing was subscribed. Please sign up again: a new link will be sent.";
-/** A signup purged after its expiry: confirmed or not, nothing here says which. */
-const GONE = "This confirmation link is no longer valid. If you confirmed it in time, your subscription stands; if not, please sign up again.";
-
 /** Form fields as an object; a field given more than once (topics=a&topics=b) as an array. */
 function formFields(text: string): Record<string, string | string[]> {
   const fields: Record<string, string | string[]> = {};
@@ -55,15 +50,18 @@ function allowOrigin(request: FastifyRequest, reply: FastifyReply, form: Form | 
   reply.header("access-control-allow-origin", origin).header("access-control-allow-methods", "POST").header("access-control-allow-headers", "content-type").header("access-control-max-age", "600");
 }
 
+const isJson = (request: FastifyRequest) => request.headers["content-type"]?.startsWith("application/json") ?? false;
+
 /**
  * The same answer to every post a form accepts, whether the address is new,
  * pending, subscribed already, rate-limited or a bot's: a JSON body to JSON
- * requests, else a 303 to the form's success URL or a small page.
+ * requests, else a 303 to the form's success URL or a small page; in the
+ * language of the post's `locale` or its Accept-Language, never the address's.
  */
-function accepted(request: FastifyRequest, reply: FastifyReply, form: Form): FastifyReply {
-  if (request.headers["content-type"]?.startsWith("application/json")) return reply.status(202).header("cache-control", "no-store").send({ status: "accepted", message: CHECK_INBOX });
+function accepted(request: FastifyRequest, reply: FastifyReply, form: Form, t: PageText): FastifyReply {
+  if (isJson(request)) return reply.status(202).header("cache-control", "no-store").send({ status: "accepted", message: t.text("signup.checkInbox") });
   if (form.redirect.success) return reply.status(303).header("cache-control", "no-store").redirect(form.redirect.success, 303);
-  return page(reply, 200, "Check your inbox", `<p>${escapeHtml(CHECK_INBOX)}</p>`);
+  return page(reply, 200, t, "signup.checkInboxTitle", `<p>${t.html("signup.checkInbox")}</p>`);
 }
 
 /**
@@ -83,6 +81,7 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
   const perAddress = createKeyedRateLimiter({ prefix: "form-address", perMinute: ADDRESS_PER_MINUTE, burst: ADDRESS_BURST, redisUrl: deps.redisUrl });
   // Limiter keys never hold the address: its HMAC under the confirmation key.
   const addressKey = (email: string) => createHmac("sha256", key).update(email).digest("base64url");
+  const languages = pageLanguages(deps.pool);
 
   app.register(async (scope) => {
     scope.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => done(null, formFields(body as string)));
@@ -97,13 +96,16 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
       allowOrigin(request, reply, found?.form);
       if (!found) throw new ApiError(404, "not_found", `no form "${request.params.form}"`);
       const signup = parseBody(signupRequest, request.body);
-      if (signup.website) return accepted(request, reply, found.form);
+      const t = await languages.forReader({ locale: signup.locale, acceptLanguage: request.headers["accept-language"] });
+      if (signup.website) return accepted(request, reply, found.form, t);
       if (!(await perIp.allow(request.ip))) {
         reply.header("retry-after", "60");
+        // A browser's form post gets a page; a script's, the API's error.
+        if (!isJson(request) && request.headers.accept?.includes("text/html")) return page(reply, 429, t, "signup.rateLimitedTitle", `<p>${t.html("signup.rateLimited")}</p>`);
         throw new ApiError(429, "rate_limited", "too many signups from this address; try again in a minute");
       }
       if (await perAddress.allow(addressKey(signup.email))) await submitSignup(signupDeps, found, signup, evidenceOf(request));
-      return accepted(request, reply, found.form);
+      return accepted(request, reply, found.form, t);
     });
 
     const pending = async (text: string) => {
@@ -115,39 +117,41 @@ export function registerFormRoutes(app: FastifyInstance, deps: FormRouteDeps): {
       return row.expires_at <= deps.clock() ? { status: "expired" as const } : { status: "pending" as const, form: row.form, topics: row.topics };
     };
 
+    // A signup keeps no locale: the confirmation pages are in the request's Accept-Language (or the project's default).
+    const requestText = (request: FastifyRequest) => languages.forReader({ acceptLanguage: request.headers["accept-language"] });
+
     scope.get<{ Params: { token: string } }>("/f/confirm/:token", async (request, reply) => {
-      const found = await pending(request.params.token);
-      if (found.status === "invalid") return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
-      if (found.status === "expired") return page(reply, 410, "Link expired", `<p>${EXPIRED}</p>`);
-      if (found.status === "gone") return page(reply, 410, "Link no longer valid", `<p>${GONE}</p>`);
-      if (found.status === "confirmed") return confirmed(reply, found.form, found.topics);
-      const about = topicTitles((await findForm(deps.pool, found.form))?.project, found.topics);
-      return page(reply, 200, "Confirm your subscription", `<p>Subscribe to our email${about ? ` about ${about}` : ""}?</p><form method="post"><button type="submit">Confirm</button></form>`);
+      const [found, t] = await Promise.all([pending(request.params.token), requestText(request)]);
+      if (found.status === "invalid") return page(reply, 400, t, "confirm.invalidTitle", `<p>${t.html("confirm.invalid")}</p>`);
+      if (found.status === "expired") return page(reply, 410, t, "confirm.expiredTitle", `<p>${t.html("confirm.expired")}</p>`);
+      if (found.status === "gone") return page(reply, 410, t, "confirm.goneTitle", `<p>${t.html("confirm.gone")}</p>`);
+      if (found.status === "confirmed") return confirmed(reply, t, found.form, found.topics);
+      const about = topicArguments(t, (await findForm(deps.pool, found.form))?.project, found.topics);
+      return page(reply, 200, t, "confirm.title", `<p>${t.html("confirm.question", about)}</p><form method="post"><button type="submit">${t.html("confirm.button")}</button></form>`);
     });
 
     scope.post<{ Params: { token: string } }>("/f/confirm/:token", async (request, reply) => {
+      const t = await requestText(request);
       const token = verifyConfirmToken(key, request.params.token);
-      if (!token) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      if (!token) return page(reply, 400, t, "confirm.invalidTitle", `<p>${t.html("confirm.invalid")}</p>`);
       const outcome = await confirmSignup(signupDeps, { token: request.params.token, parsed: token }, evidenceOf(request));
-      if (outcome.status === "expired") return page(reply, 410, "Link expired", `<p>${EXPIRED}</p>`);
-      if (outcome.status === "unknown") return page(reply, 410, "Link no longer valid", `<p>${GONE}</p>`);
-      return confirmed(reply, outcome.form, outcome.topics);
+      if (outcome.status === "expired") return page(reply, 410, t, "confirm.expiredTitle", `<p>${t.html("confirm.expired")}</p>`);
+      if (outcome.status === "unknown") return page(reply, 410, t, "confirm.goneTitle", `<p>${t.html("confirm.gone")}</p>`);
+      return confirmed(reply, t, outcome.form, outcome.topics);
     });
   });
 
-  const confirmed = async (reply: FastifyReply, formName: string, topics: readonly string[]) => {
+  const confirmed = async (reply: FastifyReply, t: PageText, formName: string, topics: readonly string[]) => {
     const found = await findForm(deps.pool, formName);
     const target = found?.form.redirect.confirmed;
     if (target) return reply.status(303).header("cache-control", "no-store").redirect(target, 303);
-    const about = topicTitles(found?.project, topics);
-    return page(reply, 200, "You are subscribed", `<p>Thank you: your subscription${about ? ` to ${about}` : ""} is confirmed.</p>`);
+    return page(reply, 200, t, "confirm.doneTitle", `<p>${t.html("confirm.done", topicArguments(t, found?.project, topics))}</p>`);
   };
 
   return { close: async () => void (await Promise.all([perIp.close(), perAddress.close()])) };
 }
 
-/** A signup's topics by their titles in mk.yaml, escaped ("City guides and Offers"); "" for none. */
-function topicTitles(project: StoredProject | undefined, topics: readonly string[]): string {
-  const titles = topics.map((name) => escapeHtml(findTopic(project?.topics, name)?.title ?? name));
-  return titles.length <= 1 ? (titles[0] ?? "") : `${titles.slice(0, -1).join(", ")} and ${titles.at(-1)}`;
+/** A signup's topics for a page string: how many, and their titles in mk.yaml as the page's language lists them ("City guides and Offers"). */
+function topicArguments(t: PageText, project: StoredProject | undefined, topics: readonly string[]): { topicCount: number; topics: string } {
+  return { topicCount: topics.length, topics: t.list(topics.map((name) => findTopic(project?.topics, name)?.title ?? name)) };
 }

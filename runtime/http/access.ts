@@ -28,6 +28,7 @@ const GRANTED_BY: Record<TokenScope, readonly TokenScope[]> = {
   plan: ["plan", "apply", "admin"],
   ingest: ["ingest", "admin"],
   report: ["report", "admin"],
+  messages: ["messages", "admin"],
 };
 
 const JSON_BODY = ["application/json"];
@@ -78,7 +79,11 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   // MK_EVENTS_BATCH_LIMIT events at 8 KB each, at least 1 MiB (runtime/events/routes.ts).
   "POST /v1/events": { access: "ingest", bodyLimit: "route" },
 
+  // One transactional message (runtime/messages/routes.ts): an address, a locale and its data fit in 64 KiB.
+  "POST /v1/messages/:name": { access: "messages", bodyLimit: 64 * 1024 },
+
   "GET /v1/reports/campaigns": { access: "report" },
+  "GET /v1/reports/messages/:name": { access: "report" },
   "GET /v1/reports/campaigns/:name": { access: "report" },
   "GET /v1/reports/sequences/:name": { access: "report" },
   "GET /v1/reports/tax": { access: "report" },

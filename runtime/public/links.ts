@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type pg from "pg";
 import { verifyLinkToken, type LinkKind } from "../sending/link-tokens.js";
 import { toRecipient, type LedgerRow, type MessageComposer, type SubscriberRow } from "../sending/compose.js";
@@ -7,7 +7,8 @@ import { LINK_SQL } from "./queries.js";
 import type { SendSnapshot } from "../sending/snapshot.js";
 import { withTransaction } from "../db/transaction.js";
 import { CONSENT_SQL } from "../subscribers/consent.js";
-import { escapeHtml, page, userAgent } from "./page.js";
+import { page, userAgent } from "./page.js";
+import { Emphasis, pageLanguages, type PageText } from "./page-language.js";
 
 interface SendRow extends LedgerRow {
   snapshot: SendSnapshot;
@@ -41,12 +42,12 @@ const VIEW_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const INVALID = "This link is not valid. It may have been copied incompletely; please use the link in the email.";
-
 /**
  * The links inside sent emails: no bearer token, a signed token instead
  * (runtime/sending/link-tokens.ts). Forged, altered or expired tokens get a
- * 400 page and change nothing.
+ * 400 page and change nothing. Pages are in the subscriber's language; those
+ * that show no subscriber's data (an invalid link's) only ever in the
+ * request's Accept-Language or the project's default, so they tell nothing.
  *   GET  /u/:token  a page that asks to confirm (link scanners fetch GETs; they must not unsubscribe anyone)
  *   POST /u/:token  unsubscribe: RFC 8058 one-click from the mailbox provider, or the page's button
  *   GET  /c/:token  a tracked click: records it (at most CLICK_ROWS_PER_MINUTE rows per send and link), redirects
@@ -61,6 +62,16 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
     const row = (await pool.query<SendRow>(SEND_SQL.sendForToken, [token.sendId])).rows[0];
     return row ? { token, row } : undefined;
   };
+  const languages = pageLanguages(pool);
+  /** The strings for a page of this send's subscriber. */
+  const subscriberText = async (sendId: string): Promise<PageText> =>
+    languages.forReader({ locale: (await pool.query<{ locale: string | null }>(LINK_SQL.readerLocale, [sendId])).rows[0]?.locale });
+  /** The strings for a page that shows no subscriber's data: the request's languages only. */
+  const requestText = (request: FastifyRequest): Promise<PageText> => languages.forReader({ acceptLanguage: request.headers["accept-language"] });
+  const invalid = async (request: FastifyRequest, reply: FastifyReply) => {
+    const t = await requestText(request);
+    return page(reply, 400, t, "links.invalidTitle", `<p>${t.html("links.invalid")}</p>`);
+  };
 
   app.register(async (scope) => {
     // RFC 8058 allows either form encoding; the token, not the body, says who unsubscribes.
@@ -68,19 +79,25 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
 
     scope.get<{ Params: { token: string } }>("/u/:token", async (request, reply) => {
       const found = await lookup(request.params.token, "unsubscribe");
-      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      if (!found) return invalid(request, reply);
+      const { row } = found;
+      const t = await subscriberText(row.id);
+      const args = { project: row.snapshot.project.name, email: new Emphasis(row.email) };
+      const question =
+        row.snapshot.topic === undefined ? t.html("unsubscribe.questionAll", args) : t.html("unsubscribe.questionTopic", { ...args, topic: topicTitle(row.snapshot, row.snapshot.topic) });
       return page(
         reply,
         200,
-        "Unsubscribe",
-        `<p>Stop ${found.row.snapshot.topic === undefined ? "all email" : `email about ${escapeHtml(topicTitle(found.row.snapshot, found.row.snapshot.topic))}`} from ${escapeHtml(found.row.snapshot.project.name)} to <strong>${escapeHtml(found.row.email)}</strong>?</p>` +
-          `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+        t,
+        "unsubscribe.title",
+        `<p>${question}</p>` +
+          `<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">${t.html("unsubscribe.button")}</button></form>`,
       );
     });
 
     scope.post<{ Params: { token: string } }>("/u/:token", async (request, reply) => {
       const found = await lookup(request.params.token, "unsubscribe");
-      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      if (!found) return invalid(request, reply);
       const { row } = found;
       const topic = row.snapshot.topic;
       const detail = `campaign:${row.campaign}`;
@@ -90,33 +107,41 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
           const { rowCount } = await client.query(CONSENT_SQL.withdraw, [row.subscriber_id, topic, "unsubscribe-link", detail, request.ip, userAgent(request)]);
           if (rowCount) await client.query(SEND_SQL.recordEvent, [row.id, "unsubscribe", JSON.stringify({ campaign: row.campaign, topic })]);
         });
-        return page(reply, 200, "You are unsubscribed", `<p>${escapeHtml(row.email)} will get no more email about ${escapeHtml(topicTitle(row.snapshot, topic))} from ${escapeHtml(row.snapshot.project.name)}.</p>`);
+        const t = await subscriberText(row.id);
+        return page(reply, 200, t, "unsubscribe.doneTitle", `<p>${t.html("unsubscribe.doneTopic", { email: row.email, topic: topicTitle(row.snapshot, topic), project: row.snapshot.project.name })}</p>`);
       }
       await withTransaction(pool, async (client) => {
         const { rowCount } = await client.query(SEND_SQL.suppress, [row.email, "unsubscribe", detail]);
         await client.query(CONSENT_SQL.withdraw, [row.subscriber_id, "", "unsubscribe-link", detail, request.ip, userAgent(request)]);
         if (rowCount) await client.query(SEND_SQL.recordEvent, [row.id, "unsubscribe", JSON.stringify({ campaign: row.campaign })]);
       });
-      return page(reply, 200, "You are unsubscribed", `<p>${escapeHtml(row.email)} will get no more email from ${escapeHtml(row.snapshot.project.name)}.</p>`);
+      const t = await subscriberText(row.id);
+      return page(reply, 200, t, "unsubscribe.doneTitle", `<p>${t.html("unsubscribe.doneAll", { email: row.email, project: row.snapshot.project.name })}</p>`);
     });
 
     scope.get<{ Params: { token: string } }>("/c/:token", async (request, reply) => {
       const found = await lookup(request.params.token, "click");
-      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      if (!found) return invalid(request, reply);
       const { row, token } = found;
       const variant = row.snapshot.variants.find((v) => v.name === row.variant) ?? row.snapshot.variants[0];
       const target = variant?.links[token.linkIndex];
-      if (!target) return page(reply, 404, "Link not found", "<p>This email has no such link.</p>");
+      if (!target) {
+        const t = await subscriberText(row.id);
+        return page(reply, 404, t, "links.noSuchLinkTitle", `<p>${t.html("links.noSuchLink")}</p>`);
+      }
       await pool.query(LINK_SQL.recordClick, [row.id, token.linkIndex, JSON.stringify({ campaign: row.campaign, link: token.linkIndex, url: target }), CLICK_ROWS_PER_MINUTE]);
       return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(target, 302);
     });
 
     scope.get<{ Params: { token: string } }>("/v/:token", async (request, reply) => {
       const found = await lookup(request.params.token, "view");
-      if (!found) return page(reply, 400, "Invalid link", `<p>${INVALID}</p>`);
+      if (!found) return invalid(request, reply);
       const { row, token } = found;
       const s = (await pool.query<SubscriberRow>(SEND_SQL.subscriber, [row.subscriber_id])).rows[0];
-      if (!s) return page(reply, 404, "Not found", "<p>This email is no longer available.</p>");
+      if (!s) {
+        const t = await requestText(request);
+        return page(reply, 404, t, "links.goneTitle", `<p>${t.html("links.gone")}</p>`);
+      }
       // Rendered at the time the email's own links were signed (this token's), so viewing never issues fresher ones.
       const message = await deps.composer.compose(row.snapshot, toRecipient(row, s), token.issuedAt);
       return reply

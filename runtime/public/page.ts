@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { PageStringKey } from "../locales/page-strings.js";
+import type { PageText } from "./page-language.js";
 
 /** Text made safe for HTML, in elements and attribute values alike. */
 export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -27,8 +29,13 @@ const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** An HTML page of the runtime: `body` is HTML its caller escaped; never cached, never indexed, no referrer. */
-export function page(reply: FastifyReply, status: number, title: string, body: string): FastifyReply {
+/**
+ * An HTML page of the runtime in the reader's language (`text`: its strings,
+ * lang and dir), titled by one of them; `body` is HTML its caller escaped
+ * (PageText.html). Never cached, never indexed, no referrer.
+ */
+export function page(reply: FastifyReply, status: number, text: PageText, titleKey: PageStringKey, body: string): FastifyReply {
+  const title = text.html(titleKey);
   return reply
     .status(status)
     .type("text/html; charset=utf-8")
@@ -37,8 +44,8 @@ export function page(reply: FastifyReply, status: number, title: string, body: s
     .header("referrer-policy", "no-referrer")
     .header("x-robots-tag", "noindex")
     .send(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
-        `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>` +
-        `<body><h1>${escapeHtml(title)}</h1>${body}</body></html>`,
+      `<!doctype html><html lang="${escapeHtml(text.lang)}" dir="${text.dir}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+        `<title>${title}</title><style>${STYLE}</style></head>` +
+        `<body><h1>${title}</h1>${body}</body></html>`,
     );
 }

@@ -19,4 +19,9 @@ export const LINK_SQL = {
     from slot, sends s join subscribers sub on sub.id = s.subscriber_id
     where s.id = $1
     returning 1`,
+  /** The language of the subscriber a send ($1) went to: their own locale, else the one the message was sent in. */
+  readerLocale: `
+    select coalesce(sub.locale, s.locale) as locale
+    from sends s left join subscribers sub on sub.id = s.subscriber_id
+    where s.id = $1`,
 } as const;

@@ -61,7 +61,7 @@ export const REPORT_SQL = {
       coalesce(sum(n.clicked), 0)::bigint as clicked, coalesce(sum(n.converted), 0)::bigint as converted,
       coalesce(sum(n.complained), 0)::bigint as complained
     from campaign_sends c left join campaign_counts n on n.campaign = c.campaign
-    where c.sequence is null and c.form is null
+    where c.sequence is null and c.form is null and c.message is null
     group by c.campaign, c.started_at, c.recipients
     order by c.started_at desc, c.campaign`,
   summaryRevenue: `

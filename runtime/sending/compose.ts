@@ -24,6 +24,8 @@ export interface Recipient {
   };
   /** A form's confirmation email: the signup its {{confirmUrl}} confirms (no unsubscribe headers: it is no list mail). */
   confirm?: ConfirmToken | undefined;
+  /** A transactional message (messages/): the request's data its template reads as data.* (no unsubscribe headers: it is no list mail). */
+  message?: { data: Record<string, unknown> } | undefined;
 }
 
 /** A sends row as the worker's claim and the public links read it. */
@@ -126,6 +128,7 @@ export class MessageComposer {
       ...(recipient.confirm ? { confirmUrl: `${this.links.publicUrl}/f/confirm/${signConfirmToken(this.confirmKey, recipient.confirm)}` } : {}),
       trackedLink: (index) => (index >= 0 && index < links.length ? link("click", index) : ""),
       ...(reader ? { locale: reader.code, dir: reader.dir, i18n: reader.translator } : {}),
+      ...(recipient.message ? { data: recipient.message.data, message: { name: snapshot.message ?? snapshot.campaign, subject: variant.subject } } : {}),
     });
     const mailto = this.links.unsubscribeMailto ?? `unsubscribe@${senderDomain(snapshot.from)}`;
     return {
@@ -138,7 +141,7 @@ export class MessageComposer {
       html: message.html,
       text: message.text,
       ...(reader ? { locale: reader.code } : {}),
-      headers: recipient.confirm ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Campaign": snapshot.campaign, ...contentLanguage(reader) } : {
+      headers: recipient.message ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Message": snapshot.message ?? snapshot.campaign, ...contentLanguage(reader) } : recipient.confirm ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Campaign": snapshot.campaign, ...contentLanguage(reader) } : {
         // RFC 2369 and RFC 8058: one-click unsubscribe, which Gmail and Yahoo require of bulk senders.
         "List-Unsubscribe": `<${unsubscribeUrl}>, <mailto:${mailto}?subject=unsubscribe%20${recipient.sendId}>`,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

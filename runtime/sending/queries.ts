@@ -122,7 +122,7 @@ export const SEND_SQL = {
     select c.campaign, c.started_at, c.recipients, coalesce(jsonb_object_agg(s.status, s.n) filter (where s.status is not null), '{}') as statuses
     from campaign_sends c
     left join (select campaign, status, count(*)::int as n from sends group by campaign, status) s on s.campaign = c.campaign
-    where c.sequence is null and c.form is null and ($1::text is null or c.campaign = $1)
+    where c.sequence is null and c.form is null and c.message is null and ($1::text is null or c.campaign = $1)
     group by c.campaign, c.started_at, c.recipients
     order by c.started_at desc`,
   // Proofs (mk send test) the outbox transport delivered are in proof_outbox: listed with the rest.

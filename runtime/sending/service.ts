@@ -2,7 +2,9 @@ import type pg from "pg";
 import type { Registry } from "prom-client";
 import type { RuntimeConfig } from "../../schemas/runtime-config.js";
 import type { DatabaseWatch } from "../db/database-status.js";
+import type { DkimSettings } from "../../schemas/dkim.js";
 import { MessageComposer } from "./compose.js";
+import { appliedDkimKey, type DkimLog } from "./dkim.js";
 import { PollingLoop } from "../polling-loop.js";
 import { resumeStarts } from "./ledger-fill.js";
 import { createSendMetrics } from "./metrics.js";
@@ -26,9 +28,18 @@ export interface Sending {
   stop(): Promise<void>;
 }
 
-export function createTransport(config: SendingConfig): Transport {
+/**
+ * The runtime's transport. SMTP signs with the key the applied project's
+ * sending.dkim names, read from `env` (SES signs its own; the outbox keeps
+ * messages unsigned in the database).
+ */
+export function createTransport(config: SendingConfig, signing: { pool: pg.Pool; env: NodeJS.ProcessEnv; log: DkimLog }): Transport {
   if (config.MK_TRANSPORT === "ses") return sesTransport({ region: config.AWS_REGION!, endpoint: config.MK_SES_ENDPOINT });
-  if (config.MK_TRANSPORT === "smtp") return smtpTransport(config.MK_SMTP_URL!);
+  if (config.MK_TRANSPORT === "smtp") {
+    const { pool, env, log } = signing;
+    const settings = async () => (await pool.query<{ spec: { sending?: { dkim?: DkimSettings } } }>(SEND_SQL.project)).rows[0]?.spec.sending?.dkim;
+    return smtpTransport(config.MK_SMTP_URL!, { dkim: appliedDkimKey(settings, env, log) });
+  }
   return outboxTransport();
 }
 
@@ -54,9 +65,13 @@ function projectRateLimiter(pool: pg.Pool, redisUrl: string | undefined, log: Ra
   };
 }
 
-/** The runtime's senders: MK_WORKERS workers on one transport, one shared rate limit, one composer, one database status. */
-export function createSending(config: SendingConfig, pool: pg.Pool, registry: Registry, log: WorkerLog & RateLimitLog, database?: DatabaseWatch): Sending {
-  const transport = createTransport(config);
+/**
+ * The runtime's senders: MK_WORKERS workers on one transport, one shared rate
+ * limit, one composer, one database status. `env` holds the DKIM key that
+ * mk.yaml's sending.dkim.privateKeyEnv names.
+ */
+export function createSending(config: SendingConfig, pool: pg.Pool, registry: Registry, log: WorkerLog & RateLimitLog & DkimLog, database?: DatabaseWatch, env: NodeJS.ProcessEnv = process.env): Sending {
+  const transport = createTransport(config, { pool, env, log });
   const metrics = createSendMetrics(registry, pool);
   const publicUrl = config.MK_PUBLIC_URL ?? `http://127.0.0.1:${config.PORT}`;
   const composer = new MessageComposer(

@@ -49,6 +49,8 @@ export interface SnapshotLocales {
 export interface SendSnapshot {
   /** The campaign's name; for a sequence's send step, its ledger key (`<sequence>/v<version>/step-<n>`). */
   campaign: string;
+  /** Set on a transactional message's version (messages/): its name. */
+  message?: string | undefined;
   /** Set on a sequence's send step: which sequence, version and step (1-based) it is. */
   sequence?: { name: string; version: number; step: number; stepName?: string | undefined } | undefined;
   from: string;

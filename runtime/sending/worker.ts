@@ -6,6 +6,7 @@ import { RenderError } from "../templates/personalise.js";
 import { toRecipient, type LedgerRow, type MessageComposer, type Recipient, type SubscriberRow } from "./compose.js";
 import type { SendMetrics } from "./metrics.js";
 import { SEND_SQL } from "./queries.js";
+import { MESSAGE_SQL } from "../messages/queries.js";
 import type { SendRateLimiter } from "./rate-limit.js";
 import { PollingLoop } from "../polling-loop.js";
 import { nextInWindow, parseWindow } from "./schedule.js";
@@ -94,6 +95,19 @@ function signupRecipient(row: ClaimedRow, signup: SignupRow): Recipient {
   };
 }
 
+/** The request of a claimed transactional message (messages/, migration 000024): its data and the locale it asked for. */
+interface MessageRequestRow {
+  send_id: string;
+  data: Record<string, unknown>;
+  locale: string | null;
+}
+
+/** The recipient of a transactional message: a subscriber's fields when the address is one, else the address alone; the request's locale first. */
+function messageRecipient(row: ClaimedRow, request: MessageRequestRow): Recipient {
+  const known = row.subscriber_found !== null;
+  const subscriber = known ? toRecipient(row, subscriberOf(row)).subscriber : { firstName: null, lastName: null, country: null, timezone: null, locale: null, tags: [], consent: null, attributes: {} };
+  return { sendId: row.id, email: row.email, variant: null, subscriber: { ...subscriber, locale: request.locale ?? subscriber.locale }, message: { data: request.data } };
+}
 
 type Outcome =
   | { id: string; result: "sent"; messageId: string }
@@ -176,8 +190,15 @@ export class SendWorker {
     const signups = new Map(
       signupIds.length === 0 ? [] : (await pool.query<SignupRow>(SEND_SQL.signups, [signupIds])).rows.map((s) => [s.id, s]),
     );
-    // Someone who unsubscribed may sign up again: their confirmation goes; a bounced or complaining address gets nothing.
-    const suppressed = (row: ClaimedRow) => row.suppression !== null && !(row.signup_id && row.suppression === "unsubscribe");
+    const messageIds = claimed.flatMap((r) => (snapshots.get(r.campaign)!.message !== undefined ? [r.id] : []));
+    const requests = new Map(
+      messageIds.length === 0 ? [] : (await pool.query<MessageRequestRow>(MESSAGE_SQL.requestsOfSends, [messageIds])).rows.map((m) => [m.send_id, m]),
+    );
+    // Someone who unsubscribed may sign up again: their confirmation goes, and their receipts (transactional messages)
+    // go whatever they unsubscribed from or an operator suppressed; a bounced or complaining address gets nothing.
+    const suppressed = (row: ClaimedRow) =>
+      row.suppression !== null && (requests.has(row.id) ? row.suppression === "bounce" || row.suppression === "complaint" : !(row.signup_id && row.suppression === "unsubscribe"));
+    const addressed = (row: ClaimedRow) => (row.signup_id ? signups.has(row.signup_id) : requests.has(row.id) || row.subscriber_found !== null);
 
     // 1. Rows that may not go now: suppressed since the start, or outside their delivery window.
     const now = DateTime.utc();
@@ -185,7 +206,7 @@ export class SendWorker {
     const dropped: string[] = [];
     const ready: ClaimedRow[] = [];
     for (const row of claimed) {
-      if (suppressed(row) || !(row.signup_id ? signups.has(row.signup_id) : row.subscriber_found !== null)) {
+      if (suppressed(row) || !addressed(row)) {
         dropped.push(row.id);
         continue;
       }
@@ -203,7 +224,8 @@ export class SendWorker {
     const messages: { row: ClaimedRow; message: OutgoingMessage }[] = [];
     const unrenderable: { row: ClaimedRow; reason: string }[] = [];
     for (const row of ready) {
-      const recipient = row.signup_id ? signupRecipient(row, signups.get(row.signup_id)!) : toRecipient(row, subscriberOf(row));
+      const request = requests.get(row.id);
+      const recipient = row.signup_id ? signupRecipient(row, signups.get(row.signup_id)!) : request ? messageRecipient(row, request) : toRecipient(row, subscriberOf(row));
       try {
         messages.push({ row, message: await this.options.composer.compose(snapshots.get(row.campaign)!, recipient) });
       } catch (error) {

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { AppliedResource, ApplyRecord, ApplyRequest, ApplyResponse, ResourceKind, StateResponse, TemplateFingerprint } from "../../schemas/api.js";
 import { checkAppliedConditions } from "../audiences/apply-limits.js";
+import { checkAppliedCatalogs } from "./catalog-check.js";
 import { ApiError, fieldPath } from "../http/errors.js";
 import { SEQUENCE_SQL } from "../sequences/queries.js";
 import { storedSequence } from "../sequences/spec.js";
@@ -101,6 +102,7 @@ export async function applyState(pool: pg.Pool, request: ApplyRequest, now = new
     const current = (await client.query<ResourceRow>(STATE_SQL.resources)).rows.map(toResource);
     checkUnique(request);
     checkAppliedConditions(request.resources);
+    checkAppliedCatalogs(request.resources);
     const changes = diffState(current, request.resources);
     const refused = startedCampaignProblems(changes, current);
     if (refused.length > 0) throw new ApiError(409, "campaign_started", refused.join("; "));

@@ -60,6 +60,10 @@ export const PERSONAL_DATA: readonly PersonalDataLocation[] = [
   { table: "suppressions", columns: ["email", "source"], erase: { sql: "delete from suppressions where email = $1" } },
   // Signups through forms, pending or confirmed; their confirmation emails (sends, outbox) go with them by the cascade.
   { table: "signups", columns: ["email", "first_name", "topics", "ip", "user_agent"], erase: { sql: "delete from signups where email = $1" } },
+  // Transactional messages (messages/) to an address that is no subscriber: their ledger rows name it alone, and take
+  // their requests (message_requests: the address, the data) and outbox messages with them. A subscriber's go below.
+  { table: "sends", columns: ["email", "timezone", "provider_message_id"], erase: { sql: "delete from sends where email = $1 and subscriber_id is null and message_key is not null" } },
+  { table: "message_requests", columns: ["email", "data", "request_hash", "idempotency_key"], erase: { cascadesFrom: "sends" } },
   { table: "subscribers", columns: ["email", "first_name", "last_name", "country", "timezone", "locale", "tags", "attributes"], erase: { sql: "delete from subscribers where email = $1" } },
   { table: "events", columns: ["subscriber_id", "data", "ip", "utm", "country", "region", "amount_minor"], erase: { cascadesFrom: "subscribers" } },
   { table: "sends", columns: ["subscriber_id", "email", "timezone", "provider_message_id"], erase: { cascadesFrom: "subscribers" } },

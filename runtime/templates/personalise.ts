@@ -17,6 +17,9 @@ export interface MessageContext {
   viewInBrowserUrl: string;
   /** A form's confirmation email only: the link that confirms the signup. */
   confirmUrl?: string;
+  /** A transactional message only (messages/): the request's data, and the message. */
+  data?: Record<string, unknown>;
+  message?: { name: string; subject: string };
   /** The recipient's URL for a campaign's tracked link N (see runtime/sending/tracked-links.ts). */
   trackedLink?: (index: number) => string;
   /** The locale the reader gets (the first of its fallback chain), and its direction; set when the project has locales. */
@@ -109,12 +112,15 @@ function compileTextPart(htmlSource: string): ((context: MessageContext) => stri
 
 /**
  * A message's own preheader (campaign or variant `preheader:`): hidden text
- * placed first in the body, where inboxes read their preview from, the same
- * way MJML renders <mj-preview>.
+ * placed first in the body, where inboxes read their preview from, as MJML
+ * renders <mj-preview> but mid-grey instead of white: spam filters take
+ * white text on the white they assume behind it for text hidden from the
+ * reader (SpamAssassin's HTML_FONT_LOW_CONTRAST), while display:none,
+ * max-height:0, opacity:0 and mso-hide:all (Outlook) hide it whatever its colour.
  */
 export function withPreheader(html: string, preheader: string): string {
   const hidden =
-    `<div class="mk-preheader" style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">` +
+    `<div class="mk-preheader" style="display:none;font-size:1px;color:#808080;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;mso-hide:all;">` +
     `${escapeOutsideExpressions(preheader)}</div>`;
   const body = /<body[^>]*>/i.exec(html);
   if (!body) return hidden + html;

@@ -4,10 +4,13 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { MkError } from "../../cli/errors.js";
 import { renderCampaign } from "../../cli/render.js";
+import { sendProofs } from "../../cli/send-test.js";
+import type { TestSendRequest } from "../../schemas/test-send.js";
 import { REPO_ROOT, runMk, STACK_LINE } from "../helpers/run-mk.js";
 import { MINIMAL, tempRepo } from "../helpers/temp-repo.js";
 
 const EXAMPLE = path.join(REPO_ROOT, "example-campaigns");
+const LOCALES = path.join(REPO_ROOT, "test", "fixtures", "valid", "locales");
 const NOW = new Date("2026-11-23T00:00:00Z");
 
 const rejectsWith = (code: string, pattern: RegExp) => (error: unknown) => {
@@ -90,6 +93,64 @@ describe("renderCampaign", { timeout: 180_000 }, () => {
   });
 });
 
+describe("mk render and mk send test in a locale", { timeout: 180_000 }, () => {
+  it("--locale th renders the th override's subject and {{t}} from the Thai catalog, lang=\"th\"; --locale ar is dir=\"rtl\"", async () => {
+    const th = await renderCampaign({ dir: LOCALES, campaign: "hello", locale: "th" });
+    assert.equal(th.locale, "th");
+    assert.equal(th.subject, "สวัสดี Alex");
+    assert.match(th.html, /<html[^>]* lang="th" dir="ltr">/);
+    assert.match(th.html, /สวัสดีค่ะ Alex/);
+    assert.match(th.text, /คุณได้รับอีเมลนี้เพราะคุณสมัครไว้ บริษัท ฟิกซ์เจอร์ จำกัด/);
+    const ar = await renderCampaign({ dir: LOCALES, campaign: "hello", locale: "ar" });
+    assert.match(ar.html, /<html[^>]* lang="ar" dir="rtl">/);
+    assert.equal(ar.subject, "Hello Alex", "ar has no override: the subject every locale gets");
+    assert.match(ar.html, /مرحبا Alex/);
+  });
+
+  it("without --locale: the subscriber's locale through the chain (pt-BR gets pt's own template, xx the default)", async () => {
+    const repo = await tempRepo(LOCALES);
+    try {
+      const file = path.join(repo.root, "s.json");
+      await writeFile(file, JSON.stringify({ email: "bia@example.com", firstName: "Bia", locale: "pt-BR" }));
+      const pt = await renderCampaign({ dir: repo.root, campaign: "hello", dataFile: file });
+      assert.deepEqual([pt.locale, pt.subject], ["pt", "Olá Bia"]);
+      assert.match(pt.html, /Olá Bia \(pt\)/, "the pt override's template");
+      assert.match(pt.html, /lang="pt" dir="ltr"/);
+      await writeFile(file, JSON.stringify({ email: "x@example.com", firstName: "Xavi", locale: "xx" }));
+      const xx = await renderCampaign({ dir: repo.root, campaign: "hello", dataFile: file });
+      assert.deepEqual([xx.locale, xx.subject], ["en", "Hello Xavi"]);
+      assert.match(xx.html, /lang="en"/);
+      const sample = await renderCampaign({ dir: MINIMAL, campaign: "hello" });
+      assert.equal(sample.locale, null);
+      assert.doesNotMatch(sample.html, /lang="en"/, "a project without locales: renders as it did");
+    } finally {
+      await repo.remove();
+    }
+  });
+
+  it("a --locale the project does not support is MK131, in mk render and in mk send test before the runtime is asked", async () => {
+    await assert.rejects(renderCampaign({ dir: LOCALES, campaign: "hello", locale: "de" }), rejectsWith("MK131", /--locale de: .*supports en, th, pt, ar/));
+    await assert.rejects(renderCampaign({ dir: MINIMAL, campaign: "hello", locale: "th" }), rejectsWith("MK131", /no locales: in mk\.yaml/));
+    const connect = () => Promise.reject(new Error("the runtime must not be asked"));
+    await assert.rejects(sendProofs({ dir: LOCALES, target: "hello", to: ["me@fixture.example"], locale: "de" }, connect), rejectsWith("MK131", /--locale de/));
+  });
+
+  it("mk send test --locale th sends the message mk render --locale th renders", async () => {
+    const bodies: TestSendRequest[] = [];
+    const client = {
+      subscriber: () => Promise.reject(new Error("no --as")),
+      sendTest: async (body: TestSendRequest) => {
+        bodies.push(body);
+        return { sent: [{ to: body.to[0]!, id: "1", transport: "outbox" }] };
+      },
+    };
+    const [proof] = await sendProofs({ dir: LOCALES, target: "hello", to: ["me@fixture.example"], locale: "th" }, async () => client);
+    const rendered = await renderCampaign({ dir: LOCALES, campaign: "hello", locale: "th" });
+    assert.equal(proof?.subject, "[Test] สวัสดี Alex");
+    assert.deepEqual([bodies.length, bodies[0]?.html, bodies[0]?.subject], [1, rendered.html, rendered.subject]);
+  });
+});
+
 describe("mk render (the binary)", { timeout: 180_000 }, () => {
   it("--out writes the personalised HTML", async () => {
     const repo = await tempRepo();
@@ -123,6 +184,13 @@ describe("mk render (the binary)", { timeout: 180_000 }, () => {
       assert.match(both.stderr, new RegExp(`${other[0]}\\S* cannot also be provided when using --json`));
       assert.doesNotMatch(both.stderr, STACK_LINE);
     }
+  });
+
+  it("a --locale the project does not support is one coded line (MK131) on stderr and exit 1", async () => {
+    const run = await runMk(["render", "hello", "--dir", LOCALES, "--locale", "de"]);
+    assert.deepEqual([run.code, run.stdout], [1, ""]);
+    assert.match(run.stderr, /MK131 +--locale de: the project does not support this locale; it supports en, th, pt, ar/);
+    assert.doesNotMatch(run.stderr, STACK_LINE);
   });
 
   it("an unknown campaign is one coded line on stderr and exit 1", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -140,6 +140,62 @@ describe("mk send, mk outbox", { timeout: 180_000 }, () => {
     } finally {
       await writeFile(file, applied);
     }
+  });
+});
+
+describe("a campaign in each subscriber's language on mk up", { timeout: 240_000 }, () => {
+  it("sends th, pt-BR (falls back to pt) and xx (falls back to the default) subscribers their language, the ledger keeps each locale, the report splits by it", { timeout: 180_000 }, async () => {
+    const write = (file: string, text: string) => writeFile(path.join(repo, file), text);
+    await write("mk.yaml", `${await readFile(path.join(repo, "mk.yaml"), "utf8")}locales:\n  default: en\n  supported: [en, th, pt]\n`);
+    await mkdir(path.join(repo, "locales"), { recursive: true });
+    await write("locales/en.yaml", 'hello: "Hello {name}, your desk is waiting"\ncta: Book a desk\nfooter:\n  unsubscribe: Unsubscribe\n');
+    await write("locales/th.yaml", 'hello: "สวัสดี {name} โต๊ะของคุณรออยู่"\ncta: จองโต๊ะ\nfooter:\n  unsubscribe: ยกเลิกการรับอีเมล\n');
+    await write("locales/pt.yaml", 'hello: "Olá {name}, a sua mesa espera por si"\ncta: Reservar uma mesa\nfooter:\n  unsubscribe: Cancelar inscrição\n');
+    await write(
+      "templates/desk.mjml",
+      '<mjml><mj-body><mj-section><mj-column><mj-text>{{t "hello" name=subscriber.firstName}}</mj-text><mj-button href="https://example.com/desks">{{t "cta"}}</mj-button>' +
+        '<mj-text>{{project.postalAddress}} <a href="{{unsubscribeUrl}}">{{t "footer.unsubscribe"}}</a></mj-text></mj-column></mj-section></mj-body></mjml>\n',
+    );
+    await write("campaigns/desk.yaml", 'apiVersion: mk/v1\nkind: Campaign\nsubject: "{{t \\"cta\\"}}, {{subscriber.firstName}}"\ntemplate: templates/desk.mjml\naudience: everyone-opted-in\nlocales:\n  th: { subject: "{{subscriber.firstName}}, จองโต๊ะวันนี้" }\n');
+    await write("locales.csv", "email,firstName,locale,consent\nsomchai@example.test,Somchai,th,marketing\nana@example.test,Ana,pt-BR,marketing\nxavier@example.test,Xavier,xx,marketing\n");
+    const imported = await mk("subscribers", "import", path.join(repo, "locales.csv"));
+    assert.equal(imported.code, 0, imported.stderr + imported.stdout);
+
+    const validate = await mk("validate");
+    assert.deepEqual([validate.code, validate.stderr], [0, ""], validate.stdout);
+    const applied = await mk("apply", "--auto-approve");
+    assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+    const started = await mk("send", "desk", "--json");
+    assert.equal(started.code, 0, started.stderr);
+    const recipients = (JSON.parse(started.stdout) as { recipients: number }).recipients;
+    assert.equal(recipients, 8, "the five friends and the three new subscribers");
+
+    let list: { sendId: string; to: string; subject: string }[] = [];
+    for (let i = 0; i < 150 && list.length < recipients; i++) {
+      list = JSON.parse((await mk("outbox", "list", "--campaign", "desk", "--json")).stdout);
+      if (list.length < recipients) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const shown = async (to: string) => JSON.parse((await mk("outbox", "show", list.find((m) => m.to === to)!.sendId, "--json")).stdout) as { subject: string; html: string; headers: Record<string, string> };
+    const thai = await shown("somchai@example.test");
+    assert.equal(thai.subject, "Somchai, จองโต๊ะวันนี้");
+    assert.match(thai.html, /<html[^>]* lang="th" dir="ltr"/);
+    assert.match(thai.html, /สวัสดี Somchai โต๊ะของคุณรออยู่/);
+    assert.match(thai.html, /ยกเลิกการรับอีเมล/);
+    const portuguese = await shown("ana@example.test");
+    assert.equal(portuguese.subject, "Reservar uma mesa, Ana");
+    assert.match(portuguese.html, /<html[^>]* lang="pt"/);
+    assert.match(portuguese.html, /Olá Ana, a sua mesa espera por si/);
+    const fallback = await shown("xavier@example.test");
+    assert.equal(fallback.subject, "Book a desk, Xavier");
+    assert.match(fallback.html, /Hello Xavier, your desk is waiting/);
+    assert.equal(fallback.headers["Content-Language"], "en");
+
+    const report = await mk("report", "campaign", "desk", "--json");
+    assert.equal(report.code, 0, report.stderr);
+    const locales = (JSON.parse(report.stdout) as { locales: { locale: string; sent: number }[] }).locales;
+    assert.deepEqual(locales.map((l) => [l.locale, l.sent]), [["en", 6], ["pt", 1], ["th", 1]]);
+    const text = await mk("report", "campaign", "desk");
+    assert.match(text.stdout, /Locales \(the language each recipient got\)/);
   });
 });
 

@@ -46,7 +46,7 @@ function allSteps(workflow: Workflow): Step[] {
 describe("GitHub workflows", { timeout: 180_000 }, () => {
   test("every workflow, the project's and the ones mk init writes, passes action-validator", () => {
     const workflows = [...workflowsIn(PROJECT_WORKFLOWS), ...workflowsIn(SCAFFOLD_WORKFLOWS)];
-    assert.equal(workflows.length, 7);
+    assert.equal(workflows.length, 8);
     for (const { file, source } of workflows) {
       assert.deepEqual(validateWorkflow(source).errors, [], path.relative(REPO_ROOT, file));
     }
@@ -137,6 +137,27 @@ describe("GitHub workflows", { timeout: 180_000 }, () => {
       assert.deepEqual(Object.keys(call.inputs).sort(), ["environment", "environment-url", "github-environment", "node-version", "token-env", "token-secret", "working-directory"]);
       assert.equal(call.secrets, undefined, `${name}: the token comes from the GitHub Environment (secrets: inherit), not from the caller`);
     }
+  });
+
+  test("the reusable proof workflow sends proofs on its label only, for same-repository pull requests only, with its apply-scoped staging token in a GitHub Environment", () => {
+    const proof = load(PROJECT_WORKFLOWS, "mk-proof.yml");
+    assert.deepEqual(Object.keys(proof.on), ["workflow_call"], "never pull_request_target: a fork's code would run with the token");
+    assert.deepEqual(proof.permissions, { contents: "read" });
+    const inputs = (proof.on["workflow_call"] as { inputs: Record<string, { default: string }> }).inputs;
+    assert.deepEqual(
+      ["label", "environment", "token-env", "github-environment", "token-secret"].map((name) => inputs[name]?.default),
+      ["mk:proof", "staging", "MK_STAGING_TOKEN", "staging-proof", "MK_STAGING_PROOF_TOKEN"],
+    );
+    const job = proof.jobs["proof"]!;
+    for (const condition of ["github.event_name == 'pull_request'", "github.event.action == 'labeled'", "github.event.label.name == inputs.label", "github.event.pull_request.head.repo.full_name == github.repository"]) {
+      assert.ok(job.if?.includes(condition), `job.if lacks ${condition}`);
+    }
+    assert.equal(job.environment, "${{ inputs.github-environment }}");
+    const step = job.steps.find((s) => s.run?.includes("mk send test"))!;
+    assert.equal(step.env?.["MK_TOKEN"], "${{ secrets[inputs.token-secret] }}");
+    assert.match(step.run!, /mk plan --env "\$MK_ENV" --json --out /);
+    assert.match(step.run!, /mk send test "\$campaign" --to "\$to" \$variants --env "\$MK_ENV"/);
+    assert.ok(step.run!.includes('"--all-variants"'), "campaigns with variants get a proof of each");
   });
 
   test("the project's CI runs Node 20, 22 and 24, as root, with nothing skipped", () => {

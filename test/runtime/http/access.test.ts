@@ -22,14 +22,14 @@ import { tempRepo } from "../../helpers/temp-repo.js";
  */
 let rt: TestRuntime;
 /** A token of each scope, and a revoked and an expired one. */
-const tokens: Record<TokenScope | "revoked" | "expired", string> = { admin: "", apply: "", plan: "", ingest: "", report: "", revoked: "", expired: "" };
+const tokens: Record<TokenScope | "revoked" | "expired", string> = { admin: "", apply: "", plan: "", ingest: "", report: "", messages: "", revoked: "", expired: "" };
 
 const create = async (name: string, scope: TokenScope, token: string = TOKEN) => rt.api("/v1/tokens", { body: { name, scope }, token });
 
 before(async () => {
   // Topics set, so that the SES webhook answers a body that is not JSON with a 400 (its own 403s are for signatures).
   rt = await startRuntime({ MK_SNS_TOPIC_ARNS: "arn:aws:sns:eu-west-1:123456789012:mk-ses" });
-  for (const scope of ["admin", "apply", "plan", "ingest", "report"] as const) tokens[scope] = (await create(`matrix-${scope}`, scope)).body.token;
+  for (const scope of ["admin", "apply", "plan", "ingest", "report", "messages"] as const) tokens[scope] = (await create(`matrix-${scope}`, scope)).body.token;
   tokens.revoked = (await create("matrix-revoked", "admin")).body.token;
   assert.equal((await rt.api("/v1/tokens/matrix-revoked/revoke", { body: {} })).status, 200);
   tokens.expired = (await rt.api("/v1/tokens", { body: { name: "matrix-expired", scope: "admin", expiresIn: "1m" } })).body.token;
@@ -55,7 +55,7 @@ describe("route access: every route × every scope", { timeout: 180_000 }, () =>
     const routes = registeredRoutes(rt.app).filter((r) => r.method !== "HEAD");
     assert.ok(routes.length >= 30, `only ${routes.length} routes`);
     const refusals = new Set<string>();
-    const allowed: Record<TokenScope, string[]> = { admin: [], apply: [], plan: [], ingest: [], report: [] };
+    const allowed: Record<TokenScope, string[]> = { admin: [], apply: [], plan: [], ingest: [], report: [], messages: [] };
     const publicRoutes: string[] = [];
     for (const route of routes) {
       const key = `${route.method} ${route.url}`;
@@ -92,7 +92,8 @@ describe("route access: every route × every scope", { timeout: 180_000 }, () =>
     assert.deepEqual(allowed.plan.sort(), ["GET /v1/applies", "GET /v1/state", "POST /v1/audiences/count"]);
     assert.deepEqual(allowed.apply.sort(), ["GET /v1/applies", "GET /v1/sends", "GET /v1/sends/ambiguous", "GET /v1/state", "POST /v1/apply", "POST /v1/audiences/count", "POST /v1/sends/due", "POST /v1/sends/start", "POST /v1/sends/test"]);
     assert.deepEqual(allowed.ingest, ["POST /v1/events"]);
-    assert.deepEqual(allowed.report.sort(), ["GET /v1/reports/campaigns", "GET /v1/reports/campaigns/:name", "GET /v1/reports/sequences/:name", "GET /v1/reports/tax", "GET /v1/tax/rates", "GET /v1/tax/verify"]);
+    assert.deepEqual(allowed.report.sort(), ["GET /v1/reports/campaigns", "GET /v1/reports/campaigns/:name", "GET /v1/reports/messages/:name", "GET /v1/reports/sequences/:name", "GET /v1/reports/tax", "GET /v1/tax/rates", "GET /v1/tax/verify"]);
+    assert.deepEqual(allowed.messages, ["POST /v1/messages/:name"]);
   });
 
   it("names the scope needed: a plan token on POST /v1/apply", async () => {
@@ -140,7 +141,7 @@ describe("API tokens", { timeout: 180_000 }, () => {
     assert.ok(!JSON.stringify(listed).includes(token.slice(3)));
     assert.deepEqual(
       listed.filter((t) => String(t["name"]).startsWith("matrix-")).map((t) => [t["name"], t["scope"], t["revokedAt"] !== null]),
-      [["matrix-admin", "admin", false], ["matrix-apply", "apply", false], ["matrix-plan", "plan", false], ["matrix-ingest", "ingest", false], ["matrix-report", "report", false], ["matrix-revoked", "admin", true], ["matrix-expired", "admin", false]],
+      [["matrix-admin", "admin", false], ["matrix-apply", "apply", false], ["matrix-plan", "plan", false], ["matrix-ingest", "ingest", false], ["matrix-report", "report", false], ["matrix-messages", "messages", false], ["matrix-revoked", "admin", true], ["matrix-expired", "admin", false]],
     );
   });
 

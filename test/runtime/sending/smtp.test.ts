@@ -1,13 +1,25 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { dkimVerify } from "mailauth/lib/dkim/verify.js";
 import { SMTPServer } from "smtp-server";
+import { dkimTestKey, oneRecordResolver } from "../../helpers/dkim-keys.js";
 import { stopDatabase } from "../../helpers/database.js";
 import { startRuntime, type TestRuntime } from "../../helpers/runtime.js";
 import { addSubscribers, applyCampaigns, query } from "../../helpers/sending.js";
 
-/** A real SMTP server on loopback: "busy…" addresses get a 451 once, "bad…" a 550. */
+/** The runtime's variable the applied mk.yaml's sending.dkim.privateKeyEnv names. */
+const KEY_VARIABLE = "MK_SMTP_TEST_DKIM_KEY";
+const DKIM = { domain: "nomaddesk.example", selector: "mk2026", privateKeyEnv: KEY_VARIABLE };
+
+/**
+ * A real SMTP server on loopback: "busy…" addresses get a 451 once, "bad…" a 550.
+ * The applied project signs with DKIM; mailauth checks every message against
+ * the selector's public key (its TXT record from a resolver of the test's own).
+ */
 describe("sending through SMTP (nodemailer's pool, a local SMTP server)", { timeout: 240_000 }, () => {
+  const key = dkimTestKey();
+  const verify = async (raw: string) => (await dkimVerify(Buffer.from(raw, "latin1"), { resolver: oneRecordResolver("mk2026._domainkey.nomaddesk.example", key.txtRecord) })).results;
   const received: { to: string; raw: string }[] = [];
   const refusedOnce = new Set<string>();
   const server = new SMTPServer({
@@ -25,7 +37,7 @@ describe("sending through SMTP (nodemailer's pool, a local SMTP server)", { time
     },
     onData(stream, session, callback) {
       let raw = "";
-      stream.on("data", (chunk: Buffer) => (raw += chunk.toString()));
+      stream.on("data", (chunk: Buffer) => (raw += chunk.toString("latin1")));
       stream.on("end", () => {
         received.push({ to: session.envelope.rcptTo[0]!.address, raw });
         callback();
@@ -37,13 +49,17 @@ describe("sending through SMTP (nodemailer's pool, a local SMTP server)", { time
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.server.address() as AddressInfo).port;
+    process.env[KEY_VARIABLE] = key.privateKeyPem;
     rt = await startRuntime({ MK_WORKERS: "1", MK_TRANSPORT: "smtp", MK_SMTP_URL: `smtp://127.0.0.1:${port}?ignoreTLS=true` });
     await addSubscribers(rt.databaseUrl, 20);
     await query(rt.databaseUrl, "insert into subscribers (email, consent) values ('busy@example.test', 'marketing'), ('bad@example.test', 'marketing')");
-    await applyCampaigns(rt, [{ name: "via-smtp" }], { provider: "smtp" });
+    await applyCampaigns(rt, [{ name: "via-smtp" }], { provider: "smtp" }, {
+      project: { sending: { provider: "smtp", maxPerSecond: 1000, pricePer1000Usd: 0.1, dkim: DKIM }, testRecipients: ["@example.test"] },
+    });
   }, { timeout: 120_000 });
   after(async () => {
     await rt.close();
+    delete process.env[KEY_VARIABLE];
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await stopDatabase();
   }, { timeout: 120_000 });
@@ -69,5 +85,24 @@ describe("sending through SMTP (nodemailer's pool, a local SMTP server)", { time
 
     const raw = received[0]!.raw.replace(/\r\n[ \t]+/g, " ");
     assert.match(raw, /^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+    for (const message of received) {
+      const [signature, ...others] = await verify(message.raw);
+      assert.equal(others.length, 0);
+      assert.equal(signature!.status.result, "pass", `${message.to}: ${signature!.info}`);
+      assert.equal(signature!.signingDomain, "nomaddesk.example");
+      assert.match(signature!.signingHeaders!.keys, /List-Unsubscribe: List-Unsubscribe-Post/i);
+    }
+  });
+
+  it("signs proofs (mk send test) with the same key", { timeout: 30_000 }, async () => {
+    const sent = await rt.api("/v1/sends/test", {
+      body: { campaign: "via-smtp", variant: null, to: ["proof@example.test"], from: "Nomad Desk <hello@nomaddesk.example>", subject: "Hello Alex", html: "<p>Hello Alex</p>", text: "Hello Alex" },
+    });
+    assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    const proof = received.find((r) => r.to === "proof@example.test");
+    assert.ok(proof, "the proof reached the SMTP server");
+    assert.match(proof.raw, /^Subject: \[Test\] Hello Alex\r$/m);
+    const [signature] = await verify(proof.raw);
+    assert.equal(signature!.status.result, "pass", signature!.info);
   });
 });

@@ -143,9 +143,11 @@ export const SEND_SQL = {
     select count(*) filter (where status = 'queued' and due_at <= now()) as due,
       coalesce(extract(epoch from now() - min(due_at) filter (where status = 'queued' and due_at <= now())), 0) as lag_seconds
     from sends`,
+  /** As the SES handler's: a bounce or complaint replaces an unsubscribe or a manual suppression; an unsubscribe replaces nothing. */
   suppress: `
     insert into suppressions (email, reason, source) values ($1, $2, $3)
-    on conflict (email) do nothing`,
+    on conflict (email) do update set reason = excluded.reason, source = excluded.source, created_at = now()
+      where suppressions.reason in ('unsubscribe', 'manual') and excluded.reason in ('bounce', 'complaint')`,
   /** An engagement with a send ($1), attributed to its campaign and variant, in the subscriber's country. */
   recordEvent: `
     insert into events (subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)

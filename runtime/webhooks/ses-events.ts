@@ -33,7 +33,11 @@ const SQL = {
       last_error = 'settled by an SES ' || $3 || ' event', updated_at = now()
     where id = $1 and status = 'ambiguous'`,
   settleFailed: "update sends set status = 'failed', last_error = $2, updated_at = now() where id = $1 and status = 'ambiguous'",
-  suppress: "insert into suppressions (email, reason, source) select unnest($1::text[]), $2, $3 on conflict (email) do nothing",
+  /** A hard bounce or complaint replaces an unsubscribe or a manual suppression: transactional mail, which those do not stop, must stop too. */
+  suppress: `
+    insert into suppressions (email, reason, source) select unnest($1::text[]), $2, $3
+    on conflict (email) do update set reason = excluded.reason, source = excluded.source, created_at = now()
+      where suppressions.reason in ('unsubscribe', 'manual') and excluded.reason in ('bounce', 'complaint')`,
   subscriberByEmail: "select id from subscribers where email = any($1::text[]) limit 1",
   key: "insert into event_keys (idempotency_key) values ($1) on conflict do nothing returning idempotency_key",
   /** The event, attributed to its send's campaign and variant (when mk sent it), in the subscriber's country. */

@@ -97,7 +97,7 @@ describe("POST /v1/webhooks/ses", { timeout: 180_000 }, () => {
     key = pems.private;
     certificate = pems.cert;
     rt = await startRuntime({ MK_SNS_TOPIC_ARNS: ` ${TOPIC} , arn:aws:sns:eu-west-1:123456789012:other` }, undefined, { snsCertificates: certificates, confirmSnsSubscription: confirmSubscription });
-    await addSubscribers(rt.databaseUrl, 12);
+    await addSubscribers(rt.databaseUrl, 14);
     await applyCampaigns(rt, [{ name: "hooks" }], { provider: "ses" });
     await rt.api("/v1/sends/start", { body: { campaign: "hooks" } });
     // Every row as if a worker lost track of it mid-call: only the provider's events can settle it.
@@ -136,6 +136,19 @@ describe("POST /v1/webhooks/ses", { timeout: 180_000 }, () => {
       [report.totals.bounced, report.totals.complained, report.totals.delivered, report.totals.opened, report.totals.clicked, report.totals.unsubscribed],
       [1, 1, 1, 1, 1, 1],
     );
+  });
+
+  it("a hard bounce or complaint replaces an earlier unsubscribe or manual suppression, which no longer keeps transactional mail going to it", async () => {
+    // Two of the subscribers no other test of this file touches.
+    const unsubscribed = sends[12]!;
+    const manual = sends[13]!;
+    await query(rt.databaseUrl, "insert into suppressions (email, reason, source) values ($1, 'unsubscribe', 'test'), ($2, 'manual', 'test')", [unsubscribed.email, manual.email]);
+    for (const [send, type] of [[unsubscribed, "Bounce"], [manual, "Complaint"]] as const) {
+      const response = await post(sign(notification(sesRecord(type, send.id, send.email, EXTRAS[type]!(send.email)))));
+      assert.equal(response.status, 200, await response.clone().text());
+    }
+    const reasons = await query<{ email: string; reason: string; source: string }>(rt.databaseUrl, "select email, reason, source from suppressions where email = any($1::text[]) order by reason", [[unsubscribed.email, manual.email]]);
+    assert.deepEqual(reasons.map((r) => [r.email, r.reason, r.source.startsWith("ses:")]), [[unsubscribed.email, "bounce", true], [manual.email, "complaint", true]]);
   });
 
   it("counts a redelivered message once", async () => {

@@ -45,8 +45,8 @@ export async function applySequences(client: pg.PoolClient, changes: readonly Re
     result.exited += (await client.query(SEQUENCE_SQL.exitAll, [change.name, SEQUENCE_DELETED, now])).rowCount ?? 0;
   }
 
-  // What a send step sends comes from the sequence, its templates and the project: other changes cannot make a version.
-  if (!changes.some((c) => c.kind === "Sequence" || c.kind === "Template" || c.kind === "Project")) return result;
+  // What a send step sends comes from the sequence, its templates, the project and its catalogs: other changes cannot make a version.
+  if (!changes.some((c) => c.kind === "Sequence" || c.kind === "Template" || c.kind === "Project" || c.kind === "Catalog")) return result;
   const live = (await client.query<{ name: string; spec: unknown; version: number | null; fingerprint: string | null }>(SEQUENCE_SQL.live)).rows;
   if (live.length === 0) return result;
   const project = await appliedProject(client);

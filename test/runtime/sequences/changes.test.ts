@@ -72,6 +72,21 @@ describe("changing a live sequence through apply", { timeout: 180_000 }, () => {
     assert.equal(same.sequenceVersions, undefined, "nothing changed, no version");
   });
 
+  it("makes a new version when only a catalog changes: its send steps' snapshots hold the applied catalogs", async () => {
+    const steps = [welcome, { name: "extra", send: { template: "templates/hello.mjml", subject: "Extra" } }, pause, tips("Tips v3")];
+    const withCatalog = (greeting: string) =>
+      applyCampaigns(rt, [], {}, {
+        sequences: [sequence(steps, { migrate: "by-step-name" })],
+        templates: { "templates/tips.mjml": tipsHtml },
+        project: { defaults: { from: "Nomad Desk <hello@nomaddesk.example>", timezone: "Europe/Lisbon", postalAddress: "1 Rua, Lisbon", locale: "en" }, locales: { supported: ["en"], missing: "error" } },
+        resources: [{ kind: "Catalog", name: "en", spec: { messages: { greeting } } }],
+      });
+    const first = (await withCatalog("Hello")).sequenceVersions?.["onboarding"];
+    assert.ok(first !== undefined && first > 4, "the project's locales make a version");
+    assert.deepEqual((await withCatalog("Hello again")).sequenceVersions, { onboarding: first + 1 }, "the catalog alone changed");
+    assert.equal((await withCatalog("Hello again")).sequenceVersions, undefined, "nothing changed, no version");
+  });
+
   it("refuses a sequence it could not run, naming the request field", async () => {
     const bad = await applyRequest(rt, [], {}, { sequences: [sequence([welcome, { wait: "2 days" }], { reenter: "sometimes" })], templates: { "templates/tips.mjml": tipsHtml } });
     assert.equal(bad.status, 400);

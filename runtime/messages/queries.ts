@@ -23,6 +23,8 @@ export const MESSAGE_SQL = {
     on conflict (idempotency_key) do nothing
     returning idempotency_key`,
   firstAnswer: "select message, request_hash, response from message_requests where idempotency_key = $1",
+  /** The answer to a key of the last 24 hours, read before anything else: it is given again whatever was applied since. */
+  recentAnswer: "select request_hash, response from message_requests where idempotency_key = $1 and created_at >= now() - interval '24 hours'",
   /**
    * The address's subscriber, if it is one, and its suppression, if it keeps a transactional message from it: only
    * a hard bounce, or its owner calling mail from us spam. One round trip.

@@ -44,18 +44,22 @@ interface AppliedMessage {
  * unknown subscriber, a suppressed address) writes nothing.
  */
 export async function sendMessage(deps: MessageDeps, name: string, key: string, request: MessageSendRequest): Promise<MessageOutcome> {
-  // 1. The applied message, and its data checked against its schema (a 400 naming each field).
+  const email = ("to" in request ? request.to : request.subscriber).trim().toLowerCase();
+  const requestHash = sha256(canonicalJson({ message: name, recipient: "to" in request ? { to: email } : { subscriber: email }, data: request.data, locale: request.locale ?? null }));
+  // 1. A key answered in the last 24 hours answers again, even if its message was changed or deleted since.
+  const earlier = (await deps.pool.query<AnswerRow>(MESSAGE_SQL.recentAnswer, [key])).rows[0];
+  if (earlier) return { response: answerOf(earlier, requestHash), replayed: true };
+
+  // 2. The applied message, and its data checked against its schema (a 400 naming each field).
   const applied = await appliedMessage(deps, name);
   const problems = dataProblems(applied.spec.data, request.data);
   if (problems.length > 0) {
     throw new ApiError(400, "invalid_data", `${problems.map((p) => p.message).slice(0, 3).join("; ")}`, problems.slice(0, 100));
   }
-  const email = ("to" in request ? request.to : request.subscriber).trim().toLowerCase();
-  const requestHash = sha256(canonicalJson({ message: name, recipient: "to" in request ? { to: email } : { subscriber: email }, data: request.data, locale: request.locale ?? null }));
   const sendId = randomUUID();
   const response: MessageSendResponse = { id: sendId, message: name, status: "queued" };
 
-  // 2. The key, the ledger row and the answer, together.
+  // 3. The key, the ledger row and the answer, together.
   const outcome = await withTransaction(deps.pool, async (client): Promise<{ first: MessageSendResponse } | { snapshot: { key: string; source: string } }> => {
     const claim = async () => (await client.query(MESSAGE_SQL.claimKey, [key, name, email, requestHash, JSON.stringify(request.data), request.locale ?? null, JSON.stringify(response), sendId])).rowCount === 1;
     // Held already: by a request of the last 24 hours (its answer is given again), or by an older one, whose key is free.
@@ -74,7 +78,8 @@ export async function sendMessage(deps: MessageDeps, name: string, key: string, 
       ]);
     }
     const snapshot = await messageSnapshot(client, deps.snapshots, name, applied);
-    await client.query(MESSAGE_SQL.queueSend, [sendId, snapshot.key, subscriber?.id ?? null, email, subscriber?.timezone ?? applied.project.defaults.timezone, key]);
+    // The ledger row's message_key: the key and the send, unique for ever (a key is free again after 24 hours).
+    await client.query(MESSAGE_SQL.queueSend, [sendId, snapshot.key, subscriber?.id ?? null, email, subscriber?.timezone ?? applied.project.defaults.timezone, `${key}/${sendId}`]);
     return { snapshot };
   });
   if ("first" in outcome) return { response: outcome.first, replayed: true };
@@ -86,9 +91,19 @@ export async function sendMessage(deps: MessageDeps, name: string, key: string, 
 
 /** The first request's answer; the key sent again with another request (another message, recipient or data) is refused. */
 async function firstAnswer(client: pg.PoolClient, key: string, requestHash: string): Promise<MessageSendResponse> {
-  const row = (await client.query<{ request_hash: string; response: string }>(MESSAGE_SQL.firstAnswer, [key])).rows[0];
+  const row = (await client.query<AnswerRow>(MESSAGE_SQL.firstAnswer, [key])).rows[0];
   // Gone between the conflict and this read: only an erasure of its address in that instant does that.
   if (!row) throw new ApiError(409, "idempotency_key_in_use", "another request with this Idempotency-Key was being answered; try again");
+  return answerOf(row, requestHash);
+}
+
+interface AnswerRow {
+  request_hash: string;
+  response: string;
+}
+
+/** The stored answer, unless the key comes with another request than the one it answered. */
+function answerOf(row: AnswerRow, requestHash: string): MessageSendResponse {
   if (row.request_hash !== requestHash) {
     throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used in the last 24 hours for another request (another message, recipient or data); use a new key for a new message", [
       { path: "Idempotency-Key", message: "used for another request" },

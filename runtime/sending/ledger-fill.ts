@@ -66,7 +66,7 @@ export function chunkInsert(campaign: string, plan: RecipientPlan, range: { afte
     where s.id > ${compiler.param(range.after, "::bigint")} and s.id <= ${compiler.param(range.upTo, "::bigint")} and ${filter}
     order by s.id
     limit ${compiler.param(range.limit, "::bigint")}
-    on conflict (campaign, subscriber_id, enrollment_id, signup_id) where message_key is null do nothing`;
+    on conflict (campaign, subscriber_id, enrollment_id, signup_id, message_key) do nothing`;
   return { text, values: compiler.params };
 }
 

@@ -70,7 +70,7 @@ export const SEQUENCE_SQL = {
   queueSends: `
     insert into sends (campaign, subscriber_id, email, timezone, enrollment_id, due_at)
     select *, now() from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::uuid[])
-    on conflict (campaign, subscriber_id, enrollment_id, signup_id) where message_key is null do nothing`,
+    on conflict (campaign, subscriber_id, enrollment_id, signup_id, message_key) do nothing`,
   settle: `
     update enrollments e set step = u.step, status = u.status, next_run_at = u.next_run_at,
       exit_reason = u.exit_reason, ended_at = u.ended_at, updated_at = now()

@@ -13,10 +13,13 @@ alter table sends drop constraint sends_subscriber_or_signup;
 alter table sends add constraint sends_recipient check (subscriber_id is not null or signup_id is not null or message_key is not null);
 -- One row per (campaign, subscriber, enrollment, signup) as before, except for
 -- messages: one subscriber gets many receipts of one version, one row per
--- request, whose key (message_requests) makes it once. The ledger's inserts
--- name the index's predicate (on conflict (…) where message_key is null).
+-- request, whose idempotency key (message_requests) makes it once. Its
+-- message_key, "<key>/<send id>", is unique for ever (a key is free again
+-- after 24 hours) and the constraint's last column, null on every other row:
+-- the constraint still leads with campaign for every query by campaign and
+-- subscriber (attribution, reports, the ledger's fill).
 alter table sends drop constraint sends_recipient_key;
-create unique index sends_recipient_key on sends (campaign, subscriber_id, enrollment_id, signup_id) nulls not distinct where message_key is null;
+alter table sends add constraint sends_recipient_key unique nulls not distinct (campaign, subscriber_id, enrollment_id, signup_id, message_key);
 -- Erasure finds the rows of an address that is no subscriber by the address.
 create index sends_message_email on sends (email) where message_key is not null;
 
@@ -37,7 +40,7 @@ create table message_requests (
   data jsonb not null,
   -- The locale the request asked for (else the subscriber's, else the project's default).
   locale text,
-  -- The first answer's body as it was sent, given again byte for byte to every request with the key.
+  -- The first answer's body, given again to every request with the key.
   response text not null,
   -- Written with the row, before its ledger row in the same transaction (checked at commit).
   send_id uuid not null references sends (id) on delete cascade deferrable initially deferred,
@@ -58,7 +61,7 @@ alter table api_tokens add constraint api_tokens_scope_check check (scope in ('a
 drop table message_requests;
 delete from sends where message_key is not null;
 drop index sends_message_email;
-drop index sends_recipient_key;
+alter table sends drop constraint sends_recipient_key;
 alter table sends add constraint sends_recipient_key unique nulls not distinct (campaign, subscriber_id, enrollment_id, signup_id);
 alter table sends drop constraint sends_recipient;
 alter table sends add constraint sends_subscriber_or_signup check (subscriber_id is not null or signup_id is not null);

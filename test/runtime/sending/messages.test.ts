@@ -94,15 +94,27 @@ describe("POST /v1/messages/:name", { timeout: 180_000 }, () => {
     assert.equal(again.statusCode, 202);
     assert.equal(again.body, first.body);
     assert.equal(again.headers["idempotent-replayed"], "true");
+    // The message applied again with a field the first request lacks: a retry of that request still gets its first answer.
+    const applied = (await query<{ spec: object }>(rt.databaseUrl, "select spec from resources where kind = 'Message' and name = 'receipt'"))[0]!.spec;
+    await query(rt.databaseUrl, "update resources set spec = jsonb_set(spec, '{data,giftNote}', '{\"type\": \"string\"}') where kind = 'Message' and name = 'receipt'");
+    await query(rt.databaseUrl, "update state set serial = serial + 1");
+    try {
+      const retried = await post("receipt", body, { key: "member-order-1" });
+      assert.deepEqual([retried.statusCode, retried.body], [202, first.body]);
+      assert.equal((await post("receipt", body, { key: "member-order-new" })).statusCode, 400, "a new request must fit the message as applied now");
+    } finally {
+      await query(rt.databaseUrl, "update resources set spec = $1 where kind = 'Message' and name = 'receipt'", [applied]);
+      await query(rt.databaseUrl, "update state set serial = serial + 1");
+    }
     const other = await post("receipt", { ...body, data: { orderId: "m-2" } }, { key: "member-order-1" });
     assert.equal(other.statusCode, 422);
     assert.equal(other.json().error.code, "idempotency_key_reused");
-    const rows = await query<{ subscriber_id: string | null }>(rt.databaseUrl, "select subscriber_id from sends where message_key = 'member-order-1'");
+    const rows = await query<{ subscriber_id: string | null }>(rt.databaseUrl, "select subscriber_id from sends where message_key like 'member-order-1/%'");
     assert.equal(rows.length, 1);
     assert.notEqual(rows[0]!.subscriber_id, null, "a subscriber's message names them in the ledger");
 
     // After 24 hours, once its message is sent, the key is free for a new message.
-    await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where message_key = 'member-order-1' and status = 'sent'")).length === 1);
+    await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where message_key like 'member-order-1/%' and status = 'sent'")).length === 1);
     await query(rt.databaseUrl, "update message_requests set created_at = now() - interval '25 hours' where idempotency_key = 'member-order-1'");
     const later = await post("receipt", { ...body, data: { orderId: "m-2" } }, { key: "member-order-1" });
     assert.equal(later.statusCode, 202, later.body);

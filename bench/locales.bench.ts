@@ -132,7 +132,7 @@ const bench: Bench = async (report) => {
     const withLocales = await median(5, async () => {
       const started = performance.now();
       const r = await campaignReport(pool, "localized");
-      if (r.locales.length !== 3) throw new Error(`expected 3 locales in the report, got ${r.locales.length}`);
+      if (r.locales?.length !== 3) throw new Error(`expected 3 locales in the report, got ${r.locales?.length ?? "none"}`);
       return performance.now() - started;
     });
     await pool.query("update campaign_sends set snapshot = snapshot - 'locales' where campaign = 'localized'");

@@ -1,9 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { withDocumentLocale } from "../runtime/locales/document.js";
 import { compileMessage, translatorFor, type PersonalisedMessage } from "../runtime/templates/personalise.js";
 import { dataProblems, type MessageDataSchema } from "../schemas/message.js";
 import type { Subscriber } from "../schemas/index.js";
 import { MkError } from "./errors.js";
+import { readJsonFile } from "./read-json-file.js";
 import type { MessageSpec } from "./project/messages.js";
 import type { Resource } from "./project/reader.js";
 import { suggest } from "./project/zod-problems.js";
@@ -88,18 +88,7 @@ function sampleData(schema: MessageDataSchema): Record<string, unknown> {
 }
 
 async function readData(file: string, schema: MessageDataSchema): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new MkError("MK136", `${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new MkError("MK136", `${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const data = await readJsonFile(file, "MK136");
   if (data === null || typeof data !== "object" || Array.isArray(data)) throw new MkError("MK136", `${file}: not the message's data: write a JSON object of its fields, as POST /v1/messages takes in data`);
   const problems = dataProblems(schema, data as Record<string, unknown>);
   if (problems.length > 0) throw new MkError("MK136", `${file}: ${problems.map((p) => p.message).join("; ")}`);

@@ -118,6 +118,7 @@ export const PROBLEM_CODES = {
   MK134: { severity: "error", title: "a message's template or subject uses a variable only campaigns have (campaign.*, variant, unsubscribe and preference links)" },
   MK135: { severity: "error", title: "mk render / mk send test: no message of that name, or it has no variants" },
   MK136: { severity: "error", title: "mk render / mk send test --data for a message: the data does not fit its data: schema" },
+  MK137: { severity: "error", title: "{{{t}}}: a translation written without HTML escaping" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -1,10 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { withDocumentLocale } from "../runtime/locales/document.js";
 import { compileMessage, translatorFor, type PersonalisedMessage } from "../runtime/templates/personalise.js";
 import { subscriber as subscriberSchema, type Subscriber } from "../schemas/index.js";
 import { MkError } from "./errors.js";
 import { findMessage, renderMessage } from "./message-render.js";
 import { countBySeverity } from "./problems.js";
+import { readJsonFile } from "./read-json-file.js";
 import { suggest } from "./project/zod-problems.js";
 import type { MessageSpec } from "./project/messages.js";
 import type { Repository, Resource } from "./project/reader.js";
@@ -145,18 +145,7 @@ export function sampleSubscriber(defaults: { locale: string; timezone: string })
 }
 
 export async function readSubscriber(file: string): Promise<Subscriber> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new MkError("MK061", `${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new MkError("MK061", `${file}: not valid JSON (${(error as Error).message})`);
-  }
+  const data = await readJsonFile(file, "MK061");
   const result = subscriberSchema.safeParse(data);
   if (!result.success) {
     const details = result.error.issues.map((i) => `${i.path.join(".") || "(top level)"}: ${i.message}`).join("; ");

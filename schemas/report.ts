@@ -127,8 +127,8 @@ export interface CampaignReport {
   comparisons: VariantComparison[];
   /** Countries by recipients sent, most first (at most 10). */
   topCountries: CountryReport[];
-  /** By the locale each recipient got, most sent first; empty when the campaign was sent without locales. */
-  locales: LocaleReport[];
+  /** By the locale each recipient got, most sent first; empty when the campaign was sent without locales (absent from a runtime older than locales). */
+  locales?: LocaleReport[];
   daily: DayReport[];
 }
 

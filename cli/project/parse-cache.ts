@@ -7,7 +7,7 @@ import { MK_VERSION } from "../version.js";
 export type ParseKind = "yaml" | "handlebars" | "includes";
 
 /** The shape of what each kind keeps; raised when one changes (2: a handlebars scan has `translations`), so no run reads an older shape. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 interface Index {
   mk: string;

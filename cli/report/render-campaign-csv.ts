@@ -25,7 +25,7 @@ export function renderCampaignCsv(report: CampaignReport): string {
   for (const v of report.variants) for (const metric of COUNTS) rows.push(["variant", v.name, metric, v[metric]]);
   for (const c of report.comparisons) rows.push(["comparison", c.variant, `${c.metric}_p_value`, c.p ?? ""], ["comparison", c.variant, "verdict", c.verdict]);
   for (const c of report.topCountries) rows.push(["country", c.country, "sent", c.sent], ["country", c.country, "clicked", c.clicked], ["country", c.country, "converted", c.converted]);
-  for (const l of report.locales) {
+  for (const l of report.locales ?? []) {
     for (const metric of LOCALE_COUNTS) rows.push(["locale", l.locale, metric, l[metric]]);
     for (const r of l.revenue) rows.push(["locale", l.locale, `net_${r.currency}`, minorToDecimal(r.netMinor, r.currency)]);
   }

@@ -159,6 +159,6 @@ export function renderCampaignHtml(report: CampaignReport): string {
           }))
         : [],
     countries: report.topCountries.map((c) => ({ country: c.country, sent: formatCount(c.sent), clicked: formatCount(c.clicked), converted: formatCount(c.converted), width: ((100 * c.sent) / topSent).toFixed(1) })),
-    locales: report.locales.map((l) => ({ locale: l.locale, sent: formatCount(l.sent), opened: formatCount(l.opened), clicked: formatCount(l.clicked), converted: formatCount(l.converted), revenue: netRevenue(l.revenue) })),
+    locales: (report.locales ?? []).map((l) => ({ locale: l.locale, sent: formatCount(l.sent), opened: formatCount(l.opened), clicked: formatCount(l.clicked), converted: formatCount(l.converted), revenue: netRevenue(l.revenue) })),
   });
 }

@@ -81,7 +81,7 @@ export function renderCampaignText(report: CampaignReport, options: { color: boo
     for (const c of report.topCountries) countries.push([c.country, formatCount(c.sent), formatCount(c.clicked), formatCount(c.converted)]);
     out.push("Top countries", countries.toString(), "");
   }
-  if (report.locales.length > 0) {
+  if (report.locales?.length) {
     const locales = table(["locale", "sent", "opened", "clicked", "converted", "revenue"], options.color);
     for (const l of report.locales) locales.push([l.locale, formatCount(l.sent), formatCount(l.opened), formatCount(l.clicked), formatCount(l.converted), netRevenue(l.revenue)]);
     out.push("Locales (the language each recipient got)", locales.toString(), "");

@@ -92,9 +92,16 @@ export function scanHandlebars(file: string, text: string): HandlebarsScan {
   const statements = (body: hbs.AST.Statement[], scoped: boolean): void => {
     for (const statement of body) {
       switch (statement.type) {
-        case "MustacheStatement":
-          call(statement as hbs.AST.MustacheStatement, scoped);
+        case "MustacheStatement": {
+          const mustache = statement as hbs.AST.MustacheStatement;
+          call(mustache, scoped);
+          if (!mustache.escaped && mustache.path.type === "PathExpression" && (mustache.path as hbs.AST.PathExpression).original === "t") {
+            problems.push(
+              problem("MK137", at(mustache.loc), "{{{t …}}} writes a translation without HTML escaping, so a value put into it (a subscriber's name) would be HTML in the message; write {{t …}}"),
+            );
+          }
           break;
+        }
         case "BlockStatement": {
           const block = statement as hbs.AST.BlockStatement;
           call(block, scoped, true);

@@ -52,6 +52,7 @@ const EXPECTED: Record<string, string[]> = {
   "javascript-link": ["templates/hello.mjml:5:9 MK055"],
   "kind-in-wrong-folder": ["campaigns/everyone-too.yaml:2:7 MK003"],
   "literal-token": ["mk.yaml:9:56 MK027"],
+  "raw-translation": ["templates/hello.mjml:5:18 MK137"],
   // Three locales (en, th, pt-BR) and one of every translation problem; fr and xx are the planted unsupported and unknown codes.
   "locale-problems": [
     "campaigns/hello.yaml:3:10 MK129",

@@ -119,6 +119,7 @@ export const PROBLEM_CODES = {
   MK135: { severity: "error", title: "mk render / mk send test: no message of that name, or it has no variants" },
   MK136: { severity: "error", title: "mk render / mk send test --data for a message: the data does not fit its data: schema" },
   MK137: { severity: "error", title: "{{{t}}}: a translation written without HTML escaping" },
+  MK138: { severity: "warning", title: "a catalog key under mk. that overrides no public page string" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -1,5 +1,6 @@
 import { parse, TYPE, type MessageFormatElement } from "@formatjs/icu-messageformat-parser";
 import { isKnownLocale, localeChain } from "../../runtime/locales/chain.js";
+import { isPageStringKey, PAGE_OVERRIDE_PREFIX, PAGE_STRINGS } from "../../runtime/locales/page-strings.js";
 import { CATALOG_EXPRESSION, expressionArgument, icuSource } from "../../runtime/locales/translator.js";
 import { canonicalLocale, type LocaleSettings } from "../../schemas/locales.js";
 import { problem, type Location, type Problem } from "../problems.js";
@@ -9,6 +10,7 @@ import { CATALOG_FOLDER, type CatalogSource } from "./catalogs.js";
 import type { MessageSpec } from "./messages.js";
 import type { Repository, Resource } from "./reader.js";
 import { locate, type PathSegment } from "./yaml-source.js";
+import { suggest } from "./zod-problems.js";
 
 /** The `{{t}}` calls of one message: in its template and the files it includes, its subject and its preheader. */
 export interface MessageTranslations {
@@ -38,7 +40,7 @@ export function localeProblems(repo: Repository, used: readonly MessageTranslati
   for (const catalog of repo.catalogs) if (settings.supported.includes(catalog.code) && !catalogs.has(catalog.code)) catalogs.set(catalog.code, catalog);
   const checked = checkCatalogMessages(repo.catalogs, used);
   const locales: Locales = { settings, fallback: settings.default ?? project.spec.defaults.locale, catalogs, arguments: checked.arguments };
-  return [...problems, ...checked.problems, ...missingKeys(repo, locales, used), ...unusedKeys(locales, used), ...missingArguments(locales, used)];
+  return [...problems, ...checked.problems, ...missingKeys(repo, locales, used), ...unusedKeys(locales, used), ...missingArguments(locales, used), ...unknownPageKeys(locales)];
 }
 
 interface Locales {
@@ -186,6 +188,27 @@ function unusedKeys(locales: Locales, used: readonly MessageTranslations[]): Pro
       const segments = key.split(".");
       problems.push(
         problem("MK126", locate(catalog.source, segments.slice(0, -1), segments.at(-1)), `"${key}" is in ${catalog.file}, but no template, subject or preheader uses it; remove it, or use it with {{t "${key}"}}`),
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * MK138 at each catalog key under mk. that overrides no public page string
+ * (the runtime would ignore it): mk.pages.<string> as the README's table
+ * lists them, with the closest name suggested.
+ */
+function unknownPageKeys(locales: Locales): Problem[] {
+  const known = Object.keys(PAGE_STRINGS["en"]!).map((key) => `${PAGE_OVERRIDE_PREFIX}${key}`);
+  const problems: Problem[] = [];
+  for (const catalog of locales.catalogs.values()) {
+    for (const key of Object.keys(catalog.messages)) {
+      if (!key.startsWith(PAGE_KEYS) || (key.startsWith(PAGE_OVERRIDE_PREFIX) && isPageStringKey(key.slice(PAGE_OVERRIDE_PREFIX.length)))) continue;
+      const segments = key.split(".");
+      const hint = suggest(key, known);
+      problems.push(
+        problem("MK138", locate(catalog.source, segments.slice(0, -1), segments.at(-1)), `"${key}" overrides no public page string, so the pages never show it${hint ? `; did you mean "${hint}"?` : "; the strings are mk.pages.<page>.<string> as the README lists them"}`),
       );
     }
   }

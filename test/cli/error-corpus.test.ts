@@ -61,6 +61,7 @@ const EXPECTED: Record<string, string[]> = {
     "locales/en.yaml:7:11 MK128",
     "locales/en.yaml:8:22 MK128",
     "locales/en.yaml:9:3 MK126",
+    "locales/en.yaml:12:5 MK138",
     "locales/fr.yaml:1:1 MK123",
     "locales/th.yaml:5:20 MK127",
     "locales/xx.yaml:1:1 MK122",

@@ -58,6 +58,7 @@ describe("mk validate checks locales like code", { timeout: 120_000 }, () => {
         "locales/en.yaml:7:11 MK128",
         "locales/en.yaml:8:22 MK128",
         "locales/en.yaml:9:3 MK126",
+        "locales/en.yaml:12:5 MK138",
         "locales/fr.yaml:1:1 MK123",
         "locales/th.yaml:5:20 MK127",
         "locales/xx.yaml:1:1 MK122",
@@ -72,7 +73,8 @@ describe("mk validate checks locales like code", { timeout: 120_000 }, () => {
       assert.match(message("MK129", "templates/hello.mjml"), /does not pass count=, which its message in en, th uses/);
       assert.match(message("MK128", "locales/en.yaml"), /handlebars block \{\{#if subscriber\.firstName\}\}.*ICU select or plural/);
       assert.match(message("MK127", "locales/th.yaml"), /"hello\.bad_icu" is no ICU message: expect argument closing brace/);
-      assert.ok(!problems.some((p) => p.message.includes("mk.unsubscribe")), "the public pages' mk.* keys are not unused");
+      assert.ok(!problems.some((p) => p.code === "MK126" && p.message.includes("mk.unsubscribe")), "the public pages' mk.* keys are not unused");
+      assert.match(message("MK138", "locales/en.yaml"), /"mk\.unsubscribe\.title" overrides no public page string.*did you mean "mk\.pages\.unsubscribe\.title"\?/);
       assert.ok(!problems.some((p) => p.code === "MK045"), "{{locale}} and {{dir}} are variables a template has");
     } finally {
       await repo.remove();

@@ -6,7 +6,6 @@ export const MESSAGE_SQL = {
     from resources r
     left join resources t on r.kind = 'Message' and t.kind = 'Template' and t.name = r.spec->>'template'
     where r.kind = 'Project' or (r.kind = 'Message' and r.name = $1)`,
-  serial: "select serial::text as serial from state",
   /** A key older than 24 hours is free again, once its message is no longer on its way (its data is here). */
   expireKey: `
     delete from message_requests m
@@ -23,8 +22,14 @@ export const MESSAGE_SQL = {
     on conflict (idempotency_key) do nothing
     returning idempotency_key`,
   firstAnswer: "select message, request_hash, response from message_requests where idempotency_key = $1",
-  /** The answer to a key of the last 24 hours, read before anything else: it is given again whatever was applied since. */
-  recentAnswer: "select request_hash, response from message_requests where idempotency_key = $1 and created_at >= now() - interval '24 hours'",
+  /**
+   * Read before anything else, in one round trip: the answer to a key of the last 24 hours (given again whatever
+   * was applied since), and the state's serial (whether the applied message as last read still stands).
+   */
+  recentAnswer: `
+    select (select serial::text from state) as serial, m.request_hash, m.response
+    from (select 1) one
+    left join message_requests m on m.idempotency_key = $1 and m.created_at >= now() - interval '24 hours'`,
   /**
    * The address's subscriber, if it is one, and its suppression, if it keeps a transactional message from it: only
    * a hard bounce, or its owner calling mail from us spam. One round trip.

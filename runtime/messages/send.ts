@@ -47,11 +47,11 @@ export async function sendMessage(deps: MessageDeps, name: string, key: string, 
   const email = ("to" in request ? request.to : request.subscriber).trim().toLowerCase();
   const requestHash = sha256(canonicalJson({ message: name, recipient: "to" in request ? { to: email } : { subscriber: email }, data: request.data, locale: request.locale ?? null }));
   // 1. A key answered in the last 24 hours answers again, even if its message was changed or deleted since.
-  const earlier = (await deps.pool.query<AnswerRow>(MESSAGE_SQL.recentAnswer, [key])).rows[0];
-  if (earlier) return { response: answerOf(earlier, requestHash), replayed: true };
+  const earlier = (await deps.pool.query<{ serial: string } & ({ request_hash: string; response: string } | { request_hash: null; response: null })>(MESSAGE_SQL.recentAnswer, [key])).rows[0]!;
+  if (earlier.request_hash !== null) return { response: answerOf(earlier, requestHash), replayed: true };
 
   // 2. The applied message, and its data checked against its schema (a 400 naming each field).
-  const applied = await appliedMessage(deps, name);
+  const applied = await appliedMessage(deps, name, earlier.serial);
   const problems = dataProblems(applied.spec.data, request.data);
   if (problems.length > 0) {
     throw new ApiError(400, "invalid_data", `${problems.map((p) => p.message).slice(0, 3).join("; ")}`, problems.slice(0, 100));
@@ -112,9 +112,8 @@ function answerOf(row: AnswerRow, requestHash: string): MessageSendResponse {
   return JSON.parse(row.response) as MessageSendResponse;
 }
 
-/** The applied message and project: read and checked again only when an apply moved the serial since. */
-async function appliedMessage(deps: MessageDeps, name: string): Promise<AppliedMessage> {
-  const serial = (await deps.pool.query<{ serial: string }>(MESSAGE_SQL.serial)).rows[0]?.serial;
+/** The applied message and project: read and checked again only when an apply moved the serial (`serial`, read just before) since. */
+async function appliedMessage(deps: MessageDeps, name: string, serial: string): Promise<AppliedMessage> {
   const cached = deps.applied.get(name);
   if (cached && cached.serial === serial) return cached;
   const { rows } = await deps.pool.query<{ kind: string; spec: unknown; template_hash: string | null; serial: string }>(MESSAGE_SQL.applied, [name]);

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -56,6 +56,9 @@ const bench: Bench = async (report) => {
   const dir = path.join(WORK, "locales");
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
+  // Enterable by the postgres user that runs the cluster when the bench runs as root.
+  await chmod(WORK, 0o755);
+  await chmod(dir, 0o755);
   const db = await startEmbeddedPostgres(dir);
   try {
     await migrate(db.url);

@@ -1,6 +1,6 @@
 import { localesOf } from "../runtime/locales/applied.js";
-import { isRightToLeft, localeChain } from "../runtime/locales/chain.js";
-import { canonicalLocale, type Catalogs } from "../schemas/locales.js";
+import { localeChain, textDirection } from "../runtime/locales/chain.js";
+import { sameLocale, supportedSpelling, type Catalogs } from "../schemas/locales.js";
 import type { Project } from "../schemas/index.js";
 import { MkError } from "./errors.js";
 import type { MessageSpec } from "./project/messages.js";
@@ -24,7 +24,7 @@ export function readerLocale(project: Pick<Project, "defaults" | "locales">, req
   const { default: fallback, supported } = localesOf(project);
   let locale: string | undefined;
   if (requested !== undefined) {
-    locale = supported.find((code) => canonicalLocale(code).toLowerCase() === canonicalLocale(requested).toLowerCase());
+    locale = supportedSpelling(requested, supported);
     if (locale === undefined) {
       const listed = project.locales ? `it supports ${supported.join(", ")} (mk.yaml locales.supported)` : `it has no locales: in mk.yaml, so it sends in ${fallback} only`;
       throw new MkError("MK131", `--locale ${requested}: the project does not support this locale; ${listed}`);
@@ -32,13 +32,13 @@ export function readerLocale(project: Pick<Project, "defaults" | "locales">, req
   }
   if (!project.locales) return undefined;
   const chain = localeChain(locale ?? subscriberLocale, supported, fallback);
-  return { locale: chain[0]!, chain, dir: isRightToLeft(chain[0]!) ? "rtl" : "ltr" };
+  return { locale: chain[0]!, chain, dir: textDirection(chain[0]!) };
 }
 
 /** The message of `locale`'s override of `message` (`locales: { th: … }` on its campaign or send step), or `message` when it has none. */
 export function localizedMessage(messages: readonly MessageSpec[], message: MessageSpec, locale: string): MessageSpec {
   const step = (m: MessageSpec) => (m.resource.kind === "Sequence" ? m.templateAt[1] : undefined);
-  const same = (code: string | null) => code !== null && canonicalLocale(code).toLowerCase() === canonicalLocale(locale).toLowerCase();
+  const same = (code: string | null) => code !== null && sameLocale(code, locale);
   return messages.find((m) => m.resource === message.resource && m.variant === message.variant && step(m) === step(message) && same(m.locale)) ?? message;
 }
 

@@ -139,6 +139,12 @@ export function isMailbox(value: string): boolean {
   return parsed !== null && parsed.type === "mailbox" && emailAddress.safeParse(parsed.address).success;
 }
 
+/** The domain of "Name <user@domain>" or "user@domain" (a mailbox isMailbox accepts). */
+export function mailboxDomain(mailbox: string): string {
+  const address = /<([^>]+)>/.exec(mailbox)?.[1] ?? mailbox;
+  return address.slice(address.lastIndexOf("@") + 1).trim();
+}
+
 export const mailbox = z
   .string()
   .refine(isMailbox, {

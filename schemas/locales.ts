@@ -80,6 +80,16 @@ export function flattenCatalog(nested: NestedCatalog, prefix = ""): Catalog {
   return flat;
 }
 
+/** Whether two spellings name one locale: pt-br and pt-BR do. */
+export function sameLocale(a: string, b: string): boolean {
+  return canonicalLocale(a).toLowerCase() === canonicalLocale(b).toLowerCase();
+}
+
+/** How `supported` (mk.yaml's list) spells `code`, the name catalogs and overrides are looked up by; undefined when it lists no such locale. */
+export function supportedSpelling(code: string, supported: readonly string[]): string | undefined {
+  return supported.find((listed) => sameLocale(listed, code));
+}
+
 /** The tag as Intl spells it (pt-br → pt-BR); the input when it is no tag. */
 export function canonicalLocale(code: string): string {
   try {

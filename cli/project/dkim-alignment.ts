@@ -1,3 +1,4 @@
+import { mailboxDomain } from "../../schemas/common.js";
 import { problem, type Problem } from "../problems.js";
 import type { Repository, Resource } from "./reader.js";
 import { locate, type PathSegment } from "./yaml-source.js";
@@ -14,12 +15,6 @@ export function alignsWith(fromDomain: string, dkimDomain: string): boolean {
   const from = fromDomain.toLowerCase().replace(/\.$/, "");
   const signing = dkimDomain.toLowerCase().replace(/\.$/, "");
   return from === signing || from.endsWith(`.${signing}`) || signing.endsWith(`.${from}`);
-}
-
-/** The domain of "Name <user@domain>" or "user@domain" (a mailbox the schema accepted). */
-function domainOf(mailbox: string): string {
-  const address = /<([^>]+)>/.exec(mailbox)?.[1] ?? mailbox;
-  return address.slice(address.lastIndexOf("@") + 1).trim();
 }
 
 interface Sender {
@@ -71,7 +66,7 @@ export function dkimChecks(repo: Repository): Problem[] {
     return [problem("MK121", locate(project.source, ["sending", "dkim"]), `sending.dkim signs SMTP messages only, and sending.provider is ${provider}: ${why}; remove sending.dkim, or set sending.provider: smtp`)];
   }
   return senders(repo).flatMap((sender) => {
-    const domain = domainOf(sender.mailbox);
+    const domain = mailboxDomain(sender.mailbox);
     if (alignsWith(domain, dkim.domain)) return [];
     return [
       problem(

@@ -2,7 +2,7 @@ import { parse, TYPE, type MessageFormatElement } from "@formatjs/icu-messagefor
 import { isKnownLocale, localeChain } from "../../runtime/locales/chain.js";
 import { isPageStringKey, PAGE_OVERRIDE_PREFIX, PAGE_STRINGS } from "../../runtime/locales/page-strings.js";
 import { CATALOG_EXPRESSION, expressionArgument, icuSource } from "../../runtime/locales/translator.js";
-import { canonicalLocale, type LocaleSettings } from "../../schemas/locales.js";
+import { supportedSpelling, type LocaleSettings } from "../../schemas/locales.js";
 import { problem, type Location, type Problem } from "../problems.js";
 import { scanHandlebars, type TranslationUse } from "../templates/handlebars-check.js";
 import { variableProblem } from "../templates/variables.js";
@@ -53,9 +53,6 @@ interface Locales {
   arguments: ReadonlyMap<string, ReadonlyMap<string, string[]>>;
 }
 
-/** How two spellings of one locale compare: pt-br and pt-BR are one. */
-const spelling = (code: string): string => canonicalLocale(code).toLowerCase();
-
 /** MK122 for each locale code Intl does not know; MK123 for an override or catalog of a locale mk.yaml does not support. */
 function codeProblems(repo: Repository, settings: LocaleSettings | undefined): Problem[] {
   const project = repo.project!;
@@ -68,9 +65,8 @@ function codeProblems(repo: Repository, settings: LocaleSettings | undefined): P
   const defaultLocale = project.spec.defaults.locale;
   if (!isKnownLocale(defaultLocale)) problems.push(problem("MK122", locate(project.source, ["defaults", "locale"]), unknown(defaultLocale)));
 
-  const bySpelling = new Map(settings?.supported.map((code) => [spelling(code), code]));
   const unsupported = (code: string, what: string): string => {
-    const spelled = bySpelling.get(spelling(code));
+    const spelled = supportedSpelling(code, settings?.supported ?? []);
     if (spelled) return `${what} is for "${code}", which mk.yaml's locales.supported spells "${spelled}"; spell it the same (the runtime looks it up by that name)`;
     if (settings) return `${what} is for "${code}", which mk.yaml's locales.supported (${settings.supported.join(", ")}) does not list, so nobody gets it; add "${code}" there or remove it`;
     return `${what} is for "${code}", but mk.yaml has no locales:, so nobody gets it; add locales: { supported: [${[...new Set([defaultLocale, code])].join(", ")}] } to mk.yaml`;

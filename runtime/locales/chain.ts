@@ -1,4 +1,4 @@
-import { canonicalLocale } from "../../schemas/locales.js";
+import { canonicalLocale, supportedSpelling } from "../../schemas/locales.js";
 
 /** Scripts written right to left (ISO 15924): Arabic, Hebrew, Thaana, Syriac, N'Ko, Adlam, Hanifi Rohingya, Mandaic, Samaritan. */
 const RTL_SCRIPTS = new Set(["Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg", "Mand", "Samr"]);
@@ -10,16 +10,15 @@ const RTL_SCRIPTS = new Set(["Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Ro
  * default always ends the chain, so the chain is never empty.
  */
 export function localeChain(requested: string | null | undefined, supported: readonly string[], fallback: string): string[] {
-  const byCanonical = new Map(supported.map((code) => [canonicalLocale(code).toLowerCase(), code]));
   const chain: string[] = [];
   const add = (code: string | undefined) => {
     if (code !== undefined && !chain.includes(code)) chain.push(code);
   };
   if (requested) {
     const subtags = canonicalLocale(requested).split("-");
-    for (let n = subtags.length; n > 0; n--) add(byCanonical.get(subtags.slice(0, n).join("-").toLowerCase()));
+    for (let n = subtags.length; n > 0; n--) add(supportedSpelling(subtags.slice(0, n).join("-"), supported));
   }
-  add(byCanonical.get(canonicalLocale(fallback).toLowerCase()) ?? fallback);
+  add(supportedSpelling(fallback, supported) ?? fallback);
   return chain;
 }
 
@@ -36,6 +35,11 @@ export function isRightToLeft(code: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The `dir` of a document in that language. */
+export function textDirection(code: string): "ltr" | "rtl" {
+  return isRightToLeft(code) ? "rtl" : "ltr";
 }
 
 /** Whether Intl knows the language at all: "xx" or "en-XX" are well-formed tags but no language or region anyone speaks. */

@@ -1,4 +1,4 @@
-import { isRightToLeft } from "./chain.js";
+import { textDirection } from "./chain.js";
 
 const HTML_TAG = /<html\b[^>]*>/i;
 
@@ -8,7 +8,7 @@ const HTML_TAG = /<html\b[^>]*>/i;
  * Thai message as Thai and lay an Arabic one out right to left.
  */
 export function withDocumentLocale(html: string, code: string): string {
-  const dir = isRightToLeft(code) ? "rtl" : "ltr";
+  const dir = textDirection(code);
   const tag = HTML_TAG.exec(html);
   if (!tag) return `<html lang="${code}" dir="${dir}">${html}</html>`;
   const attributes = tag[0]

@@ -2,7 +2,7 @@ import { IntlMessageFormat } from "intl-messageformat";
 import type pg from "pg";
 import type { Catalogs } from "../../schemas/locales.js";
 import { appliedCatalogs, localesOf } from "../locales/applied.js";
-import { isRightToLeft, localeChain } from "../locales/chain.js";
+import { localeChain, textDirection } from "../locales/chain.js";
 import { isPageStringKey, PAGE_OVERRIDE_PREFIX, PAGE_STRINGS, type PageStringKey } from "../locales/page-strings.js";
 import { en } from "../locales/pages/en.js";
 import { appliedProject } from "../state/applied.js";
@@ -78,7 +78,7 @@ export class PageText {
     private readonly overrides: Catalogs,
   ) {
     this.lang = chain[0] ?? "en";
-    this.dir = isRightToLeft(this.lang) ? "rtl" : "ltr";
+    this.dir = textDirection(this.lang);
   }
 
   /** A string as HTML: its words and arguments escaped, an Emphasis argument in <strong>. */

@@ -1,5 +1,6 @@
+import { mailboxDomain } from "../../schemas/common.js";
 import { compileMessage, translatorFor, type MessageContext, type PersonalisedMessage } from "../templates/personalise.js";
-import { isRightToLeft, localeChain } from "../locales/chain.js";
+import { localeChain, textDirection } from "../locales/chain.js";
 import { withDocumentLocale } from "../locales/document.js";
 import type { Translator } from "../locales/translator.js";
 import { signLinkToken, type LinkKind } from "./link-tokens.js";
@@ -130,7 +131,7 @@ export class MessageComposer {
       ...(reader ? { locale: reader.code, dir: reader.dir, i18n: reader.translator } : {}),
       ...(recipient.message ? { data: recipient.message.data, message: { name: snapshot.message ?? snapshot.campaign, subject: variant.subject } } : {}),
     });
-    const mailto = this.links.unsubscribeMailto ?? `unsubscribe@${senderDomain(snapshot.from)}`;
+    const mailto = this.links.unsubscribeMailto ?? `unsubscribe@${mailboxDomain(snapshot.from)}`;
     return {
       sendId: recipient.sendId,
       campaign: snapshot.campaign,
@@ -177,7 +178,7 @@ export class MessageComposer {
       if (this.readers.size >= 10_000) this.readers.clear();
       const chain = localeChain(requested, locales.supported, locales.default);
       const shared = this.readers.get(`${snapshot.campaign}\u0000\u0001${chain.join(",")}`);
-      reader = shared ?? { code: chain[0]!, dir: isRightToLeft(chain[0]!) ? "rtl" : "ltr", translator: translatorFor(locales.catalogs, chain) };
+      reader = shared ?? { code: chain[0]!, dir: textDirection(chain[0]!), translator: translatorFor(locales.catalogs, chain) };
       // Readers of one chain share its translator and the messages it compiled.
       if (!shared) this.readers.set(`${snapshot.campaign}\u0000\u0001${chain.join(",")}`, reader);
       this.readers.set(key, reader);
@@ -189,10 +190,4 @@ export class MessageComposer {
 /** RFC 3282: the language of the message, for clients and screen readers. */
 function contentLanguage(reader: ReaderLocale | undefined): Record<string, string> {
   return reader ? { "Content-Language": reader.code } : {};
-}
-
-/** The domain of "Name <user@domain>" or "user@domain". */
-export function senderDomain(mailbox: string): string {
-  const address = /<([^>]+)>/.exec(mailbox)?.[1] ?? mailbox;
-  return address.slice(address.lastIndexOf("@") + 1).trim();
 }

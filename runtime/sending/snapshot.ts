@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { Campaign, Catalogs, LocaleOverrides, StoredProject, Variant } from "../../schemas/index.js";
-import { canonicalLocale } from "../../schemas/locales.js";
+import { supportedSpelling } from "../../schemas/locales.js";
 import { appliedCatalogs, localesOf } from "../locales/applied.js";
 import { ApiError } from "../http/errors.js";
 import { sha256 } from "../state/canonical.js";
@@ -130,9 +130,8 @@ export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSp
 
 /** The overrides of supported locales, keyed as mk.yaml's supported list spells them (validate refuses the others, MK123). */
 function localizedOverrides(overrides: LocaleOverrides | undefined, supported: readonly string[]): [string, LocaleOverrides[string]][] {
-  const byCanonical = new Map(supported.map((code) => [canonicalLocale(code), code]));
   return Object.entries(overrides ?? {}).flatMap(([code, o]) => {
-    const known = byCanonical.get(canonicalLocale(code));
+    const known = supportedSpelling(code, supported);
     return known ? [[known, o] as [string, LocaleOverrides[string]]] : [];
   });
 }

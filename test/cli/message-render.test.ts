@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { MkError } from "../../cli/errors.js";
 import { renderCampaign } from "../../cli/render.js";
 import { sendProofs } from "../../cli/send-test.js";
-import type { TestSendRequest } from "../../schemas/test-send.js";
+import { recordingProofClient } from "../helpers/proof-client.js";
 import { tempRepo } from "../helpers/temp-repo.js";
 
 /** `mk render` and `mk send test` on a transactional message (cli/message-render.ts), in process. */
@@ -46,14 +46,7 @@ describe("a transactional message in mk render and mk send test", { timeout: 180
   });
 
   it("mk send test sends the message mk render renders, from the message's sender", async () => {
-    const bodies: TestSendRequest[] = [];
-    const client = {
-      subscriber: () => Promise.reject(new Error("no --as")),
-      sendTest: async (body: TestSendRequest) => {
-        bodies.push(body);
-        return { sent: [{ to: body.to[0]!, id: "1", transport: "outbox" }] };
-      },
-    };
+    const { bodies, client } = recordingProofClient();
     const dataFile = path.join(repo.root, "order.json");
     const [proof] = await sendProofs({ dir: repo.root, target: "receipt", to: ["qa@fixture.example"], dataFile }, async () => client);
     const rendered = await renderCampaign({ dir: repo.root, campaign: "receipt", dataFile });

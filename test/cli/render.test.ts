@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { MkError } from "../../cli/errors.js";
 import { renderCampaign } from "../../cli/render.js";
 import { sendProofs } from "../../cli/send-test.js";
-import type { TestSendRequest } from "../../schemas/test-send.js";
+import { recordingProofClient } from "../helpers/proof-client.js";
 import { REPO_ROOT, runMk, STACK_LINE } from "../helpers/run-mk.js";
 import { MINIMAL, tempRepo } from "../helpers/temp-repo.js";
 
@@ -136,14 +136,7 @@ describe("mk render and mk send test in a locale", { timeout: 180_000 }, () => {
   });
 
   it("mk send test --locale th sends the message mk render --locale th renders", async () => {
-    const bodies: TestSendRequest[] = [];
-    const client = {
-      subscriber: () => Promise.reject(new Error("no --as")),
-      sendTest: async (body: TestSendRequest) => {
-        bodies.push(body);
-        return { sent: [{ to: body.to[0]!, id: "1", transport: "outbox" }] };
-      },
-    };
+    const { bodies, client } = recordingProofClient();
     const [proof] = await sendProofs({ dir: LOCALES, target: "hello", to: ["me@fixture.example"], locale: "th" }, async () => client);
     const rendered = await renderCampaign({ dir: LOCALES, campaign: "hello", locale: "th" });
     assert.equal(proof?.subject, "[Test] สวัสดี Alex");

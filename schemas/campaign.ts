@@ -74,6 +74,13 @@ export const campaign = z.strictObject({
   audience: resourceName,
   schedule: schedule.optional(),
   variants: z.array(variant).min(2, { error: "an A/B test needs at least two variants" }).optional(),
+  decideBy: z
+    .enum(["conversions", "clicks", "opens"])
+    .optional()
+    .meta({
+      description:
+        "What decides the A/B test: conversions, human clicks, or human opens. Default: conversions when every variant has enough, else human clicks. Machine opens and clicks never count; opens decide only when set here.",
+    }),
   budget: z
     .strictObject({
       maxRecipients: z.int().positive().optional(),

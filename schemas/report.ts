@@ -21,16 +21,30 @@ export interface ReportCounts {
   opens: number;
   /** Links clicked: each (send, link) once, however often it was followed (a recipient who clicked two links counts 2). */
   clicks: number;
+  /**
+   * Recipients a person's open was seen from, each once: a human open, or a
+   * human click (nobody clicks a link unread), so Apple Mail's readers, whose
+   * every open is the privacy proxy's, count when they click.
+   */
+  humanOpened: number;
+  /** Recipients with a human click, each once. */
+  humanClicked: number;
+  /** Opens by people and by machines (privacy proxies' prefetches, scanners), repeats included; the rest of `opens` is unknown. */
+  humanOpens: number;
+  machineOpens: number;
+  /** Links clicked by people and by machines (link scanners), each (send, link) once per actor. */
+  humanClicks: number;
+  machineClicks: number;
 }
 
 export interface ReportRates {
   /** delivered / sent. */
   delivery: number | null;
-  /** opened, clicked, converted over the base: delivered when delivery reports arrive, else sent. */
+  /** humanOpened, humanClicked, converted over the base: delivered when delivery reports arrive, else sent. Machine engagement counts in no rate. */
   open: number | null;
   click: number | null;
   conversion: number | null;
-  /** clicked / opened. */
+  /** humanClicked / humanOpened. */
   clickToOpen: number | null;
   bounce: number | null;
   complaint: number | null;
@@ -58,9 +72,12 @@ export interface VariantReport extends ReportCounts {
   revenue: RevenueLine[];
 }
 
-/** A variant against the control (the first variant) by a two-proportion z-test. */
+/** What decides an A/B test: conversions, human clicks or human opens (campaign `decideBy`). */
+export type DecidingMetric = "conversion" | "click" | "open";
+
+/** A variant against the control (the first variant) by a two-proportion z-test, on human engagement. */
 export interface VariantComparison {
-  metric: "conversion" | "click";
+  metric: DecidingMetric;
   control: string;
   variant: string;
   controlRate: number | null;
@@ -72,10 +89,45 @@ export interface VariantComparison {
   verdict: string;
 }
 
+/**
+ * The A/B test's outcome: the best variant by the deciding metric, tested
+ * against the runner-up. Machine opens and clicks never decide it.
+ */
+export interface AbTestVerdict {
+  /** The campaign's decideBy; "auto": conversions when every variant has enough of them, else human clicks. */
+  decideBy: "auto" | "conversions" | "clicks" | "opens";
+  metric: DecidingMetric;
+  /** Null until one variant is significantly ahead of every other. */
+  winner: string | null;
+  verdict: string;
+}
+
+/** Machine engagement of one kind of evidence (runtime/engagement/classify.ts). */
+export interface MachineReason {
+  reason: string;
+  label: string;
+  opens: number;
+  clicks: number;
+}
+
+/** Who opened and clicked: what the rates leave out, and why. */
+export interface EngagementReport {
+  /** Machine opens and clicks by reason, most first (at most 5). */
+  machineReasons: MachineReason[];
+  /** Opens neither a person's nor a machine's for sure: recorded before mk classified engagement, or with no evidence. */
+  unknownOpens: number;
+  /** Machine opens are most of the opens: an open rate of every open would be inflated by privacy proxies. */
+  opensInflated: boolean;
+  /** What to read the numbers as, in a sentence; null when there is nothing to say. */
+  note: string | null;
+}
+
 export interface CountryReport {
   country: string;
   sent: number;
   clicked: number;
+  /** Recipients with a human click, each once. */
+  humanClicked: number;
   converted: number;
 }
 
@@ -87,6 +139,9 @@ export interface LocaleReport {
   delivered: number;
   opened: number;
   clicked: number;
+  /** Recipients a person opened (or clicked) and clicked it for, each once (ReportCounts.humanOpened, humanClicked). */
+  humanOpened: number;
+  humanClicked: number;
   unsubscribed: number;
   converted: number;
   revenue: RevenueLine[];
@@ -97,6 +152,9 @@ export interface DayReport {
   sent: number;
   opened: number;
   clicked: number;
+  /** Recipients a person opened (or clicked) and clicked it for, each once (ReportCounts.humanOpened, humanClicked). */
+  humanOpened: number;
+  humanClicked: number;
   converted: number;
 }
 
@@ -123,8 +181,12 @@ export interface CampaignReport {
   roas: number | null;
   /** Why ROAS is missing or leaves revenue out (revenue in other currencies has no exchange rate here). */
   roasNote: string | null;
+  /** Machine engagement by reason, and whether privacy proxies inflate the opens (absent from a runtime older than classification). */
+  engagement?: EngagementReport;
   variants: VariantReport[];
   comparisons: VariantComparison[];
+  /** Null without variants (absent from a runtime older than classification). */
+  abTest?: AbTestVerdict | null;
   /** Countries by recipients sent, most first (at most 10). */
   topCountries: CountryReport[];
   /** By the locale each recipient got, most sent first; empty when the campaign was sent without locales (absent from a runtime older than locales). */
@@ -140,6 +202,9 @@ export interface CampaignSummary {
   delivered: number;
   opened: number;
   clicked: number;
+  /** Recipients a person opened (or clicked) and clicked it for, each once (ReportCounts.humanOpened, humanClicked). */
+  humanOpened: number;
+  humanClicked: number;
   converted: number;
   complaintRate: number | null;
   complaintRateAboveLimit: boolean;
@@ -163,6 +228,9 @@ export interface SequenceStepReport {
   delivered: number;
   opened: number;
   clicked: number;
+  /** Recipients a person opened (or clicked) and clicked it for, each once (ReportCounts.humanOpened, humanClicked). */
+  humanOpened: number;
+  humanClicked: number;
   converted: number;
   unsubscribed: number;
   bounced: number;
@@ -192,6 +260,9 @@ export interface MessageReport {
   complained: number;
   opened: number;
   clicked: number;
+  /** Recipients a person opened (or clicked) and clicked it for, each once (ReportCounts.humanOpened, humanClicked). */
+  humanOpened: number;
+  humanClicked: number;
 }
 
 export interface SequenceReport {

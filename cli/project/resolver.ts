@@ -187,7 +187,12 @@ function variantChecks(repo: Repository): Problem[] {
   const problems: Problem[] = [];
   for (const campaign of repo.campaigns) {
     const variants = campaign.spec.variants;
-    if (!variants) continue;
+    if (!variants) {
+      if (campaign.spec.decideBy !== undefined) {
+        problems.push(problem("MK140", locate(campaign.source, ["decideBy"]), `decideBy picks an A/B test's winner, and this campaign has no variants; add variants: or remove decideBy`));
+      }
+      continue;
+    }
     const total = variants.reduce((sum, v) => sum + v.weight, 0);
     if (total !== 100) {
       problems.push(

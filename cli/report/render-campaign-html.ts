@@ -38,6 +38,15 @@ const TEMPLATE = `<!doctype html>
 </table>
 {{#unless r.deliveryReported}}<p class="muted">No delivery reports (the outbox and SMTP send none): rates are of sent mail.</p>{{/unless}}
 
+<h2>Opens and clicks <span class="muted">(the rates count people's only)</span></h2>
+<table><tr><th></th><th class="n">All</th><th class="n">People</th><th class="n">Machines</th></tr>
+{{#each who}}<tr><td>{{what}}</td><td class="n">{{all}}</td><td class="n">{{people}}</td><td class="n">{{machines}}</td></tr>{{/each}}
+</table>
+{{#if reasons.length}}<table><tr><th>Machines, by evidence</th><th class="n">Opens</th><th class="n">Clicks</th></tr>
+{{#each reasons}}<tr><td>{{label}}</td><td class="n">{{opens}}</td><td class="n">{{clicks}}</td></tr>{{/each}}
+</table>{{/if}}
+{{#if engagementNote}}<p class="verdict">{{engagementNote}}</p>{{/if}}
+
 <h2>Deliverability</h2>
 <table>
 <tr><td>Hard bounces</td><td class="n">{{bounced}}</td><td class="n">{{bounceRate}}</td></tr>
@@ -54,19 +63,20 @@ const TEMPLATE = `<!doctype html>
 
 {{#if variants.length}}
 <h2>Variants</h2>
-<table><tr><th>Variant</th><th class="n">Sent</th><th class="n">Opened</th><th class="n">Clicked</th><th class="n">Converted</th><th class="n">Click rate</th><th class="n">Conversion</th><th class="n">Revenue</th></tr>
-{{#each variants}}<tr><td>{{name}}</td><td class="n">{{sent}}</td><td class="n">{{opened}}</td><td class="n">{{clicked}}</td><td class="n">{{converted}}</td><td class="n">{{clickRate}}</td><td class="n">{{conversionRate}}</td><td class="n">{{revenue}}</td></tr>{{/each}}
+<table><tr><th>Variant</th><th class="n">Sent</th><th class="n">Opened (people)</th><th class="n">Machine opens</th><th class="n">Clicked (people)</th><th class="n">Machine clicks</th><th class="n">Converted</th><th class="n">Click rate</th><th class="n">Conversion</th><th class="n">Revenue</th></tr>
+{{#each variants}}<tr><td>{{name}}</td><td class="n">{{sent}}</td><td class="n">{{opened}}</td><td class="n">{{machineOpens}}</td><td class="n">{{clicked}}</td><td class="n">{{machineClicks}}</td><td class="n">{{converted}}</td><td class="n">{{clickRate}}</td><td class="n">{{conversionRate}}</td><td class="n">{{revenue}}</td></tr>{{/each}}
 </table>
+{{#if abVerdict}}<p class="verdict"><b>{{abVerdict}}</b></p>{{/if}}
 {{#each r.comparisons}}<p class="verdict">{{verdict}}</p>{{/each}}
 {{/if}}
 
 <h2>Top countries</h2>
-<table><tr><th>Country</th><th class="n">Sent</th><th class="n">Clicked</th><th class="n">Converted</th><th style="width:35%"></th></tr>
+<table><tr><th>Country</th><th class="n">Sent</th><th class="n">Clicked (people)</th><th class="n">Converted</th><th style="width:35%"></th></tr>
 {{#each countries}}<tr><td>{{country}}</td><td class="n">{{sent}}</td><td class="n">{{clicked}}</td><td class="n">{{converted}}</td><td><div class="bar"><span style="width:{{width}}%"></span></div></td></tr>{{/each}}
 </table>
 {{#if locales.length}}
 <h2>Locales <span class="muted">(the language each recipient got)</span></h2>
-<table><tr><th>Locale</th><th class="n">Sent</th><th class="n">Opened</th><th class="n">Clicked</th><th class="n">Converted</th><th class="n">Revenue</th></tr>
+<table><tr><th>Locale</th><th class="n">Sent</th><th class="n">Opened (people)</th><th class="n">Clicked (people)</th><th class="n">Converted</th><th class="n">Revenue</th></tr>
 {{#each locales}}<tr><td>{{locale}}</td><td class="n">{{sent}}</td><td class="n">{{opened}}</td><td class="n">{{clicked}}</td><td class="n">{{converted}}</td><td class="n">{{revenue}}</td></tr>{{/each}}
 </table>
 {{/if}}
@@ -116,16 +126,16 @@ export function renderCampaignHtml(report: CampaignReport): string {
     recipients: formatCount(report.recipients),
     cards: [
       { label: "Sent", value: formatCount(t.sent), note: "" },
-      { label: "Opened", value: formatCount(t.opened), note: percent(report.rates.open) },
-      { label: "Clicked", value: formatCount(t.clicked), note: percent(report.rates.click) },
+      { label: "Opened by people", value: formatCount(t.humanOpened), note: percent(report.rates.open) },
+      { label: "Clicked by people", value: formatCount(t.humanClicked), note: percent(report.rates.click) },
       { label: "Converted", value: formatCount(t.converted), note: percent(report.rates.conversion) },
       { label: "Net revenue", value: netRevenue(report.revenue), note: "" },
     ],
     funnel: [
       { stage: "Sent", value: formatCount(t.sent), rate: "", width: 100 * (t.sent / widest) },
       ...(report.deliveryReported ? [{ stage: "Delivered", value: formatCount(t.delivered), rate: percent(report.rates.delivery), width: (100 * t.delivered) / widest }] : []),
-      { stage: "Opened", value: formatCount(t.opened), rate: percent(report.rates.open), width: (100 * t.opened) / widest },
-      { stage: "Clicked", value: formatCount(t.clicked), rate: percent(report.rates.click), width: (100 * t.clicked) / widest },
+      { stage: "Opened by people", value: formatCount(t.humanOpened), rate: percent(report.rates.open), width: (100 * t.humanOpened) / widest },
+      { stage: "Clicked by people", value: formatCount(t.humanClicked), rate: percent(report.rates.click), width: (100 * t.humanClicked) / widest },
       { stage: "Converted", value: formatCount(t.converted), rate: percent(report.rates.conversion), width: (100 * t.converted) / widest },
     ].map((f) => ({ ...f, width: f.width.toFixed(1) })),
     bounced: formatCount(t.bounced),
@@ -150,15 +160,24 @@ export function renderCampaignHtml(report: CampaignReport): string {
         ? report.variants.map((v) => ({
             name: v.name,
             sent: formatCount(v.sent),
-            opened: formatCount(v.opened),
-            clicked: formatCount(v.clicked),
+            opened: formatCount(v.humanOpened),
+            machineOpens: formatCount(v.machineOpens),
+            clicked: formatCount(v.humanClicked),
+            machineClicks: formatCount(v.machineClicks),
             converted: formatCount(v.converted),
             clickRate: percent(v.rates.click),
             conversionRate: percent(v.rates.conversion),
             revenue: netRevenue(v.revenue),
           }))
         : [],
-    countries: report.topCountries.map((c) => ({ country: c.country, sent: formatCount(c.sent), clicked: formatCount(c.clicked), converted: formatCount(c.converted), width: ((100 * c.sent) / topSent).toFixed(1) })),
-    locales: (report.locales ?? []).map((l) => ({ locale: l.locale, sent: formatCount(l.sent), opened: formatCount(l.opened), clicked: formatCount(l.clicked), converted: formatCount(l.converted), revenue: netRevenue(l.revenue) })),
+    who: [
+      { what: "Opens", all: formatCount(t.opens), people: formatCount(t.humanOpens), machines: formatCount(t.machineOpens) },
+      { what: "Links clicked", all: formatCount(t.clicks), people: formatCount(t.humanClicks), machines: formatCount(t.machineClicks) },
+    ],
+    reasons: (report.engagement?.machineReasons ?? []).map((r) => ({ label: r.label, opens: formatCount(r.opens), clicks: formatCount(r.clicks) })),
+    engagementNote: report.engagement?.note ?? "",
+    abVerdict: report.abTest?.verdict ?? "",
+    countries: report.topCountries.map((c) => ({ country: c.country, sent: formatCount(c.sent), clicked: formatCount(c.humanClicked), converted: formatCount(c.converted), width: ((100 * c.sent) / topSent).toFixed(1) })),
+    locales: (report.locales ?? []).map((l) => ({ locale: l.locale, sent: formatCount(l.sent), opened: formatCount(l.humanOpened), clicked: formatCount(l.humanClicked), converted: formatCount(l.converted), revenue: netRevenue(l.revenue) })),
   });
 }

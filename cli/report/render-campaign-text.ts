@@ -24,6 +24,20 @@ function dailyChart(report: CampaignReport, color: boolean): string[] {
   return [chart, `         ${days[0]!.day} … ${days.at(-1)!.day}   ${legend}`];
 }
 
+/** Opens and clicks by people and by machines, why machines', and what that means for the rates. */
+function engagementLines(report: CampaignReport, color: boolean): string[] {
+  const t = report.totals;
+  const who = table(["", "all", "people", "machines"], color);
+  who.push(["opens", formatCount(t.opens), formatCount(t.humanOpens), formatCount(t.machineOpens)], ["links clicked", formatCount(t.clicks), formatCount(t.humanClicks), formatCount(t.machineClicks)]);
+  const reasons = report.engagement?.machineReasons ?? [];
+  return [
+    "Opens and clicks (the rates count people's only)",
+    who.toString(),
+    ...reasons.map((r) => `  machine: ${r.label}: ${plural(r.opens, "open")}, ${plural(r.clicks, "click")}`),
+    ...(report.engagement?.note ? [`  ${report.engagement.note}`] : []),
+  ];
+}
+
 /** `mk report campaign <name>` for a terminal. */
 export function renderCampaignText(report: CampaignReport, options: { color: boolean }): string {
   const { totals: t, rates } = report;
@@ -36,13 +50,13 @@ export function renderCampaignText(report: CampaignReport, options: { color: boo
   funnel.push(
     ["sent", formatCount(t.sent), ""],
     ["delivered", report.deliveryReported ? formatCount(t.delivered) : "-", report.deliveryReported ? `${percent(rates.delivery)} of sent` : "not reported"],
-    ["opened", formatCount(t.opened), `${percent(rates.open)} ${base}`],
-    ["clicked", formatCount(t.clicked), `${percent(rates.click)} (click-to-open ${percent(rates.clickToOpen)})`],
+    ["opened by people", formatCount(t.humanOpened), `${percent(rates.open)} ${base}`],
+    ["clicked by people", formatCount(t.humanClicked), `${percent(rates.click)} (click-to-open ${percent(rates.clickToOpen)})`],
     ["converted", formatCount(t.converted), percent(rates.conversion)],
   );
   out.push("Funnel", funnel.toString());
   if (!report.deliveryReported) out.push("  No delivery reports (the outbox and SMTP send none): rates are of sent mail.");
-  out.push("");
+  out.push("", ...engagementLines(report, options.color), "");
 
   // 2. Deliverability.
   const complaints = `${formatCount(t.complained)} (${percent(rates.complaint)})${report.complaintRateAboveLimit ? "  ! at or above the 0.3 % limit Gmail and Yahoo set for bulk senders" : ""}`;
@@ -68,22 +82,33 @@ export function renderCampaignText(report: CampaignReport, options: { color: boo
 
   // 4. Variants.
   if (report.variants.length > 1) {
-    const variants = table(["variant", "sent", "opened", "clicked", "converted", "click rate", "conversion", "revenue"], options.color);
+    const variants = table(["variant", "sent", "opened (people)", "machine opens", "clicked (people)", "machine clicks", "converted", "click rate", "conversion", "revenue"], options.color);
     for (const v of report.variants) {
-      variants.push([v.name, formatCount(v.sent), formatCount(v.opened), formatCount(v.clicked), formatCount(v.converted), percent(v.rates.click), percent(v.rates.conversion), netRevenue(v.revenue)]);
+      variants.push([
+        v.name,
+        formatCount(v.sent),
+        formatCount(v.humanOpened),
+        formatCount(v.machineOpens),
+        formatCount(v.humanClicked),
+        formatCount(v.machineClicks),
+        formatCount(v.converted),
+        percent(v.rates.click),
+        percent(v.rates.conversion),
+        netRevenue(v.revenue),
+      ]);
     }
-    out.push("Variants", variants.toString(), ...report.comparisons.map((c) => `  ${c.verdict}`), "");
+    out.push("Variants", variants.toString(), ...(report.abTest ? [`  ${report.abTest.verdict}`] : []), ...report.comparisons.map((c) => `  ${c.verdict}`), "");
   }
 
   // 5. Countries, locales and days.
   if (report.topCountries.length > 0) {
-    const countries = table(["country", "sent", "clicked", "converted"], options.color);
-    for (const c of report.topCountries) countries.push([c.country, formatCount(c.sent), formatCount(c.clicked), formatCount(c.converted)]);
+    const countries = table(["country", "sent", "clicked (people)", "converted"], options.color);
+    for (const c of report.topCountries) countries.push([c.country, formatCount(c.sent), formatCount(c.humanClicked), formatCount(c.converted)]);
     out.push("Top countries", countries.toString(), "");
   }
   if (report.locales?.length) {
-    const locales = table(["locale", "sent", "opened", "clicked", "converted", "revenue"], options.color);
-    for (const l of report.locales) locales.push([l.locale, formatCount(l.sent), formatCount(l.opened), formatCount(l.clicked), formatCount(l.converted), netRevenue(l.revenue)]);
+    const locales = table(["locale", "sent", "opened (people)", "clicked (people)", "converted", "revenue"], options.color);
+    for (const l of report.locales) locales.push([l.locale, formatCount(l.sent), formatCount(l.humanOpened), formatCount(l.humanClicked), formatCount(l.converted), netRevenue(l.revenue)]);
     out.push("Locales (the language each recipient got)", locales.toString(), "");
   }
   out.push("Daily unique clicks and conversions (UTC days)", ...dailyChart(report, options.color));
@@ -92,15 +117,15 @@ export function renderCampaignText(report: CampaignReport, options: { color: boo
 
 /** `mk report campaigns` for a terminal. */
 export function renderSummariesText(summaries: readonly CampaignSummary[], options: { color: boolean }): string {
-  const list = table(["campaign", "started", "sent", "delivered", "opened", "clicked", "converted", "complaints", "revenue"], options.color);
+  const list = table(["campaign", "started", "sent", "delivered", "opened (people)", "clicked (people)", "converted", "complaints", "revenue"], options.color);
   for (const s of summaries) {
     list.push([
       s.campaign,
       utcMinute(s.startedAt),
       formatCount(s.sent),
       formatCount(s.delivered),
-      formatCount(s.opened),
-      formatCount(s.clicked),
+      formatCount(s.humanOpened),
+      formatCount(s.humanClicked),
       formatCount(s.converted),
       `${percent(s.complaintRate)}${s.complaintRateAboveLimit ? " !" : ""}`,
       netRevenue(s.revenue),

@@ -18,8 +18,8 @@ export function renderMessageText(report: MessageReport, options: { color: boole
     ["delivered", report.delivered, true],
     ["bounced", report.bounced, true],
     ["complained", report.complained, true],
-    ["opened", report.opened, true],
-    ["clicked", report.clicked, true],
+    ["opened by people", report.humanOpened, true],
+    ["clicked by people", report.humanClicked, true],
   ];
   for (const [label, n, rated] of rows) table.push([label, formatCount(n), rated ? of(n) : ""]);
   return [

@@ -15,8 +15,8 @@ function stepRow(step: SequenceStepReport, versions: number) {
     what: step.summary,
     reached: formatCount(step.reached),
     sent: mail ? formatCount(step.sent) : "",
-    opened: mail ? `${formatCount(step.opened)} (${of(step.opened)})` : "",
-    clicked: mail ? `${formatCount(step.clicked)} (${of(step.clicked)})` : "",
+    opened: mail ? `${formatCount(step.humanOpened)} (${of(step.humanOpened)})` : "",
+    clicked: mail ? `${formatCount(step.humanClicked)} (${of(step.humanClicked)})` : "",
     converted: mail ? `${formatCount(step.converted)} (${of(step.converted)})` : "",
     exited: step.kind === "if" ? `${formatCount(step.exited)} (${of(step.exited)})` : "",
   };
@@ -47,7 +47,7 @@ export function renderSequenceText(report: SequenceReport, options: { color: boo
     for (const [reason, n] of reasons) out.push(`  ${reason.padEnd(width)}  ${formatCount(n)}`);
     out.push("");
   }
-  const table = new Table({ head: ["step", "", "reached", "sent", "opened", "clicked", "converted", "exited"], style: { head: options.color ? ["bold"] : [], border: [] } });
+  const table = new Table({ head: ["step", "", "reached", "sent", "opened (people)", "clicked (people)", "converted", "exited"], style: { head: options.color ? ["bold"] : [], border: [] } });
   const versions = versionCount(report);
   for (const step of report.steps) {
     const row = stepRow(step, versions);
@@ -97,7 +97,7 @@ const TEMPLATE = `<!doctype html>
 </table>
 
 <h2>Steps <span class="muted">(rates of the enrollments that reached the step)</span></h2>
-<table><tr><th>Step</th><th></th><th class="n">Reached</th><th style="width:14%"></th><th class="n">Sent</th><th class="n">Opened</th><th class="n">Clicked</th><th class="n">Converted</th><th class="n">Exited</th></tr>
+<table><tr><th>Step</th><th></th><th class="n">Reached</th><th style="width:14%"></th><th class="n">Sent</th><th class="n">Opened (people)</th><th class="n">Clicked (people)</th><th class="n">Converted</th><th class="n">Exited</th></tr>
 {{#each steps}}<tr><td>{{step}}</td><td>{{what}}</td><td class="n">{{reached}}</td><td><div class="bar"><span style="width:{{width}}%"></span></div></td><td class="n">{{sent}}</td><td class="n">{{opened}}</td><td class="n">{{clicked}}</td><td class="n">{{converted}}</td><td class="n">{{exited}}</td></tr>{{/each}}
 </table>
 </main></body>

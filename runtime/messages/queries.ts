@@ -55,7 +55,8 @@ export const MESSAGE_SQL = {
   /** A message's engagement as the rollups count it (delivery, bounces, opens, clicks of recipients who are subscribers). */
   reportEngagement: `
     select coalesce(sum(n.delivered), 0)::bigint as delivered, coalesce(sum(n.bounced), 0)::bigint as bounced,
-      coalesce(sum(n.complained), 0)::bigint as complained, coalesce(sum(n.opened), 0)::bigint as opened, coalesce(sum(n.clicked), 0)::bigint as clicked
+      coalesce(sum(n.complained), 0)::bigint as complained, coalesce(sum(n.opened), 0)::bigint as opened, coalesce(sum(n.clicked), 0)::bigint as clicked,
+      coalesce(sum(n.human_opened), 0)::bigint as human_opened, coalesce(sum(n.human_clicked), 0)::bigint as human_clicked
     from campaign_sends c join campaign_counts n on n.campaign = c.campaign where c.message = $1`,
   /** Hard bounces of recipients who are no subscribers (they have no events): the suppression their send's SES bounce made. */
   reportAddressBounces: `

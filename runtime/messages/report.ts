@@ -14,7 +14,7 @@ export async function messageReport(pool: pg.Pool, name: string): Promise<Messag
   const [versions, statuses, engagement, addressBounces, applied] = await Promise.all([
     pool.query<{ versions: number; first_at: Date | null }>(MESSAGE_SQL.reportVersions, [name]),
     pool.query<{ status: string; n: number }>(MESSAGE_SQL.reportStatuses, [name]),
-    pool.query<Record<"delivered" | "bounced" | "complained" | "opened" | "clicked", string>>(MESSAGE_SQL.reportEngagement, [name]),
+    pool.query<Record<"delivered" | "bounced" | "complained" | "opened" | "clicked" | "human_opened" | "human_clicked", string>>(MESSAGE_SQL.reportEngagement, [name]),
     pool.query<{ n: number }>(MESSAGE_SQL.reportAddressBounces, [name]),
     pool.query(MESSAGE_SQL.isApplied, [name]),
   ]);
@@ -39,5 +39,7 @@ export async function messageReport(pool: pg.Pool, name: string): Promise<Messag
     complained: Number(e?.complained ?? 0),
     opened: Number(e?.opened ?? 0),
     clicked: Number(e?.clicked ?? 0),
+    humanOpened: Number(e?.human_opened ?? 0),
+    humanClicked: Number(e?.human_clicked ?? 0),
   };
 }

@@ -4,6 +4,8 @@ import { ApiError } from "../http/errors.js";
 import { SEQUENCE_SQL } from "../sequences/queries.js";
 import { parseSequenceSpec, stepKind, stepLabel, stepSummary, type SequenceSpec } from "../sequences/spec.js";
 
+type EngagementKey = "sent" | "delivered" | "opened" | "clicked" | "human_opened" | "human_clicked" | "converted" | "unsubscribed" | "bounced";
+
 /**
  * `GET /v1/reports/sequences/:name`: enrollments by status and exit reason,
  * and a funnel per version and step. Steps of versions nobody enrolled in are
@@ -14,7 +16,7 @@ export async function sequenceReport(pool: pg.Pool, name: string): Promise<Seque
     pool.query<{ version: number; spec: unknown }>(SEQUENCE_SQL.reportVersions, [name]),
     pool.query<{ status: string; exit_reason: string | null; n: number }>(SEQUENCE_SQL.reportStatuses, [name]),
     pool.query<{ version: number; step: number; kind: string; outcome: string; n: number }>(SEQUENCE_SQL.reportSteps, [name]),
-    pool.query<Record<"version" | "step", number> & Record<"sent" | "delivered" | "opened" | "clicked" | "converted" | "unsubscribed" | "bounced", string>>(
+    pool.query<Record<"version" | "step", number> & Record<EngagementKey, string>>(
       SEQUENCE_SQL.reportStepEngagement,
       [name],
     ),
@@ -56,7 +58,7 @@ export async function sequenceReport(pool: pg.Pool, name: string): Promise<Seque
     if (!used && version.version !== newest) continue;
     steps.forEach((step, i) => {
       const counts = mail.get(at(version.version, i));
-      const number = (key: "sent" | "delivered" | "opened" | "clicked" | "converted" | "unsubscribed" | "bounced") => Number(counts?.[key] ?? 0);
+      const number = (key: EngagementKey) => Number(counts?.[key] ?? 0);
       report.steps.push({
         version: version.version,
         step: i + 1,
@@ -69,6 +71,8 @@ export async function sequenceReport(pool: pg.Pool, name: string): Promise<Seque
         delivered: number("delivered"),
         opened: number("opened"),
         clicked: number("clicked"),
+        humanOpened: number("human_opened"),
+        humanClicked: number("human_clicked"),
         converted: number("converted"),
         unsubscribed: number("unsubscribed"),
         bounced: number("bounced"),

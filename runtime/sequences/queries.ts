@@ -108,7 +108,8 @@ export const SEQUENCE_SQL = {
   reportStepEngagement: `
     select c.sequence_version as version, c.step, c.campaign,
       coalesce(sum(n.sent), 0)::bigint as sent, coalesce(sum(n.delivered), 0)::bigint as delivered, coalesce(sum(n.opened), 0)::bigint as opened,
-      coalesce(sum(n.clicked), 0)::bigint as clicked, coalesce(sum(n.converted), 0)::bigint as converted,
+      coalesce(sum(n.clicked), 0)::bigint as clicked, coalesce(sum(n.human_opened), 0)::bigint as human_opened,
+      coalesce(sum(n.human_clicked), 0)::bigint as human_clicked, coalesce(sum(n.converted), 0)::bigint as converted,
       coalesce(sum(n.bounced), 0)::bigint as bounced, coalesce(sum(n.unsubscribed), 0)::bigint as unsubscribed
     from campaign_sends c left join campaign_counts n on n.campaign = c.campaign
     where c.sequence = $1

@@ -4,7 +4,7 @@ import { runner } from "node-pg-migrate";
 import pg from "pg";
 import { MIGRATIONS_DIR } from "../../../runtime/db/migrate.js";
 import { foldRollups } from "../../../runtime/reports/rollups.js";
-import { compareVariants, twoProportionZTest } from "../../../runtime/reports/significance.js";
+import { abTestVerdict, compareVariants, twoProportionZTest } from "../../../runtime/reports/significance.js";
 import type { CampaignReport, CampaignSummary } from "../../../schemas/report.js";
 import { freshDatabase, stopDatabase } from "../../helpers/database.js";
 import { waitFor } from "../../helpers/wait-for.js";
@@ -40,25 +40,34 @@ interface Send {
 async function generate(rt: TestRuntime, sends: Send[], seed: number): Promise<void> {
   const next = random(seed);
   const groups: object[][] = [];
-  const sesRows: { key: string; subscriber: string; name: string; at: string; send: string; data: object }[] = [];
+  const sesRows: { key: string; subscriber: string; name: string; at: string; send: string; data: object; actor: string | null; reason: string | null }[] = [];
   let n = 0;
   const day = (d: number, h: number) => new Date(Date.now() + d * 86_400_000 + h * 3_600_000).toISOString();
   for (const s of sends) {
     const events: object[] = [];
     groups.push(events);
-    const ses = (name: string, at: string, data: object = {}) => sesRows.push({ key: `gen-${seed}-${n++}`, subscriber: s.subscriber_id, name, at, send: s.id, data });
+    const ses = (name: string, at: string, data: object = {}, actor: string | null = null, reason: string | null = null) =>
+      sesRows.push({ key: `gen-${seed}-${n++}`, subscriber: s.subscriber_id, name, at, send: s.id, data, actor, reason });
     const api = (type: string, at: string, extra: object = {}) => events.push({ idempotencyKey: `gen-${seed}-${n++}`, type, subscriber: { email: s.email }, occurredAt: at, sendId: s.id, ...extra });
     const r = next();
     if (r < 0.05) ses("ses.bounce", day(0, 0), { bounceType: next() < 0.6 ? "Permanent" : "Transient" });
     else ses("ses.delivery", day(0, 0));
     if (next() < 0.01) ses("ses.complaint", day(0, 2));
     if (next() < 0.4) {
-      for (let i = 0; i < 1 + Math.floor(next() * 3); i++) ses("ses.open", day(Math.floor(next() * 3), 1));
+      // Opens by people, by Apple's privacy proxy, and from before classification (no actor).
+      for (let i = 0; i < 1 + Math.floor(next() * 3); i++) {
+        const who = next();
+        ses("ses.open", day(Math.floor(next() * 3), 1), {}, who < 0.4 ? "human" : who < 0.8 ? "machine" : null, who < 0.4 ? "ordinary-client" : who < 0.8 ? "apple-privacy-proxy" : null);
+      }
       if (next() < 0.5) {
         // Clicks on one of two links, or naming none (each counts once per send and link).
         for (let i = 0; i < 1 + Math.floor(next() * 3); i++) {
           const link = Math.floor(next() * 3);
-          api("click", day(Math.floor(next() * 3), 2), link < 2 ? { properties: { link } } : {});
+          // A person's browser, a scanner's client, or nothing to tell by.
+          const who = next();
+          const userAgent = who < 0.5 ? "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" : who < 0.8 ? "python-requests/2.32.3" : undefined;
+          const properties = { ...(link < 2 ? { link } : {}), ...(userAgent ? { userAgent } : {}) };
+          api("click", day(Math.floor(next() * 3), 2), { ...(Object.keys(properties).length > 0 ? { properties } : {}), ...(userAgent ? { ip: "203.0.113.9" } : {}) });
         }
         if (next() < 0.3) {
           const currency = ["USD", "EUR", "JPY"][Math.floor(next() * 3)]!;
@@ -86,11 +95,20 @@ async function generate(rt: TestRuntime, sends: Send[], seed: number): Promise<v
   // SES events as POST /v1/webhooks/ses stores them: attributed to the send's campaign and variant, in the subscriber's country.
   await query(
     rt.databaseUrl,
-    `insert into events (idempotency_key, subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)
-     select r.key, r.subscriber, r.name, r.at, s.id, r.data, s.campaign, s.variant, sub.country
-     from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::uuid[], $6::jsonb[]) as r (key, subscriber, name, at, send, data)
+    `insert into events (idempotency_key, subscriber_id, name, occurred_at, send_id, data, campaign, variant, country, actor, actor_reason)
+     select r.key, r.subscriber, r.name, r.at, s.id, r.data, s.campaign, s.variant, sub.country, r.actor, r.reason
+     from unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[], $5::uuid[], $6::jsonb[], $7::text[], $8::text[]) as r (key, subscriber, name, at, send, data, actor, reason)
      join sends s on s.id = r.send join subscribers sub on sub.id = r.subscriber`,
-    [sesRows.map((r) => r.key), sesRows.map((r) => r.subscriber), sesRows.map((r) => r.name), sesRows.map((r) => r.at), sesRows.map((r) => r.send), sesRows.map((r) => JSON.stringify(r.data))],
+    [
+      sesRows.map((r) => r.key),
+      sesRows.map((r) => r.subscriber),
+      sesRows.map((r) => r.name),
+      sesRows.map((r) => r.at),
+      sesRows.map((r) => r.send),
+      sesRows.map((r) => JSON.stringify(r.data)),
+      sesRows.map((r) => r.actor),
+      sesRows.map((r) => r.reason),
+    ],
   );
 }
 
@@ -112,7 +130,21 @@ async function expectedFromRaw(databaseUrl: string, campaign: string) {
       opens: await one("select count(*)::int as n from events where campaign = $1 and name in ('open', 'ses.open')"),
       // Each (send, link) once: a send is one (campaign, subscriber); the link is data.link ('' when a click names none).
       clicks: await one("select count(distinct (subscriber_id, coalesce(data->>'link', '')))::int as n from events where campaign = $1 and name in ('click', 'ses.click')"),
+      // A person who clicked opened it, whatever the opens say.
+      humanOpened: await distinct("'open', 'ses.open', 'click', 'ses.click'", "and actor = 'human'"),
+      humanClicked: await distinct("'click', 'ses.click'", "and actor = 'human'"),
+      humanOpens: await one("select count(*)::int as n from events where campaign = $1 and name in ('open', 'ses.open') and actor = 'human'"),
+      machineOpens: await one("select count(*)::int as n from events where campaign = $1 and name in ('open', 'ses.open') and actor = 'machine'"),
+      humanClicks: await one("select count(distinct (subscriber_id, coalesce(data->>'link', '')))::int as n from events where campaign = $1 and name in ('click', 'ses.click') and actor = 'human'"),
+      machineClicks: await one("select count(distinct (subscriber_id, coalesce(data->>'link', '')))::int as n from events where campaign = $1 and name in ('click', 'ses.click') and actor = 'machine'"),
     },
+    machineReasons: await query<{ reason: string; opens: number; clicks: number }>(
+      databaseUrl,
+      `select actor_reason as reason, count(*) filter (where name in ('open', 'ses.open'))::int as opens, count(*) filter (where name in ('click', 'ses.click'))::int as clicks
+       from events where campaign = $1 and actor = 'machine' and name in ('open', 'ses.open', 'click', 'ses.click')
+       group by actor_reason order by count(*) desc, actor_reason limit 5`,
+      [campaign],
+    ),
     revenue: await query<{ currency: string; purchases: number; refunds: number; revenueMinor: number; refundedMinor: number }>(
       databaseUrl,
       `select currency, count(*) filter (where name = 'purchase')::int as purchases, count(*) filter (where name = 'refund')::int as refunds,
@@ -149,6 +181,7 @@ async function expectedFromRaw(databaseUrl: string, campaign: string) {
 
 function assertMatches(report: CampaignReport, expected: Awaited<ReturnType<typeof expectedFromRaw>>): void {
   assert.deepEqual(report.totals, expected.totals);
+  assert.deepEqual(report.engagement?.machineReasons.map(({ reason, opens, clicks }) => ({ reason, opens, clicks })), expected.machineReasons);
   assert.deepEqual(
     report.revenue.map(({ netMinor, ...line }) => {
       assert.equal(netMinor, line.revenueMinor - line.refundedMinor);
@@ -210,7 +243,11 @@ describe("campaign reports from the rollups equal plain SQL over the raw events"
     const t = report.totals;
     assert.equal(report.deliveryReported, true);
     assert.equal(report.rates.delivery, t.delivered / t.sent);
-    assert.equal(report.rates.click, t.clicked / t.delivered);
+    assert.equal(report.rates.click, t.humanClicked / t.delivered);
+    assert.equal(report.rates.open, t.humanOpened / t.delivered);
+    assert.equal(report.rates.clickToOpen, t.humanClicked / t.humanOpened);
+    assert.ok(t.humanClicked > 0 && t.machineClicks > 0 && t.humanOpens > 0 && t.machineOpens > 0, "the data set has human and machine engagement");
+    assert.equal(report.engagement?.unknownOpens, t.opens - t.humanOpens - t.machineOpens);
     assert.equal(report.rates.conversion, t.converted / t.delivered);
     assert.equal(report.complaintRateAboveLimit, t.complained / t.delivered >= 0.003);
     // 800 recipients at $0.10 per 1,000 = 8 cents.
@@ -221,7 +258,8 @@ describe("campaign reports from the rollups equal plain SQL over the raw events"
     assert.equal(report.roasNote, "revenue in EUR, JPY is not included (no exchange rate to USD)");
     assert.equal(report.comparisons.length, 1);
     assert.equal(report.comparisons[0]!.control, "a");
-    assert.match(report.comparisons[0]!.verdict, /^(No clear difference|b's (click|conversion) rate is (higher|lower))/);
+    assert.match(report.comparisons[0]!.verdict, /^(No clear difference|b's (human click|conversion) rate is (higher|lower))/);
+    assert.match(report.abTest!.verdict, /Decided by (human clicks|conversions); machine opens and clicks/);
   });
 
   it("keeps unique counts exact when concurrent batches carry the same subscribers' clicks, while replicas fold", async () => {
@@ -362,10 +400,30 @@ describe("two-proportion z-test", { timeout: 180_000 }, () => {
   });
 
   it("says in plain words which variant wins, when it cannot tell, and when there is too little data", () => {
-    const a = { name: "a", base: 1000, clicked: 200, converted: 40 };
-    assert.match(compareVariants(a, { name: "b", base: 1000, clicked: 250, converted: 70 }).verdict, /^b's conversion rate is higher than a's: 7\.00 % vs 4\.00 % \(p = 0\.00\d\)/);
-    assert.match(compareVariants(a, { name: "b", base: 1000, clicked: 205, converted: 41 }).verdict, /^No clear difference in conversion rate between b and a yet/);
-    assert.match(compareVariants(a, { name: "b", base: 1000, clicked: 160, converted: 2 }).verdict, /^b's click rate is lower/);
-    assert.match(compareVariants({ name: "a", base: 10, clicked: 1, converted: 0 }, { name: "b", base: 12, clicked: 2, converted: 0 }).verdict, /^Too little data/);
+    const a = { name: "a", base: 1000, opened: 500, clicked: 200, converted: 40 };
+    assert.match(compareVariants(a, { name: "b", base: 1000, opened: 500, clicked: 250, converted: 70 }).verdict, /^b's conversion rate is higher than a's: 7\.00 % vs 4\.00 % \(p = 0\.00\d\)/);
+    assert.match(compareVariants(a, { name: "b", base: 1000, opened: 500, clicked: 205, converted: 41 }).verdict, /^No clear difference in conversion rate between b and a yet/);
+    assert.match(compareVariants(a, { name: "b", base: 1000, opened: 500, clicked: 160, converted: 2 }).verdict, /^b's human click rate is lower/);
+    assert.match(compareVariants({ name: "a", base: 10, opened: 5, clicked: 1, converted: 0 }, { name: "b", base: 12, opened: 5, clicked: 2, converted: 0 }).verdict, /^Too little data/);
+  });
+
+  it("names a winner by human clicks or conversions, by opens only when the campaign says so", () => {
+    // a: opened by every privacy proxy, hardly clicked; b: clicked by people.
+    const a = { name: "a", base: 200, opened: 190, clicked: 4, converted: 0 };
+    const b = { name: "b", base: 200, opened: 60, clicked: 40, converted: 0 };
+    const byDefault = abTestVerdict([a, b], "auto");
+    assert.equal(byDefault.metric, "click");
+    assert.equal(byDefault.winner, "b");
+    assert.match(byDefault.verdict, /^b wins: its human click rate beats a's, 20\.0 % vs 2\.00 % \(p = < 0\.001\).*Decided by human clicks; machine opens and clicks/);
+    const byOpens = abTestVerdict([a, b], "opens");
+    assert.equal(byOpens.winner, "a");
+    assert.match(byOpens.verdict, /Decided by human opens \(decideBy\)/);
+    // No clicks at all in a: the pooled rate still expects 5 in each, so b's lead is testable.
+    assert.equal(abTestVerdict([{ ...a, clicked: 0 }, { ...b, clicked: 12 }], "clicks").winner, "b");
+    assert.equal(abTestVerdict([a, { ...b, clicked: 6 }], "auto").winner, null);
+    assert.match(abTestVerdict([{ ...a, base: 20 }, b], "auto").verdict, /^No winner yet: too little data/);
+    // Three variants: the best must beat the runner-up.
+    const c = { name: "c", base: 200, opened: 60, clicked: 38, converted: 0 };
+    assert.equal(abTestVerdict([a, b, c], "auto").winner, null);
   });
 });

@@ -21,6 +21,8 @@ import { registerReportRoutes } from "./reports/routes.js";
 import { shippedRates } from "./tax/rates.js";
 import { registerTaxRoutes } from "./tax/routes.js";
 import { registerPublicLinks } from "./public/links.js";
+import { networkLookup } from "./engagement/networks.js";
+import { registerOpenPixel } from "./engagement/pixel-route.js";
 import { registerFormRoutes } from "./forms/routes.js";
 import { purgeExpiredSignups } from "./forms/signup.js";
 import { registerPreferencePage } from "./public/preferences.js";
@@ -93,11 +95,15 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
   const erasure = erasureKey(config.MK_SIGNING_SECRET);
   // The shipped tax rates are read now: a damaged data file stops the runtime at start, not at the first purchase.
   shippedRates();
+  const trustedProxies = config.MK_TRUST_PROXY;
   const reportCache = createReportCache({ ttlSeconds: config.MK_REPORT_CACHE_SECONDS, redisUrl: config.REDIS_URL });
   const app = Fastify({
     // Link tokens in request URLs are cut to a prefix (request-log.ts): a whole one is a working link.
     logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"], serializers: { req: serializeRequest }, ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: DEFAULT_BODY_LIMIT,
+    // request.ip is the socket's peer unless MK_TRUST_PROXY names it as a proxy: an open's address must be the reader's, never one a client claims.
+    // Fastify takes a bare hop count as trusting no one (it cannot check the peer), so a count is the test proxy-addr makes of each hop.
+    trustProxy: typeof trustedProxies === "number" ? (_address: string, hop: number) => hop < trustedProxies : (trustedProxies ?? false),
     // An email address in a path (/v1/subscribers/:email) may take 254 characters, escaped up to three times that.
     routerOptions: { maxParamLength: 800 },
     genReqId: (request) => {
@@ -202,8 +208,12 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     clearInterval(foldTimer);
     await folding;
   });
-  // The signed links inside sent emails.
-  registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer });
+  // The signed links inside sent emails, and the open pixel; opens and clicks are classified by their address's network (MK_ASN_DB).
+  const lookups = { networks: () => networkLookup(config.MK_ASN_DB), countryOf };
+  // A missing or broken ASN database stops the runtime at start, not at the first open.
+  app.addHook("onReady", async () => void (await lookups.networks()));
+  registerPublicLinks(app, { pool, signingSecret: config.MK_SIGNING_SECRET, composer: sending.composer, ...lookups });
+  registerOpenPixel(app, { pool, signingSecret: config.MK_SIGNING_SECRET, ...lookups });
   registerPreferencePage(app, { pool, signingSecret: config.MK_SIGNING_SECRET });
   // Signup forms and their confirmation links (mk.yaml forms:).
   const forms = registerFormRoutes(app, {
@@ -226,6 +236,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     clock,
     certificates: options.snsCertificates ?? httpsCertificates(),
     confirmSubscription: options.confirmSnsSubscription ?? visitSubscribeUrl,
+    networks: lookups.networks,
   });
 
   // 6. The API. Every route's rule (runtime/http/access.ts) is enforced before its body is read: the token's scope, the body's type.
@@ -250,7 +261,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
       registerSendRoutes(v1, { pool, transport: sending.transport });
       const proofs = registerTestSendRoute(v1, { pool, transport: sending.transport, perHour: config.MK_TEST_SENDS_PER_HOUR, redisUrl: config.REDIS_URL });
       v1.addHook("onClose", proofs.close);
-      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, clock, ledgerKey: config.MK_LEDGER_KEY });
+      registerEventRoutes(v1, { pool, registry: metrics.registry, batchLimit: config.MK_EVENTS_BATCH_LIMIT, attributionWindow: config.MK_ATTRIBUTION_WINDOW, countryOf, networks: lookups.networks, clock, ledgerKey: config.MK_LEDGER_KEY });
       registerReportRoutes(v1, { pool, cache: reportCache });
       registerMessageRoutes(v1, { pool });
       registerTaxRoutes(v1, { pool, ledgerKey: config.MK_LEDGER_KEY });

@@ -43,7 +43,10 @@ export const message = z.strictObject({
   data: messageDataSchema.default({}),
   configurationSet: z.string().min(1).optional().meta({ description: "SES configuration set of this message (default sending.transactional.configurationSet, then sending.configurationSet)." }),
   tracking: z
-    .strictObject({ clicks: z.boolean().default(false).meta({ description: "Track clicks on its links (default false)." }) })
+    .strictObject({
+      clicks: z.boolean().default(false).meta({ description: "Track clicks on its links (default false)." }),
+      opens: z.boolean().default(false).meta({ description: "Carry an open pixel (default false): a transactional message has one only when it says so." }),
+    })
     .optional(),
 });
 export type Message = z.infer<typeof message>;

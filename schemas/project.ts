@@ -3,7 +3,7 @@ import { z } from "zod";
 import { dkimSettings } from "./dkim.js";
 import { localeSettings } from "./locales.js";
 import { taxRateOverride } from "./tax.js";
-import { apiVersion, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, templatePath, timeZone } from "./common.js";
+import { apiVersion, countryCode, currencyCode, emailAddress, ENV_VAR_PATTERN, locale, mailbox, resourceName, templatePath, timeZone } from "./common.js";
 
 export const utm = z.strictObject({
   source: z.string().min(1).optional(),
@@ -136,6 +136,15 @@ export const project = z.strictObject({
       clicks: z.boolean().default(true),
       opens: z.boolean().default(false),
       utm: utm.default({}),
+      ip: z
+        .enum(["keep", "truncate", "drop"])
+        .default("truncate")
+        .meta({ description: "What is stored of an open's or click's IP address once it was classified and its country found: keep all of it, truncate it to /24 (IPv4) or /48 (IPv6), or drop it." }),
+      noOpensIn: z
+        .array(countryCode)
+        .max(250)
+        .optional()
+        .meta({ description: "No open pixel for subscribers in these countries (ISO 3166-1 alpha-2), e.g. where a tracking pixel needs consent." }),
     })
     .prefault({}),
   sending: z

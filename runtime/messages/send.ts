@@ -142,7 +142,8 @@ async function messageSnapshot(client: pg.PoolClient, stored: ReadonlyMap<string
   const known = stored.get(source);
   if (known) return { key: known, source };
   const { project, spec } = applied;
-  const tracked = { ...project, tracking: { ...project.tracking, clicks: spec.tracking?.clicks ?? false } };
+  // A transactional message tracks clicks and opens only when it says so, whatever the project does for campaigns.
+  const tracked = { ...project, tracking: { ...project.tracking, clicks: spec.tracking?.clicks ?? false, opens: spec.tracking?.opens ?? false } };
   const snapshot = await snapshotCampaign(
     client,
     tracked,

@@ -6,6 +6,8 @@ import { SEND_SQL } from "../sending/queries.js";
 import { LINK_SQL } from "./queries.js";
 import type { SendSnapshot } from "../sending/snapshot.js";
 import { withTransaction } from "../db/transaction.js";
+import { recordClick } from "../engagement/record-click.js";
+import type { AddressLookups } from "../engagement/request-evidence.js";
 import { CONSENT_SQL } from "../subscribers/consent.js";
 import { page, userAgent } from "./page.js";
 import { Emphasis, pageLanguages, type PageText } from "./page-language.js";
@@ -19,12 +21,6 @@ interface SendRow extends LedgerRow {
 function topicTitle(snapshot: SendSnapshot, topic: string): string {
   return snapshot.topicTitle ?? topic;
 }
-
-/**
- * Raw click rows one (send, link) may store per minute; more clicks still
- * redirect. Reports count a (send, link) once anyway (migration 000013).
- */
-const CLICK_ROWS_PER_MINUTE = 3;
 
 /**
  * The email in the browser is the campaign's HTML, with the subscriber's data
@@ -50,11 +46,12 @@ const VIEW_CSP = [
  * request's Accept-Language or the project's default, so they tell nothing.
  *   GET  /u/:token  a page that asks to confirm (link scanners fetch GETs; they must not unsubscribe anyone)
  *   POST /u/:token  unsubscribe: RFC 8058 one-click from the mailbox provider, or the page's button
- *   GET  /c/:token  a tracked click: records it (at most CLICK_ROWS_PER_MINUTE rows per send and link), redirects
- *                   to the campaign's stored link N (never anywhere else)
+ *   GET  /c/:token  a tracked click: records it, classified (at most CLICK_ROWS_PER_MINUTE rows per send and
+ *                   link, runtime/engagement/record-click.ts), redirects to the campaign's stored link N (never
+ *                   anywhere else); a HEAD too, recorded as a machine's
  *   GET  /v/:token  the email in the browser, sandboxed, with links as old as the email's own
  */
-export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool; signingSecret: string; composer: MessageComposer }): void {
+export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool; signingSecret: string; composer: MessageComposer } & AddressLookups): void {
   const { pool } = deps;
   const lookup = async (text: string, kind: LinkKind) => {
     const token = verifyLinkToken(deps.signingSecret, text, kind);
@@ -129,7 +126,12 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
         const t = await subscriberText(row.id);
         return page(reply, 404, t, "links.noSuchLinkTitle", `<p>${t.html("links.noSuchLink")}</p>`);
       }
-      await pool.query(LINK_SQL.recordClick, [row.id, token.linkIndex, JSON.stringify({ campaign: row.campaign, link: token.linkIndex, url: target }), CLICK_ROWS_PER_MINUTE]);
+      await recordClick(pool, deps, request, {
+        sendId: row.id,
+        linkIndex: token.linkIndex,
+        data: { campaign: row.campaign, link: token.linkIndex, url: target },
+        tracking: row.snapshot.tracking,
+      });
       return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(target, 302);
     });
 

@@ -3,7 +3,9 @@ export const LINK_SQL = {
   /**
    * A tracked click ($1 send, $2 link index, $3 the event's data): stored as
    * a `click` event unless this (send, link) stored $4 already in this UTC
-   * minute (click_throttle, migration 000013); returns a row when stored.
+   * minute (click_throttle, migration 000013), with $5 its country, $6 the
+   * address as kept, $7 actor and $8 its reason
+   * (runtime/engagement/record-click.ts); returns a row when stored.
    */
   recordClick: `
     with slot as (
@@ -14,10 +16,10 @@ export const LINK_SQL = {
         where t.minute <> excluded.minute or t.recorded < $4
       returning 1
     )
-    insert into events (subscriber_id, name, occurred_at, send_id, data, campaign, variant, country)
-    select s.subscriber_id, 'click', now(), s.id, $3, s.campaign, s.variant, sub.country
-    from slot, sends s join subscribers sub on sub.id = s.subscriber_id
-    where s.id = $1
+    insert into events (subscriber_id, name, occurred_at, send_id, data, campaign, variant, country, ip, actor, actor_reason)
+    select s.subscriber_id, 'click', now(), s.id, $3, s.campaign, s.variant, $5, $6, $7, $8
+    from slot, sends s
+    where s.id = $1 and s.subscriber_id is not null
     returning 1`,
   /** The language of the subscriber a send ($1) went to: their own locale, else the one the message was sent in. */
   readerLocale: `

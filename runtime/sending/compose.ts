@@ -132,6 +132,7 @@ export class MessageComposer {
       ...(recipient.message ? { data: recipient.message.data, message: { name: snapshot.message ?? snapshot.campaign, subject: variant.subject } } : {}),
     });
     const mailto = this.links.unsubscribeMailto ?? `unsubscribe@${mailboxDomain(snapshot.from)}`;
+    const html = carriesOpenPixel(snapshot, recipient) ? withOpenPixel(message.html, link("open")) : message.html;
     return {
       sendId: recipient.sendId,
       campaign: snapshot.campaign,
@@ -139,7 +140,7 @@ export class MessageComposer {
       from: snapshot.from,
       replyTo: snapshot.replyTo,
       subject: message.subject,
-      html: message.html,
+      html,
       text: message.text,
       ...(reader ? { locale: reader.code } : {}),
       headers: recipient.message ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Message": snapshot.message ?? snapshot.campaign, ...contentLanguage(reader) } : recipient.confirm ? { "X-Mk-Send-Id": recipient.sendId, "X-Mk-Campaign": snapshot.campaign, ...contentLanguage(reader) } : {
@@ -185,6 +186,25 @@ export class MessageComposer {
     }
     return reader;
   }
+}
+
+/**
+ * Whether this recipient's mail carries the open pixel: when the send tracks
+ * opens (a transactional message only when its Message says so), never in a
+ * form's confirmation email (no list mail, and no subscriber yet) and never
+ * to a subscriber in one of the countries `tracking.noOpensIn` lists.
+ */
+function carriesOpenPixel(snapshot: SendSnapshot, recipient: Recipient): boolean {
+  if (!snapshot.tracking?.opens || recipient.confirm) return false;
+  const country = recipient.subscriber.country;
+  return country === null || !(snapshot.tracking.noOpensIn ?? []).includes(country);
+}
+
+/** A 1×1 image at the end of the body, where it takes no room in the layout; appended to a document without `</body>`. */
+function withOpenPixel(html: string, url: string): string {
+  const pixel = `<img src="${url}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">`;
+  const end = html.toLowerCase().lastIndexOf("</body>");
+  return end === -1 ? html + pixel : html.slice(0, end) + pixel + html.slice(end);
 }
 
 /** RFC 3282: the language of the message, for clients and screen readers. */

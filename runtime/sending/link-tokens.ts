@@ -2,8 +2,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 /**
  * Tokens in the public links of a sent email: unsubscribe (`/u/…`), tracked
- * click (`/c/…`), view in the browser (`/v/…`) and the preference page
- * (`/p/…`). A token is base64url of
+ * click (`/c/…`), view in the browser (`/v/…`), the preference page (`/p/…`)
+ * and the open pixel (`/o/…`). A token is base64url of
  *
  *   version (1) | kind (1) | send id (16) | link index (2) | issued, seconds (4) | MAC (16)
  *
@@ -12,7 +12,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * names a ledger row, never a URL: a click redirects only to the link the
  * campaign stored at that index.
  */
-export type LinkKind = "unsubscribe" | "click" | "view" | "preferences";
+export type LinkKind = "unsubscribe" | "click" | "view" | "preferences" | "open";
 
 export interface LinkToken {
   kind: LinkKind;
@@ -23,7 +23,7 @@ export interface LinkToken {
 }
 
 const VERSION = 1;
-const KIND_BYTES: Record<LinkKind, number> = { unsubscribe: 0x75, click: 0x63, view: 0x76, preferences: 0x70 };
+const KIND_BYTES: Record<LinkKind, number> = { unsubscribe: 0x75, click: 0x63, view: 0x76, preferences: 0x70, open: 0x6f };
 const PAYLOAD_BYTES = 24;
 const MAC_BYTES = 16;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{54}$/;
@@ -34,6 +34,7 @@ export const TOKEN_LIFETIME_SECONDS: Record<LinkKind, number | undefined> = {
   preferences: undefined,
   click: 400 * 24 * 3600,
   view: 400 * 24 * 3600,
+  open: 400 * 24 * 3600,
 };
 
 function mac(secret: string, payload: Buffer): Buffer {

@@ -3,6 +3,7 @@ import type { Campaign, Catalogs, LocaleOverrides, StoredProject, Variant } from
 import { supportedSpelling } from "../../schemas/locales.js";
 import { appliedCatalogs, localesOf } from "../locales/applied.js";
 import { ApiError } from "../http/errors.js";
+import type { IpSetting } from "../engagement/ip-privacy.js";
 import { sha256 } from "../state/canonical.js";
 import { SEND_SQL } from "./queries.js";
 import { prepareLinks } from "./tracked-links.js";
@@ -43,6 +44,18 @@ export interface SnapshotLocales {
 }
 
 /**
+ * What a send tracks besides clicks, fixed at its start: whether its mail
+ * carries an open pixel (never in the countries listed), and what its opens
+ * and clicks keep of their address. A snapshot from before open tracking
+ * has none: no pixel, addresses truncated.
+ */
+export interface SnapshotTracking {
+  opens: boolean;
+  ip: IpSetting;
+  noOpensIn?: string[] | undefined;
+}
+
+/**
  * Everything about a campaign's send, fixed when it starts (campaign_sends.snapshot):
  * later applies cannot change mail already on its way.
  */
@@ -69,10 +82,13 @@ export interface SendSnapshot {
   variants: SnapshotVariant[];
   /** Set when the project has `locales:`: each recipient gets the first locale of their chain. */
   locales?: SnapshotLocales | undefined;
+  tracking?: SnapshotTracking | undefined;
+  /** What decides the campaign's A/B test (its decideBy); absent: conversions when there are enough, else human clicks. */
+  decideBy?: Campaign["decideBy"];
 }
 
 /** What a snapshot is made of: a campaign, or a sequence's send step dressed as one. */
-export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from" | "replyTo" | "template" | "variants" | "data" | "utm" | "transactional" | "topic" | "locales"> & {
+export type SnapshotSource = Pick<CampaignSpec, "subject" | "preheader" | "from" | "replyTo" | "template" | "variants" | "data" | "utm" | "transactional" | "topic" | "locales"> & Partial<Pick<CampaignSpec, "decideBy">> & {
   schedule?: { window?: string | undefined } | undefined;
 };
 
@@ -125,6 +141,8 @@ export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSp
     configurationSet: project.sending.configurationSet,
     variants: snapshotVariants,
     ...(project.locales ? { locales: { ...localesOf(project), catalogs: await appliedCatalogs(client) } } : {}),
+    ...(spec.decideBy ? { decideBy: spec.decideBy } : {}),
+    tracking: { opens: project.tracking.opens, ip: project.tracking.ip, ...(project.tracking.noOpensIn ? { noOpensIn: project.tracking.noOpensIn } : {}) },
   };
 }
 

@@ -71,6 +71,7 @@ export const PERSONAL_DATA: readonly PersonalDataLocation[] = [
   // Proofs (mk send test) go to the team's addresses, but one personalised for a subscriber (--as) may show theirs.
   { table: "proof_outbox", columns: ["recipient", "html", "text", "headers"], erase: { sql: `delete from proof_outbox where ${namesAddress("recipient")} or ${namesAddress("html")} or ${namesAddress("text")}` } },
   { table: "click_throttle", columns: ["send_id"], erase: { cascadesFrom: "sends" } },
+  { table: "open_throttle", columns: ["send_id"], erase: { cascadesFrom: "sends" } },
   { table: "enrollments", columns: ["subscriber_id", "trigger_key"], erase: { cascadesFrom: "subscribers" } },
   { table: "enrollment_history", columns: ["enrollment_id"], erase: { cascadesFrom: "enrollments" } },
   // Which subscribers were first to do what: the rollups already counted them, and keep their numbers.
@@ -97,6 +98,7 @@ export const NO_PERSONAL_DATA: Readonly<Record<string, { reason: string; reviewe
   sns_messages: { reason: "SNS message ids, topics and types only: the SES event itself is stored as an event of the subscriber" },
   campaign_rollups: { reason: "counts per campaign, variant, day and country" },
   campaign_revenue: { reason: "money per campaign, variant, day, country and currency" },
+  campaign_machine_reasons: { reason: "machine opens and clicks per campaign and reason" },
   campaign_rollup_deltas: { reason: "counts not yet folded into the rollups, per campaign, variant, day and country" },
   tax_ledger: { reason: "tax records: country, region, amounts, rate and the event's idempotency key, never the buyer (kept: the law requires them)" },
   tax_daily: { reason: "the ledger summed per country, day and currency" },

@@ -17,14 +17,14 @@ export interface LocalRepository {
   stop: () => Promise<void>;
 }
 
-/** mk init's repository in a fresh temporary folder, with mk up's runtime (embedded PostgreSQL) on it. */
-export async function initAndUp(prefix: string): Promise<LocalRepository> {
+/** mk init's repository in a fresh temporary folder, with mk up's runtime (embedded PostgreSQL) on it; `environment` adds to mk up's. */
+export async function initAndUp(prefix: string, environment: NodeJS.ProcessEnv = {}): Promise<LocalRepository> {
   const base = await mkdtemp(path.join(tmpdir(), prefix));
   // Enterable by others, so that run as root the cluster stays inside it rather than in /var/lib/mk.
   await chmod(base, 0o755);
   const repo = path.join(base, "campaigns");
   initRepository(repo, { force: false });
-  const local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0 });
+  const local = await startLocalRuntime({ dataDir: path.join(repo, ".mk"), port: 0, environment: { ...process.env, ...environment } });
   return {
     repo,
     local,

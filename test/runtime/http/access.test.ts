@@ -87,7 +87,7 @@ describe("route access: every route × every scope", { timeout: 180_000 }, () =>
     }
     // Unknown, revoked and expired tokens read the same: nothing tells them apart. What each scope reaches is written out here, not taken from the table under test.
     assert.equal(refusals.size, 1, [...refusals].join("\n"));
-    assert.deepEqual(publicRoutes.sort(), ["GET /c/:token", "GET /f/confirm/:token", "GET /healthz", "GET /metrics", "GET /p/:token", "GET /u/:token", "GET /v/:token", "OPTIONS /f/:form", "POST /f/:form", "POST /f/confirm/:token", "POST /p/:token", "POST /u/:token", "POST /v1/webhooks/ses"]);
+    assert.deepEqual(publicRoutes.sort(), ["GET /c/:token", "GET /f/confirm/:token", "GET /healthz", "GET /metrics", "GET /o/:token", "GET /p/:token", "GET /u/:token", "GET /v/:token", "OPTIONS /f/:form", "POST /f/:form", "POST /f/confirm/:token", "POST /p/:token", "POST /u/:token", "POST /v1/webhooks/ses"]);
     assert.equal(allowed.admin.length, routes.length - publicRoutes.length);
     assert.deepEqual(allowed.plan.sort(), ["GET /v1/applies", "GET /v1/state", "POST /v1/audiences/count"]);
     assert.deepEqual(allowed.apply.sort(), ["GET /v1/applies", "GET /v1/sends", "GET /v1/sends/ambiguous", "GET /v1/state", "POST /v1/apply", "POST /v1/audiences/count", "POST /v1/sends/due", "POST /v1/sends/start", "POST /v1/sends/test"]);

@@ -5,7 +5,7 @@ import { signLinkToken, verifyLinkToken, type LinkKind } from "../../../runtime/
 import { prepareLinks } from "../../../runtime/sending/tracked-links.js";
 
 const SECRET = "a-signing-secret-of-at-least-32-characters";
-const kinds: LinkKind[] = ["unsubscribe", "click", "view", "preferences"];
+const kinds: LinkKind[] = ["unsubscribe", "click", "view", "preferences", "open"];
 const token = fc.record({ kind: fc.constantFrom(...kinds), sendId: fc.uuid(), linkIndex: fc.integer({ min: 0, max: 65_535 }) });
 
 describe("signed link tokens", { timeout: 180_000 }, () => {

@@ -120,6 +120,8 @@ export const PROBLEM_CODES = {
   MK136: { severity: "error", title: "mk render / mk send test --data for a message: the data does not fit its data: schema" },
   MK137: { severity: "error", title: "{{{t}}}: a translation written without HTML escaping" },
   MK138: { severity: "warning", title: "a catalog key under mk. that overrides no public page string" },
+  MK139: { severity: "error", title: "an event condition's by: on an event other than open, click, ses.open or ses.click" },
+  MK140: { severity: "error", title: "decideBy on a campaign without variants" },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;

@@ -1,4 +1,4 @@
-import type { AttributeCondition, Condition } from "./condition.js";
+import { ENGAGEMENT_EVENTS, type AttributeCondition, type Condition, type EventCondition } from "./condition.js";
 
 /**
  * How large a condition grows once every `audience:` reference in it is
@@ -27,8 +27,13 @@ function ownParameters(condition: Condition): number {
   if ("attribute" in condition) return 1 + attributeParameters(condition);
   if ("tag" in condition || "country" in condition) return 1;
   if ("timezone" in condition) return 2;
-  if ("event" in condition) return 3 + ((condition.min ?? (condition.max === undefined ? 1 : 0)) > 0 ? 1 : 0) + (condition.max === undefined ? 0 : 1);
+  if ("event" in condition) return 3 + ((condition.min ?? (condition.max === undefined ? 1 : 0)) > 0 ? 1 : 0) + (condition.max === undefined ? 0 : 1) + actorParameters(condition);
   return 0;
+}
+
+/** Opens and clicks bind whose engagement counts, unless any. */
+function actorParameters(condition: EventCondition): number {
+  return ENGAGEMENT_EVENTS.includes(condition.event) && condition.by !== "any" ? 1 : 0;
 }
 
 function attributeParameters(condition: AttributeCondition): number {

@@ -37,8 +37,16 @@ export type Condition =
   | { country: ListOrValue }
   | { timezone: ListOrValue }
   | { consent: "marketing" }
-  | { event: string; within: string; min?: number; max?: number }
+  | EventCondition
   | { audience: string };
+
+/** Whose engagement an `event:` condition counts (opens and clicks only): people's unless it says otherwise. */
+export type EngagementActor = "human" | "machine" | "any";
+
+export type EventCondition = { event: string; within: string; min?: number; max?: number; by?: EngagementActor };
+
+/** The event names whose rows carry an actor (runtime/engagement/classify.ts), so `by:` applies to them only. */
+export const ENGAGEMENT_EVENTS: readonly string[] = ["open", "click", "ses.open", "ses.click"];
 
 export const ATTRIBUTE_OPERATORS: readonly AttributeOperator[] = [
   "eq", "ne", "in", "notIn", "gt", "gte", "lt", "lte", "exists", "contains",
@@ -84,10 +92,22 @@ const eventCondition = z
     within: duration,
     min: z.int().min(0).optional().meta({ description: "at least this many events (default 1)" }),
     max: z.int().min(0).optional().meta({ description: "at most this many events" }),
+    by: z
+      .enum(["human", "machine", "any"])
+      .optional()
+      .meta({ description: "for opens and clicks (open, click, ses.open, ses.click): whose engagement counts, human (the default), machine or any" }),
   })
   .superRefine((value, ctx) => {
     if (value.min !== undefined && value.max !== undefined && value.max < value.min) {
       ctx.addIssue({ code: "custom", path: ["max"], message: `max (${value.max}) is below min (${value.min})`, params: { code: "MK010" } });
+    }
+    if (value.by !== undefined && !ENGAGEMENT_EVENTS.includes(value.event)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["by"],
+        message: `by applies to open, click, ses.open and ses.click only, the events a person or a machine makes; remove it from this "${value.event}" condition`,
+        params: { code: "MK139" },
+      });
     }
   });
 

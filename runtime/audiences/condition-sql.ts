@@ -1,4 +1,4 @@
-import { ConditionSizes, durationMs, type AttributeCondition, type Condition } from "../../schemas/index.js";
+import { ConditionSizes, durationMs, ENGAGEMENT_EVENTS, type AttributeCondition, type Condition, type EventCondition } from "../../schemas/index.js";
 import { ApiError } from "../http/errors.js";
 
 /**
@@ -89,10 +89,13 @@ export class ConditionCompiler {
     throw new ApiError(400, "invalid_condition", `attribute condition on "${condition.attribute}" has no operator`);
   }
 
-  private event(condition: { event: string; within: string; min?: number; max?: number }): string {
+  private event(condition: EventCondition): string {
+    // Opens and clicks count people's unless the condition says otherwise: a privacy proxy or a link scanner is nobody's interest.
+    const by = ENGAGEMENT_EVENTS.includes(condition.event) ? (condition.by ?? "human") : "any";
     const count =
       `(select count(*) from events e where e.subscriber_id = s.id and e.name = ${this.param(condition.event)} ` +
-      `and e.occurred_at >= ${this.now ? this.param(this.now, "::timestamptz") : "now()"} - ${this.param(`${durationMs(condition.within)} milliseconds`, "::interval")})`;
+      `and e.occurred_at >= ${this.now ? this.param(this.now, "::timestamptz") : "now()"} - ${this.param(`${durationMs(condition.within)} milliseconds`, "::interval")}` +
+      `${by === "any" ? "" : ` and e.actor = ${this.param(by, "::text")}`})`;
     const min = condition.min ?? (condition.max === undefined ? 1 : 0);
     const parts = [];
     if (min > 0) parts.push(`${count} >= ${this.param(min, "::bigint")}`);

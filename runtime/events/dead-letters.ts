@@ -32,7 +32,7 @@ export async function listDeadLetters(pool: pg.Pool, limit: number): Promise<Dea
  */
 export async function replayDeadLetters(pool: pg.Pool, options: { ids?: number[] | undefined; limit: number } & Omit<IngestOptions, "deadLetter">): Promise<DeadLetterReplay> {
   const { rows } = await pool.query<DeadLetterRow>(EVENT_SQL.deadLetters, [options.ids ?? null, options.limit]);
-  const result = await ingestEvents(pool, rows.map((r) => parsePayload(r.payload)), { deadLetter: false, attributionWindowMs: options.attributionWindowMs, countryOf: options.countryOf, clock: options.clock, ledgerKey: options.ledgerKey });
+  const result = await ingestEvents(pool, rows.map((r) => parsePayload(r.payload)), { deadLetter: false, attributionWindowMs: options.attributionWindowMs, countryOf: options.countryOf, networkOf: options.networkOf, clock: options.clock, ledgerKey: options.ledgerKey });
   const done = result.results.flatMap((outcome) => (outcome.status === "rejected" ? [] : [Number(rows[outcome.index]!.id)]));
   const still = result.results.flatMap((outcome) => (outcome.status === "rejected" ? [{ id: Number(rows[outcome.index]!.id), reason: outcome.reason }] : []));
   await pool.query(EVENT_SQL.markReplayed, [done]);

@@ -7,6 +7,8 @@ import { taxContext } from "../tax/context.js";
 import { appendToLedger, type LedgerEntry, type LedgerKey } from "../tax/ledger.js";
 import { tagTaxes } from "../tax/tagging.js";
 import { systemClock, type Clock } from "../clock.js";
+import type { NetworkLookup } from "../engagement/networks.js";
+import { classifyReported, type ReportedClassification } from "../engagement/reported.js";
 import { enrollFromEvents } from "../sequences/enroll.js";
 import { attribute } from "./attribution.js";
 import type { CountryLookup } from "./geoip.js";
@@ -50,6 +52,8 @@ export interface IngestOptions {
   attributionWindowMs: number;
   /** The country of an IP address, for events with neither their own country nor a subscriber's. */
   countryOf?: CountryLookup | undefined;
+  /** The network of an open's or click's IP address, one piece of the evidence of who made it. */
+  networkOf?: NetworkLookup | undefined;
   /** The time enrollments in sequences start at. */
   clock?: Clock | undefined;
   /** MK_LEDGER_KEY: tax ledger entries are hashed with it (HMAC-SHA-256), plain SHA-256 without. */
@@ -99,6 +103,7 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
       const e = store.map((item) => item.valid.event);
       const attributed = await attribute(client, store.map((item) => ({ event: item.valid.event, subscriberId: item.subscriber.id })), options.attributionWindowMs);
       const countries = store.map((item) => item.valid.event.country ?? item.subscriber.country ?? (item.valid.event.ip ? options.countryOf?.(item.valid.event.ip) : undefined) ?? null);
+      const actors = await classifyEngagement(client, e, options.networkOf);
       const taxable = e.some((x) => x.type === "purchase" || x.type === "refund");
       const { tags, entries } = taxable
         ? tagTaxes(e.map((event, i) => ({ event, country: countries[i]!, campaign: attributed[i]?.campaign ?? null, variant: attributed[i]?.variant ?? null })), await taxContext(client))
@@ -123,6 +128,8 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
           x.region ?? null,
           tags[i]?.rate ?? null,
           tags[i]?.type ?? null,
+          actors[i]?.actor ?? null,
+          actors[i]?.reason ?? null,
         ]),
       );
       // Sequences these events trigger, in the same transaction: an event and its enrollments exist together or not at all.
@@ -149,6 +156,28 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
     rejected: dead.length,
     results: outcomes,
   };
+}
+
+/**
+ * Who made each open and click of the batch (undefined for other events), from
+ * what the sender says of the request: its `ip` and `properties.userAgent`,
+ * and, when it names its send, how soon after the send it came.
+ */
+async function classifyEngagement(client: pg.PoolClient, events: readonly IngestEvent[], networkOf: NetworkLookup | undefined): Promise<(ReportedClassification | undefined)[]> {
+  const engaged = events.filter((x) => x.type === "open" || x.type === "click");
+  if (engaged.length === 0) return events.map(() => undefined);
+  const sendIds = [...new Set(engaged.flatMap((x) => (x.sendId ? [x.sendId] : [])))];
+  const sentAt = new Map(
+    sendIds.length === 0 ? [] : (await client.query<{ id: string; sent_at: Date }>({ name: "mk_event_sent_at", text: EVENT_SQL.sentAt, values: [sendIds] })).rows.map((r) => [r.id, r.sent_at]),
+  );
+  return events.map((x) => {
+    if (x.type !== "open" && x.type !== "click") return undefined;
+    const userAgent = x.properties?.["userAgent"];
+    return classifyReported(
+      { kind: x.type, ip: x.ip, userAgent: typeof userAgent === "string" ? userAgent : undefined, occurredAt: new Date(x.occurredAt), sentAt: x.sendId ? sentAt.get(x.sendId) : undefined, source: "api" },
+      networkOf,
+    );
+  });
 }
 
 /** The idempotency key of an event that failed validation, when it has a usable one. */

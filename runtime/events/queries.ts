@@ -9,12 +9,15 @@ export const EVENT_SQL = {
     returning idempotency_key`,
   /** The claimed events, through COPY (runtime/db/copy-rows.ts): PostgreSQL's bulk path, the same triggers as an INSERT. */
   copyEvents: `
-    copy events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id, campaign, variant, region, tax_rate, tax_type)
+    copy events (idempotency_key, subscriber_id, name, occurred_at, data, amount_minor, currency, country, ip, utm, send_id, campaign, variant, region, tax_rate, tax_type, actor, actor_reason)
     from stdin`,
+  /** When each named send went out: how soon after it an ingested open or click came (runtime/engagement/classify.ts). */
+  sentAt: "select id, sent_at from sends where id = any($1::uuid[]) and sent_at is not null",
   /**
    * Sends an event may belong to: named by its sendId, or the subscriber's sends of a campaign named by its utm_campaign;
    * with each one's last click (null when nobody clicked). The two kinds are looked up by their own index each, and the
-   * last clicks of all of them in one index scan per events partition (not one per send and partition).
+   * last clicks of all of them in one index scan per events partition (not one per send and partition). A machine's click
+   * (a link scanner's) is nobody's visit and opens no window; human, unknown and unclassified (older) clicks do.
    */
   candidateSends: `
     with candidates as (
@@ -28,7 +31,7 @@ export const EVENT_SQL = {
     ),
     clicks as (
       select e.send_id, max(e.occurred_at) as clicked_at from events e
-      where e.send_id = any(array(select id from candidates)) and e.name in ('click', 'ses.click')
+      where e.send_id = any(array(select id from candidates)) and e.name in ('click', 'ses.click') and e.actor is distinct from 'machine'
       group by e.send_id
     )
     select c.id, c.campaign, c.variant, c.subscriber_id, c.sent_at, c.utm_campaign, k.clicked_at

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { deadLetterReplayRequest } from "../../schemas/api.js";
 import { durationMs } from "../../schemas/common.js";
 import type { Clock } from "../clock.js";
+import type { NetworkLookup } from "../engagement/networks.js";
 import { ApiError, parseBody, queryLimit } from "../http/errors.js";
 import { perScrape } from "../http/metrics.js";
 import { listDeadLetters, replayDeadLetters } from "./dead-letters.js";
@@ -20,7 +21,17 @@ function bodyLimitFor(batchLimit: number): number {
 /** `POST /v1/events` under /v1 (bearer token already checked), and its metrics. */
 export function registerEventRoutes(
   v1: FastifyInstance,
-  deps: { pool: pg.Pool; registry: Registry; batchLimit: number; attributionWindow: string; countryOf?: CountryLookup | undefined; clock: Clock; ledgerKey?: string | undefined },
+  deps: {
+    pool: pg.Pool;
+    registry: Registry;
+    batchLimit: number;
+    attributionWindow: string;
+    countryOf?: CountryLookup | undefined;
+    /** The network of an open's or click's ip (MK_ASN_DB), read once per process; undefined when it is off. */
+    networks: () => Promise<NetworkLookup | undefined>;
+    clock: Clock;
+    ledgerKey?: string | undefined;
+  },
 ): void {
   const { pool, batchLimit, countryOf, clock } = deps;
   const attributionWindowMs = durationMs(deps.attributionWindow);
@@ -52,7 +63,7 @@ export function registerEventRoutes(
         { path: "events", message: `at most ${batchLimit}` },
       ]);
     }
-    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs, countryOf, clock, ledgerKey });
+    const result = await ingestEvents(pool, body.events, { deadLetter: true, attributionWindowMs, countryOf, networkOf: await deps.networks(), clock, ledgerKey });
     const now = Date.now();
     for (const outcome of result.results) {
       if (outcome.status === "accepted") lag.observe(Math.max(0, now - Date.parse((body.events[outcome.index] as { occurredAt: string }).occurredAt)) / 1000);
@@ -67,6 +78,6 @@ export function registerEventRoutes(
 
   v1.post("/events/dead-letters/replay", async (request) => {
     const { ids } = parseBody(deadLetterReplayRequest, request.body ?? {});
-    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs, countryOf, clock, ledgerKey });
+    return replayDeadLetters(pool, { ids, limit: ids?.length ?? batchLimit, attributionWindowMs, countryOf, networkOf: await deps.networks(), clock, ledgerKey });
   });
 }

@@ -18,7 +18,7 @@ const SQL = {
     select to_jsonb(e) - 'subscriber_id' || jsonb_build_object('steps', coalesce(
       (select jsonb_agg(to_jsonb(h) - 'enrollment_id' order by h.id) from enrollment_history h where h.enrollment_id = e.id), '[]'::jsonb)) as row
     from enrollments e where subscriber_id = $1 order by enrolled_at, id`,
-  clicks: "select to_jsonb(c) - 'subscriber_id' as row from campaign_link_clicks c where subscriber_id = $1 order by campaign, link",
+  clicks: "select to_jsonb(c) - 'subscriber_id' as row from campaign_link_clicks c where subscriber_id = $1 order by campaign, link, actor",
   /** By address: suppressions outlive a subscriber (a bounce of an address never imported). */
   suppressions: "select to_jsonb(s) as row from suppressions s where email = $1",
   signups: "select to_jsonb(s) - 'token_digest' as row from signups s where email = $1 order by requested_at, id",

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify
 import type pg from "pg";
 import { Counter, type Registry } from "prom-client";
 import type { Clock } from "../clock.js";
+import type { NetworkLookup } from "../engagement/networks.js";
 import { ApiError } from "../http/errors.js";
 import { firstDelivery, handleSesNotification } from "./ses-events.js";
 import { admitSnsMessage, CLOCK_SKEW_MS, type SnsPolicy, type SnsRefusal } from "./sns-envelope.js";
@@ -18,6 +19,8 @@ export interface SesWebhookDeps {
   certificates: CertificateSource;
   /** Visits an admitted SubscribeURL of a verified message. */
   confirmSubscription: (url: URL) => Promise<void>;
+  /** The network of an SES open's or click's address (MK_ASN_DB), read once per process; none when it is off. */
+  networks?: (() => Promise<NetworkLookup | undefined>) | undefined;
 }
 
 /** Logged once per process, at the first message refused because no topic is configured. */
@@ -87,7 +90,7 @@ export function registerSesWebhook(app: FastifyInstance, deps: SesWebhookDeps): 
       if (!(await verifySnsSignature(message, admission.certificateUrl, deps.certificates, now))) return refuse(request, { reason: "signature" }, message);
 
       if (message.Type === "Notification") {
-        const outcome = await handleSesNotification(deps.pool, message);
+        const outcome = await handleSesNotification(deps.pool, message, await deps.networks?.());
         received.inc({ type: message.Type, outcome: outcome.status });
         return outcome;
       }

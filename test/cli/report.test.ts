@@ -6,6 +6,7 @@ import { parse } from "csv-parse/sync";
 import type { CampaignReport } from "../../schemas/report.js";
 import { initAndUp, type LocalRepository } from "../helpers/local-repository.js";
 import { STACK_LINE } from "../helpers/run-mk.js";
+import { query } from "../helpers/sending.js";
 
 /**
  * mk report on mk init's repository: the welcome campaign sent through the
@@ -16,9 +17,10 @@ let repo: string;
 let mk: LocalRepository["mk"];
 let stop: LocalRepository["stop"];
 let api: LocalRepository["api"];
+let local: LocalRepository["local"];
 
 before(async () => {
-  ({ repo, mk, stop, api } = await initAndUp("mk-report-"));
+  ({ repo, mk, stop, api, local } = await initAndUp("mk-report-"));
   assert.equal((await mk("apply", "--auto-approve")).code, 0);
   const people = ["email,firstName,consent,country", ...Array.from({ length: 6 }, (_, i) => `friend${i}@example.test,Friend${i},marketing,${i < 4 ? "TH" : "DE"}`)];
   await writeFile(path.join(repo, "people.csv"), `${people.join("\n")}\n`);
@@ -29,6 +31,8 @@ before(async () => {
     sent = await api("/v1/outbox?limit=10");
     if (sent.length < 6) await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  // The friends read it an hour later: clicks seconds after the send would be a scanner's.
+  await query(local.databaseUrl, "update sends set sent_at = sent_at - interval '1 hour' where campaign = 'welcome'");
   const send = (i: number) => sent.find((m) => m.to === `friend${i}@example.test`)!;
   const at = new Date().toISOString();
   const event = (key: string, i: number, type: string, extra: object = {}) => ({ idempotencyKey: key, type, subscriber: { email: `friend${i}@example.test` }, occurredAt: at, sendId: send(i).sendId, ...extra });
@@ -56,7 +60,7 @@ describe("mk report campaign", { timeout: 180_000 }, () => {
     const out = run.stdout;
     assert.match(out, /^Campaign welcome: started \d{4}-\d\d-\d\d \d\d:\d\d UTC, 6 recipients/);
     assert.match(out, /sent\s+│?\s*6/);
-    assert.match(out, /clicked\s+│?\s*3\s+│?\s*50\.0 %/);
+    assert.match(out, /clicked by people\s+│?\s*3\s+│?\s*50\.0 %/);
     assert.match(out, /converted\s+│?\s*2\s+│?\s*33\.3 %/);
     assert.match(out, /not reported/, "the outbox reports no deliveries");
     assert.match(out, /revenue {2}THB\s1,299\.00 net \(1 purchase THB\s1,299\.00\)/);
@@ -133,7 +137,7 @@ describe("mk report campaigns", { timeout: 180_000 }, () => {
   it("lists started campaigns with key figures, as a table, JSON or CSV", async () => {
     const table = await mk("report", "campaigns");
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /welcome\s+│?\s*\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+│?\s*6\s+│?\s*0\s+│?\s*0\s+│?\s*3\s+│?\s*2\s+│?\s*0\.00 %\s+│?\s*THB\s1,299\.00 · \$39\.99/);
+    assert.match(table.stdout, /welcome\s+│?\s*\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+│?\s*6\s+│?\s*0\s+│?\s*3\s+│?\s*3\s+│?\s*2\s+│?\s*0\.00 %\s+│?\s*THB\s1,299\.00 · \$39\.99/);
     const json = JSON.parse((await mk("report", "campaigns", "--format", "json")).stdout);
     assert.equal(json[0].campaign, "welcome");
     const shorthand = await mk("report", "campaigns", "--json");

@@ -1,5 +1,7 @@
 /** Named SQL for the open pixel and the classified clicks (runtime/engagement/); parameters only. */
 export const ENGAGEMENT_SQL = {
+  /** What opens and clicks reported by SES or posted to /v1/events keep of their address: the applied project's tracking.ip. */
+  trackingIp: "select coalesce(spec -> 'tracking' ->> 'ip', 'truncate') as ip from resources where kind = 'Project'",
   /**
    * What an open of send $1 is weighed and stored with: its subscriber (a
    * message to an address that is none has no events), their country, the

@@ -11,7 +11,7 @@ import { engagementColumns, evidenceOf, requestSeen, type AddressLookups } from 
  * Raw click rows one (send, link) may store per minute; more clicks still
  * redirect. Reports count a (send, link) once anyway (migration 000013).
  */
-export const CLICK_ROWS_PER_MINUTE = 3;
+const CLICK_ROWS_PER_MINUTE = 3;
 
 interface ClickContext {
   country: string | null;

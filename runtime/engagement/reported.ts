@@ -2,9 +2,6 @@ import { classify, type Classification } from "./classify.js";
 import type { Network, NetworkLookup } from "./networks.js";
 import { evidenceOf } from "./request-evidence.js";
 
-/** Characters of a reported user agent an event's data keeps; the classification reads all of it. */
-const USER_AGENT_CHARS = 512;
-
 /** An open or click someone else saw (SES's tracking, an app posting to /v1/events): what they say of the request. */
 export interface ReportedEngagement {
   kind: "open" | "click";
@@ -32,9 +29,4 @@ export function classifyReported(report: ReportedEngagement, networkOf: NetworkL
   const userAgent = report.userAgent?.trim() || undefined;
   const secondsAfterSend = report.sentAt === undefined ? undefined : (report.occurredAt.getTime() - report.sentAt.getTime()) / 1000;
   return { ...classify({ ...evidenceOf(report.kind, { method: "GET", userAgent, ip: report.ip, network }, { secondsAfterSend }), reported: report.source === "api" }), network };
-}
-
-/** A reported user agent as an event's data keeps it. */
-export function storedUserAgent(userAgent: string | undefined): string | undefined {
-  return userAgent?.slice(0, USER_AGENT_CHARS);
 }

@@ -15,6 +15,11 @@ export interface AddressLookups {
 /** The most of a user agent an event keeps in its data; the classification reads all of it. */
 const USER_AGENT_CHARS = 512;
 
+/** A user agent as an open's or click's event keeps it. */
+export function storedUserAgent(userAgent: string | undefined): string | undefined {
+  return userAgent?.slice(0, USER_AGENT_CHARS);
+}
+
 /** What an open's or click's request shows of whoever sent it. */
 export interface RequestSeen {
   method: "GET" | "HEAD";
@@ -52,7 +57,7 @@ export function engagementColumns(seen: RequestSeen, classification: Classificat
     country: subscriberCountry ?? (seen.ip === undefined ? null : (lookups.countryOf?.(seen.ip) ?? null)),
     actor: classification.actor,
     reason: classification.reason,
-    data: { userAgent: seen.userAgent?.slice(0, USER_AGENT_CHARS), asn: seen.network?.asn, detail: classification.detail },
+    data: { userAgent: storedUserAgent(seen.userAgent), asn: seen.network?.asn, detail: classification.detail },
   };
 }
 

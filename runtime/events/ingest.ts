@@ -8,6 +8,8 @@ import { appendToLedger, type LedgerEntry, type LedgerKey } from "../tax/ledger.
 import { tagTaxes } from "../tax/tagging.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { NetworkLookup } from "../engagement/networks.js";
+import { storedAddress, type IpSetting } from "../engagement/ip-privacy.js";
+import { ENGAGEMENT_SQL } from "../engagement/queries.js";
 import { classifyReported, type ReportedClassification } from "../engagement/reported.js";
 import { enrollFromEvents } from "../sequences/enroll.js";
 import { attribute } from "./attribution.js";
@@ -120,7 +122,8 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
           x.amount?.value ?? null,
           x.amount?.currency ?? null,
           countries[i] ?? null,
-          x.ip ?? null,
+          // An open's or click's address as tracking.ip says, once its network and country were read; other events' as sent.
+          actors[i] ? actors[i].ip : (x.ip ?? null),
           x.utm ? JSON.stringify(x.utm) : null,
           x.sendId ?? null,
           attributed[i]?.campaign ?? null,
@@ -158,25 +161,32 @@ export async function ingestEvents(pool: pg.Pool, raw: readonly unknown[], optio
   };
 }
 
+/** An open's or click's classification, and its address as tracking.ip keeps it. */
+interface Engagement extends ReportedClassification {
+  ip: string | null;
+}
+
 /**
  * Who made each open and click of the batch (undefined for other events), from
  * what the sender says of the request: its `ip` and `properties.userAgent`,
  * and, when it names its send, how soon after the send it came.
  */
-async function classifyEngagement(client: pg.PoolClient, events: readonly IngestEvent[], networkOf: NetworkLookup | undefined): Promise<(ReportedClassification | undefined)[]> {
+async function classifyEngagement(client: pg.PoolClient, events: readonly IngestEvent[], networkOf: NetworkLookup | undefined): Promise<(Engagement | undefined)[]> {
   const engaged = events.filter((x) => x.type === "open" || x.type === "click");
   if (engaged.length === 0) return events.map(() => undefined);
   const sendIds = [...new Set(engaged.flatMap((x) => (x.sendId ? [x.sendId] : [])))];
   const sentAt = new Map(
     sendIds.length === 0 ? [] : (await client.query<{ id: string; sent_at: Date }>({ name: "mk_event_sent_at", text: EVENT_SQL.sentAt, values: [sendIds] })).rows.map((r) => [r.id, r.sent_at]),
   );
+  const setting = (await client.query<{ ip: IpSetting }>(ENGAGEMENT_SQL.trackingIp)).rows[0]?.ip ?? "truncate";
   return events.map((x) => {
     if (x.type !== "open" && x.type !== "click") return undefined;
     const userAgent = x.properties?.["userAgent"];
-    return classifyReported(
+    const classification = classifyReported(
       { kind: x.type, ip: x.ip, userAgent: typeof userAgent === "string" ? userAgent : undefined, occurredAt: new Date(x.occurredAt), sentAt: x.sendId ? sentAt.get(x.sendId) : undefined, source: "api" },
       networkOf,
     );
+    return { ...classification, ip: storedAddress(x.ip, setting) };
   });
 }
 

@@ -3,8 +3,10 @@ import type pg from "pg";
 import { z } from "zod";
 import { withTransaction } from "../db/transaction.js";
 import { storedAddress, type IpSetting } from "../engagement/ip-privacy.js";
+import { ENGAGEMENT_SQL } from "../engagement/queries.js";
 import type { NetworkLookup } from "../engagement/networks.js";
-import { classifyReported, storedUserAgent, type ReportedClassification } from "../engagement/reported.js";
+import { classifyReported, type ReportedClassification } from "../engagement/reported.js";
+import { storedUserAgent } from "../engagement/request-evidence.js";
 import { CONSENT_SQL } from "../subscribers/consent.js";
 import type { SnsMessage } from "./sns-signature.js";
 
@@ -57,7 +59,6 @@ const SQL = {
     select $1, sub.id, $3, $4, s.id, $6, s.campaign, s.variant, sub.country, $7, $8, $9::inet
     from subscribers sub left join sends s on s.id = $5 where sub.id = $2`,
   /** What the project keeps of an open's or click's address (mk.yaml tracking.ip); truncate when it says nothing. */
-  trackingIp: "select coalesce(spec -> 'tracking' ->> 'ip', 'truncate') as ip from resources where kind = 'Project'",
 } as const;
 
 export interface SesOutcome {
@@ -124,7 +125,7 @@ export async function handleSesNotification(pool: pg.Pool, message: SnsMessage, 
       if (seen) {
         const address = validAddress(seen.ipAddress);
         who = classifyReported({ kind: seen.kind, ip: address, userAgent: seen.userAgent, occurredAt: new Date(occurredAt), sentAt: send?.sent_at ?? undefined, source: "ses" }, networkOf);
-        ip = storedAddress(address, (await client.query<{ ip: IpSetting }>(SQL.trackingIp)).rows[0]?.ip ?? "truncate");
+        ip = storedAddress(address, (await client.query<{ ip: IpSetting }>(ENGAGEMENT_SQL.trackingIp)).rows[0]?.ip ?? "truncate");
         Object.assign(data, { userAgent: storedUserAgent(seen.userAgent), asn: who.network?.asn, detail: who.detail, ...(seen.kind === "click" ? { link: seen.link } : {}) });
       }
       await client.query(SQL.event, [key, subscriberId, eventName(type), occurredAt, send?.id ?? null, JSON.stringify(data), who?.actor ?? null, who?.reason ?? null, ip]);

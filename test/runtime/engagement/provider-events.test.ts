@@ -65,6 +65,9 @@ interface Stored {
 
 after(() => stopDatabase(), { timeout: 120_000 });
 
+/** An IPv4 address cut to its /24, as tracking.ip's default stores it. */
+const truncated = (ip: string) => ip.replace(/\.\d+$/, ".0");
+
 describe("opens and clicks from SES and from /v1/events are classified", { timeout: 180_000 }, () => {
   let rt: TestRuntime;
   let sends: { id: string; email: string }[] = [];
@@ -158,6 +161,7 @@ describe("opens and clicks from SES and from /v1/events are classified", { timeo
   });
 
   it("ingested opens and clicks: no evidence is your system's word (a person), a bot's agent a machine, soon after its send a machine, a person's browser a person; other events none", async () => {
+    await applyCampaigns(rt, [{ name: "launch" }], { provider: "ses" }, { project: project("truncate") });
     const at = (seconds: number) => new Date(sentAt.getTime() + seconds * 1000).toISOString();
     const send = sends[6]!;
     const events = [
@@ -169,17 +173,18 @@ describe("opens and clicks from SES and from /v1/events are classified", { timeo
     ];
     const response = await rt.api("/v1/events", { body: { events } });
     assert.equal(response.body.accepted, 5, JSON.stringify(response.body));
-    const rows = await query<{ idempotency_key: string; actor: string | null; actor_reason: string | null }>(
+    const rows = await query<{ idempotency_key: string; actor: string | null; actor_reason: string | null; ip: string | null }>(
       rt.databaseUrl,
-      "select idempotency_key, actor, actor_reason from events where idempotency_key = any($1::text[]) order by idempotency_key",
+      "select idempotency_key, actor, actor_reason, host(ip) as ip from events where idempotency_key = any($1::text[]) order by idempotency_key",
       [events.map((e) => e.idempotencyKey)],
     );
+    // Opens' and clicks' addresses as tracking.ip says (truncate, the default); a page view's as sent.
     assert.deepEqual(rows, [
-      { idempotency_key: "bare-click", actor: "human", actor_reason: "reported" },
-      { idempotency_key: "bot-click", actor: "machine", actor_reason: "bot-user-agent" },
-      { idempotency_key: "fast-click", actor: "machine", actor_reason: "soon-after-send" },
-      { idempotency_key: "page", actor: null, actor_reason: null },
-      { idempotency_key: "person-open", actor: "human", actor_reason: "ordinary-client" },
+      { idempotency_key: "bare-click", actor: "human", actor_reason: "reported", ip: null },
+      { idempotency_key: "bot-click", actor: "machine", actor_reason: "bot-user-agent", ip: "81.2.69.0" },
+      { idempotency_key: "fast-click", actor: "machine", actor_reason: "soon-after-send", ip: truncated(DESKTOP_CHROME.ipAddress) },
+      { idempotency_key: "page", actor: null, actor_reason: null, ip: DESKTOP_CHROME.ipAddress },
+      { idempotency_key: "person-open", actor: "human", actor_reason: "ordinary-client", ip: null },
     ]);
   });
 });

@@ -25,6 +25,8 @@ export interface EngagementEvidence {
   clickedBeforeOpen?: boolean | undefined;
   /** An open or click your own system posted to POST /v1/events (not a request mk or SES saw): its word counts when nothing contradicts it. */
   reported?: boolean | undefined;
+  /** Of a transactional message (a receipt, a password reset, a sign-in link): people act on those within seconds, so timing proves nothing. */
+  transactional?: boolean | undefined;
 }
 export type ReasonCode =
   | "head-request"
@@ -98,6 +100,23 @@ const KNOWN_AGENTS: ReadonlyArray<{ pattern: RegExp; name: string; kind: "image-
   { pattern: /Microsoft Office Existence Discovery/, name: "Microsoft Office's link probe", kind: "scanner" },
 ];
 
+/**
+ * Mail clients whose user agents isbot takes for bots (an app's HTTP library
+ * name, "Yahoo", no "Mozilla"): a person reading mail, whatever isbot says.
+ */
+const MAIL_CLIENTS: readonly RegExp[] = [
+  /Outlook-(?:iOS|Android)\//,
+  /^Outlook\/[\d.]+ CFNetwork\//,
+  /Yahoo%20Mail\/|YahooMobileMail|jp\.co\.yahoo\.ymail\//,
+  /Mailspring\//,
+  /eM ?Client\//,
+  /BlueMail\//,
+  /Foxmail\//,
+  /Mailbird\//,
+  /WindowsMail\//,
+  /FairEmail/,
+];
+
 /** What a user agent says, worked out once per distinct string. */
 interface AgentFacts {
   known: (typeof KNOWN_AGENTS)[number] | undefined;
@@ -113,13 +132,20 @@ interface AgentFacts {
  * that a sender of odd headers cannot fill the cache.
  */
 const agentFacts = new LRUCache<string, AgentFacts>({ max: 5_000 });
-const CACHED_AGENT_LENGTH = 512;
+/**
+ * What of a user agent the rules read: no client's is longer, and a request
+ * with 16 KB of one must cost what a real one costs (the patterns' work grows
+ * with the length), so the rest is never looked at.
+ */
+const AGENT_LENGTH = 512;
 
-function factsOf(userAgent: string): AgentFacts {
+function factsOf(fullAgent: string): AgentFacts {
+  const userAgent = fullAgent.slice(0, AGENT_LENGTH);
   let facts = agentFacts.get(userAgent);
   if (!facts) {
-    facts = { known: KNOWN_AGENTS.find(({ pattern }) => pattern.test(userAgent)), bot: isbotMatch(userAgent), family: clientFamily(userAgent) };
-    if (userAgent.length <= CACHED_AGENT_LENGTH) agentFacts.set(userAgent, facts);
+    const mailClient = MAIL_CLIENTS.some((pattern) => pattern.test(userAgent));
+    facts = { known: KNOWN_AGENTS.find(({ pattern }) => pattern.test(userAgent)), bot: mailClient ? null : isbotMatch(userAgent), family: clientFamily(userAgent) };
+    agentFacts.set(userAgent, facts);
   }
   return facts;
 }
@@ -186,7 +212,9 @@ const RULES: readonly Rule[] = [
   {
     reason: "soon-after-send",
     test: ({ evidence }) =>
-      isWithin(evidence, evidence.kind === "click" ? CLICK_SCAN_SECONDS : OPEN_PREFETCH_SECONDS) ? `${evidence.kind === "click" ? "clicked" : "opened"} ${sinceSend(evidence)}` : undefined,
+      !evidence.transactional && isWithin(evidence, evidence.kind === "click" ? CLICK_SCAN_SECONDS : OPEN_PREFETCH_SECONDS)
+        ? `${evidence.kind === "click" ? "clicked" : "opened"} ${sinceSend(evidence)}`
+        : undefined,
   },
   // Another link of the same message was clicked within BURST_SECONDS: a scanner walking the links.
   {
@@ -200,7 +228,7 @@ const RULES: readonly Rule[] = [
   {
     reason: "click-before-open",
     test: ({ evidence }) =>
-      evidence.kind === "click" && evidence.clickedBeforeOpen === true && isWithin(evidence, CLICK_BEFORE_OPEN_SECONDS)
+      evidence.kind === "click" && !evidence.transactional && evidence.clickedBeforeOpen === true && isWithin(evidence, CLICK_BEFORE_OPEN_SECONDS)
         ? `clicked ${sinceSend(evidence)} with no open before it`
         : undefined,
   },
@@ -224,10 +252,12 @@ const RULES: readonly Rule[] = [
 export function classify(evidence: EngagementEvidence): Classification {
   const operator = evidence.network?.operator;
   const agent = evidence.userAgent ? factsOf(evidence.userAgent) : undefined;
+  // A proxy by its own agent, or by its network when what comes from there looks like one (a bot or a bare request from
+  // Google's or Microsoft's network is someone's script in their cloud, not the proxy).
   const proxy =
     agent?.known?.kind === "image-proxy"
       ? agent.known.name
-      : operator?.role === "image-proxy" || operator?.role === "mail-provider"
+      : (operator?.role === "image-proxy" || operator?.role === "mail-provider") && agent !== undefined && agent.bot === null
         ? `${operator.name}'s image proxy network (${asName(evidence.network!)})`
         : undefined;
   const seen: Seen = { evidence, operator, agent, proxy };
@@ -264,25 +294,33 @@ function duration(seconds: number): string {
   return `${Math.round(seconds / 86_400)} d`;
 }
 
-/** Client families by user agent, most specific first (Outlook's agents also say "Mozilla", Chrome's say "Safari"). */
-const CLIENT_FAMILIES: ReadonlyArray<[RegExp, string]> = [
+/**
+ * Client families by user agent, most specific first (Outlook's agents also
+ * say "Mozilla", Chrome's say "Safari"). No pattern backtracks: "does not say
+ * Safari" is a separate test, not a lookahead behind a `.*`.
+ */
+const CLIENT_FAMILIES: ReadonlyArray<[RegExp | ((userAgent: string) => boolean), string]> = [
   [/Outlook-(?:iOS|Android)/, "Outlook mobile"],
   [/Microsoft Outlook|MacOutlook|ms-office|MSOffice/, "Outlook"],
   [/Thunderbird\//, "Thunderbird"],
   [/Android-Gmail/, "Gmail app"],
-  [/Yahoo%20Mail|YahooMobileMail/, "Yahoo Mail app"],
+  [/Yahoo%20Mail|YahooMobileMail|jp\.co\.yahoo\.ymail/, "Yahoo Mail app"],
+  [/eM ?Client\//, "eM Client"],
+  [/Mailspring\//, "Mailspring"],
+  [/BlueMail\//, "BlueMail"],
+  [/^Outlook\/[\d.]+ CFNetwork\//, "Outlook"],
   [/Edg(?:e|A|iOS)?\//, "Edge"],
   [/OPR\/|Opera/, "Opera"],
   [/SamsungBrowser\//, "Samsung Internet"],
   [/Firefox\/|FxiOS\//, "Firefox"],
   [/Chrome\/|CriOS\//, "Chrome"],
-  [/(?:iPhone|iPad).*AppleWebKit(?!.*Safari\/)/, "iPhone Mail"],
-  [/Macintosh.*AppleWebKit(?!.*(?:Safari|Chrome|Firefox)\/)/, "Apple Mail"],
+  [(ua) => /iPhone|iPad/.test(ua) && ua.includes("AppleWebKit") && !ua.includes("Safari/"), "iPhone Mail"],
+  [(ua) => ua.includes("Macintosh") && ua.includes("AppleWebKit") && !/(?:Safari|Chrome|Firefox)\//.test(ua), "Apple Mail"],
   [/Version\/[\d.]+.*Safari\//, "Safari"],
 ];
 
 function clientFamily(userAgent: string): string {
-  const family = CLIENT_FAMILIES.find(([pattern]) => pattern.test(userAgent))?.[1];
+  const family = CLIENT_FAMILIES.find(([pattern]) => (typeof pattern === "function" ? pattern(userAgent) : pattern.test(userAgent)))?.[1];
   if (!family) return "an unrecognised client";
   if ((family === "Chrome" || family === "Firefox") && /Android/.test(userAgent)) return `${family} on Android`;
   if (family === "Safari" || family === "Chrome") return /iPhone|iPad/.test(userAgent) ? `${family} on iOS` : family;

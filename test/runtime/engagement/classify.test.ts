@@ -93,6 +93,13 @@ const UA = {
   headlessChrome: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/100.0.4896.88 Safari/537.36",
   /** [isbot-crawlers]: an HTTP library. */
   curl: "curl/7.64.1",
+  /** [matomo-pim] mail clients isbot takes for bots (an app's HTTP library, "Yahoo", no "Mozilla"). */
+  yahooMailIos: "Yahoo%20Mail/49268 CFNetwork/1121.2.2 Darwin/19.3.0",
+  outlookMacCfNetwork: "Outlook/16.16.18071205 CFNetwork/902.1 Darwin/17.7.0 (x86_64)",
+  emClient: "eMClient/9.3.6041.0",
+  mailspring: "Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Mailspring/1.7.4 Chrome/69.0.3497.128 Electron/4.2.2 Safari/537.36",
+  /** [isbot-crawlers] a script's HTTP library. */
+  pythonRequests: "python-requests/2.31.0",
   /** [isbot-browsers] "ABrowse": a real browser mk does not name. */
   abrowse: "Mozilla/5.0 (compatible; U; ABrowse 0.6; Syllable) AppleWebKit/420+ (KHTML, like Gecko)",
 } as const;
@@ -141,7 +148,9 @@ const FINGERPRINTS: Case[] = [
   // Microsoft
   { name: "Safe Links detonating a link on delivery", evidence: click(UA.windowsChrome, MICROSOFT, 3), actor: "machine", reason: "provider-link-check", detail: /^clicked from Microsoft's network \(AS8075\), 3\.0 s after it was sent$/ },
   { name: "Safe Links re-checking a link hours later", evidence: click(UA.windowsEdge, MICROSOFT, 5 * HOUR), actor: "machine", reason: "provider-link-check" },
-  { name: "Outlook.com's proxy when the reader opens (no published agent)", evidence: open(undefined, MICROSOFT, 20 * MINUTE), actor: "human", reason: "image-proxy-open", detail: /^Microsoft's image proxy network \(AS8075\)/ },
+  // Outlook.com's proxy publishes no agent: an open from Microsoft's network with none cannot be told from a script in Azure.
+  { name: "an open from Microsoft's network with no user agent", evidence: open(undefined, MICROSOFT, 20 * MINUTE), actor: "unknown", reason: "no-user-agent", detail: /^no user agent, from AS8075/ },
+  { name: "an open from Microsoft's network with a mail client's agent", evidence: open(UA.outlookDesktop, MICROSOFT, 20 * MINUTE), actor: "human", reason: "image-proxy-open", detail: /^Microsoft's image proxy network \(AS8075\)/ },
   { name: "Defender rendering the message on delivery", evidence: open(UA.windowsChrome, MICROSOFT, 2), actor: "machine", reason: "image-proxy-prefetch" },
   { name: "Office probing a link", evidence: click(UA.officeExistenceDiscovery, COMCAST, 4 * HOUR), actor: "machine", reason: "security-scanner-agent", detail: /^Microsoft Office's link probe/ },
   // Mail security gateways
@@ -190,6 +199,14 @@ const TIMING: Case[] = [
   { name: "your system's click with a bot's user agent", evidence: { ...click("python-requests/2.32.3", undefined, undefined), reported: true }, actor: "machine", reason: "bot-user-agent" },
   { name: "a user agent, no address, no send time (an ingested event)", evidence: click(UA.androidChrome, undefined, undefined, { otherLinksInBurst: undefined, clickedBeforeOpen: undefined }), actor: "human", reason: "ordinary-client", detail: /^Chrome on Android$/ },
   { name: "an unrecognised but ordinary agent", evidence: click(UA.abrowse, COMCAST, HOUR), actor: "human", reason: "ordinary-client", detail: /^an unrecognised client, / },
+  { name: "a click 3 s after a transactional message was sent (a sign-in link)", evidence: click(UA.windowsChrome, COMCAST, 3, { transactional: true }), actor: "human", reason: "ordinary-client" },
+  { name: "a click before any open of a transactional message, a minute after", evidence: click(UA.windowsChrome, COMCAST, 60, { clickedBeforeOpen: true, transactional: true }), actor: "human", reason: "ordinary-client" },
+  { name: "a script in Microsoft's cloud fetching the pixel", evidence: open(UA.pythonRequests, MICROSOFT, HOUR), actor: "machine", reason: "bot-user-agent" },
+  { name: "a bare request from Google's network", evidence: open(undefined, GOOGLE, HOUR), actor: "unknown", reason: "no-user-agent" },
+  { name: "Yahoo Mail's iOS app", evidence: open(UA.yahooMailIos, T_MOBILE, HOUR), actor: "human", reason: "ordinary-client", detail: /^Yahoo Mail app/ },
+  { name: "Outlook for Mac's CFNetwork agent", evidence: click(UA.outlookMacCfNetwork, COMCAST, HOUR), actor: "human", reason: "ordinary-client", detail: /^Outlook,/ },
+  { name: "eM Client", evidence: open(UA.emClient, TELEKOM, HOUR), actor: "human", reason: "ordinary-client", detail: /^eM Client,/ },
+  { name: "Mailspring", evidence: open(UA.mailspring, TELEKOM, HOUR), actor: "human", reason: "ordinary-client", detail: /^Mailspring,/ },
 ];
 
 describe("classify: real request fingerprints", { timeout: 10_000 }, () => {
@@ -202,6 +219,14 @@ describe("classify: timing, bursts, HEAD and missing evidence", { timeout: 10_00
   for (const c of TIMING) {
     it(`${c.name} → ${c.actor} (${c.reason})`, { timeout: 5_000 }, () => check(c));
   }
+});
+
+describe("classify: what a request can make it cost", { timeout: 10_000 }, () => {
+  it("reads at most 512 characters of a user agent, so 15 KB built to make the patterns backtrack costs what a real one does", { timeout: 5_000 }, () => {
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) classify(click(`${i}${"iPhoneAppleWebKit".repeat(900)}Safari/`, COMCAST, HOUR));
+    assert.ok(performance.now() - started < 500, `20 crafted agents took ${(performance.now() - started).toFixed(0)} ms`);
+  });
 });
 
 describe("classify: the reasons", { timeout: 10_000 }, () => {

@@ -102,7 +102,7 @@ export function buildRuntime(config: RuntimeConfig, options: RuntimeOptions = {}
     logger: { level: config.LOG_LEVEL, redact: ["req.headers.authorization"], serializers: { req: serializeRequest }, ...(options.logStream ? { stream: options.logStream } : {}) },
     bodyLimit: DEFAULT_BODY_LIMIT,
     // request.ip is the socket's peer unless MK_TRUST_PROXY names it as a proxy: an open's address must be the reader's, never one a client claims.
-    // Fastify takes a bare hop count as trusting no one (it cannot check the peer), so a count is the test proxy-addr makes of each hop.
+    // A hop count as the test proxy-addr makes of each hop: trusted when it is one of the first N from this server.
     trustProxy: typeof trustedProxies === "number" ? (_address: string, hop: number) => hop < trustedProxies : (trustedProxies ?? false),
     // An email address in a path (/v1/subscribers/:email) may take 254 characters, escaped up to three times that.
     routerOptions: { maxParamLength: 800 },

@@ -17,6 +17,7 @@ interface OpenContext {
   subscriber_id: string | null;
   country: string | null;
   tracking: SnapshotTracking | null;
+  transactional: boolean;
   seconds_after_send: number | null;
 }
 
@@ -30,7 +31,8 @@ interface OpenContext {
 export function registerOpenPixel(app: FastifyInstance, deps: { pool: pg.Pool; signingSecret: string } & AddressLookups): void {
   app.get<{ Params: { token: string } }>("/o/:token", async (request, reply) => {
     const token = verifyLinkToken(deps.signingSecret, request.params.token, "open");
-    if (token) await recordOpen(deps, request, token.sendId);
+    // Not recording an open (the database away) must not show either: the answer is the image, as for any token.
+    if (token) await recordOpen(deps, request, token.sendId).catch((error: unknown) => request.log.error({ err: error }, "an open could not be recorded"));
     return reply
       .type("image/gif")
       // Every fetch must reach us: a cached pixel is an open nobody sees.
@@ -44,7 +46,7 @@ async function recordOpen(deps: { pool: pg.Pool } & AddressLookups, request: Fas
   const context = (await deps.pool.query<OpenContext>(ENGAGEMENT_SQL.openContext, [sendId])).rows[0];
   if (!context || context.subscriber_id === null) return;
   const seen = await requestSeen(request, deps);
-  const classification = classify(evidenceOf("open", seen, { secondsAfterSend: context.seconds_after_send ?? undefined }));
+  const classification = classify({ ...evidenceOf("open", seen, { secondsAfterSend: context.seconds_after_send ?? undefined }), transactional: context.transactional });
   const columns = engagementColumns(seen, classification, context.tracking?.ip ?? "truncate", context.country, deps);
   await deps.pool.query(ENGAGEMENT_SQL.recordOpen, [sendId, OPEN_ROWS_PER_MINUTE, JSON.stringify({ campaign: context.campaign, ...columns.data }), columns.country, columns.ip, columns.actor, columns.reason]);
 }

@@ -5,10 +5,12 @@ export const ENGAGEMENT_SQL = {
   /**
    * What an open of send $1 is weighed and stored with: its subscriber (a
    * message to an address that is none has no events), their country, the
-   * snapshot's tracking settings, and the seconds since it was sent.
+   * snapshot's tracking settings, whether it is transactional mail, and the
+   * seconds since it was sent.
    */
   openContext: `
     select s.campaign, s.subscriber_id, sub.country, c.snapshot -> 'tracking' as tracking,
+      coalesce((c.snapshot ->> 'transactional')::boolean, false) or c.message is not null as transactional,
       extract(epoch from now() - s.sent_at)::float8 as seconds_after_send
     from sends s join campaign_sends c on c.campaign = s.campaign
       left join subscribers sub on sub.id = s.subscriber_id

@@ -2,7 +2,7 @@ import type { FastifyRequest } from "fastify";
 import type pg from "pg";
 import { withTransaction } from "../db/transaction.js";
 import { LINK_SQL } from "../public/queries.js";
-import type { SnapshotTracking } from "../sending/snapshot.js";
+import { tracksOpens, type SnapshotTracking } from "../sending/snapshot.js";
 import { BURST_SECONDS, classify } from "./classify.js";
 import { ENGAGEMENT_SQL } from "./queries.js";
 import { engagementColumns, evidenceOf, requestSeen, type AddressLookups } from "./request-evidence.js";
@@ -27,6 +27,8 @@ export interface TrackedClick {
   data: { campaign: string; link: number; url: string };
   /** The send's snapshot's: whether its mail carried a pixel, what its events keep of an address. */
   tracking?: SnapshotTracking | undefined;
+  /** Transactional mail (a receipt, a sign-in link), which people act on within seconds. */
+  transactional: boolean;
 }
 
 /**
@@ -43,13 +45,14 @@ export async function recordClick(pool: pg.Pool, lookups: AddressLookups, reques
     await client.query(ENGAGEMENT_SQL.lockSendClicks, [click.sendId]);
     const context = (await client.query<ClickContext>(ENGAGEMENT_SQL.clickContext, [click.sendId, String(click.linkIndex), BURST_SECONDS])).rows[0];
     if (!context) return;
-    const classification = classify(
-      evidenceOf("click", seen, {
+    const classification = classify({
+      ...evidenceOf("click", seen, {
         secondsAfterSend: context.seconds_after_send ?? undefined,
         otherLinksInBurst: context.other_links,
-        clickedBeforeOpen: click.tracking?.opens ? !context.opened : undefined,
+        clickedBeforeOpen: tracksOpens(click.tracking, context.country) ? !context.opened : undefined,
       }),
-    );
+      transactional: click.transactional,
+    });
     const columns = engagementColumns(seen, classification, click.tracking?.ip ?? "truncate", context.country, lookups);
     await client.query(LINK_SQL.recordClick, [
       click.sendId,

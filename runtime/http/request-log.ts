@@ -1,3 +1,5 @@
+import { storedAddress } from "../engagement/ip-privacy.js";
+
 /** Characters of a link token a log line keeps: enough to tell requests apart, far too few to use. */
 const KEPT_TOKEN_CHARACTERS = 8;
 
@@ -17,7 +19,19 @@ export function loggableUrl(url: string): string {
   return rest.length > KEPT_TOKEN_CHARACTERS ? `${link[0]}${rest.slice(0, KEPT_TOKEN_CHARACTERS)}…` : url;
 }
 
-/** The request as the log shows it (Fastify's own fields), its URL through loggableUrl. */
+/**
+ * The request as the log shows it (Fastify's own fields), its URL through
+ * loggableUrl. A public link's request is a reader's (an open, a click, an
+ * unsubscribe): their address is logged cut to its /24 or /48, as opens and
+ * clicks store it by default, so no log line ties a whole address to a send.
+ */
 export function serializeRequest(request: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
-  return { method: request.method, url: loggableUrl(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort };
+  const reader = PUBLIC_LINK.test(request.url);
+  return {
+    method: request.method,
+    url: loggableUrl(request.url),
+    host: request.host,
+    remoteAddress: reader ? (storedAddress(request.ip, "truncate") ?? undefined) : request.ip,
+    ...(reader ? {} : { remotePort: request.socket?.remotePort }),
+  };
 }

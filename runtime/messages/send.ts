@@ -144,13 +144,15 @@ async function messageSnapshot(client: pg.PoolClient, stored: ReadonlyMap<string
   const { project, spec } = applied;
   // A transactional message tracks clicks and opens only when it says so, whatever the project does for campaigns.
   const tracked = { ...project, tracking: { ...project.tracking, clicks: spec.tracking?.clicks ?? false, opens: spec.tracking?.opens ?? false } };
-  const snapshot = await snapshotCampaign(
+  const prepared = await snapshotCampaign(
     client,
     tracked,
     `message:${name}`,
     { subject: spec.subject, preheader: spec.preheader, from: spec.from, replyTo: spec.replyTo, template: spec.template, transactional: true },
     `message "${name}"`,
   );
+  // Transactional campaigns carry no pixel; a Message carries one when it says so.
+  const snapshot = { ...prepared, tracking: { ...prepared.tracking!, opens: spec.tracking?.opens ?? false } };
   const configurationSet = spec.configurationSet ?? project.sending.transactional?.configurationSet ?? project.sending.configurationSet;
   const key = `message:${name}/${sha256(canonicalJson({ ...snapshot, configurationSet })).slice(0, 16)}`;
   const full = { ...snapshot, campaign: key, message: name, configurationSet };

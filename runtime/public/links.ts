@@ -131,6 +131,7 @@ export function registerPublicLinks(app: FastifyInstance, deps: { pool: pg.Pool;
         linkIndex: token.linkIndex,
         data: { campaign: row.campaign, link: token.linkIndex, url: target },
         tracking: row.snapshot.tracking,
+        transactional: row.snapshot.transactional || row.snapshot.message !== undefined,
       });
       return reply.header("cache-control", "no-store").header("referrer-policy", "no-referrer").redirect(target, 302);
     });

@@ -4,7 +4,7 @@ import { localeChain, textDirection } from "../locales/chain.js";
 import { withDocumentLocale } from "../locales/document.js";
 import type { Translator } from "../locales/translator.js";
 import { signLinkToken, type LinkKind } from "./link-tokens.js";
-import type { LocalizedVariant, SendSnapshot, SnapshotVariant } from "./snapshot.js";
+import { tracksOpens, type LocalizedVariant, type SendSnapshot, type SnapshotVariant } from "./snapshot.js";
 import type { OutgoingMessage } from "./transports/transport.js";
 import { confirmKey, signConfirmToken, type ConfirmKey, type ConfirmToken } from "../forms/confirm-token.js";
 
@@ -195,9 +195,7 @@ export class MessageComposer {
  * to a subscriber in one of the countries `tracking.noOpensIn` lists.
  */
 function carriesOpenPixel(snapshot: SendSnapshot, recipient: Recipient): boolean {
-  if (!snapshot.tracking?.opens || recipient.confirm) return false;
-  const country = recipient.subscriber.country;
-  return country === null || !(snapshot.tracking.noOpensIn ?? []).includes(country);
+  return !recipient.confirm && tracksOpens(snapshot.tracking, recipient.subscriber.country);
 }
 
 /** A 1×1 image at the end of the body, where it takes no room in the layout; appended to a document without `</body>`. */

@@ -55,6 +55,11 @@ export interface SnapshotTracking {
   noOpensIn?: string[] | undefined;
 }
 
+/** Whether a send's mail to a subscriber of this country carries the open pixel: opens on, and the country not in noOpensIn. */
+export function tracksOpens(tracking: SnapshotTracking | undefined, country: string | null): boolean {
+  return Boolean(tracking?.opens) && (country === null || !(tracking?.noOpensIn ?? []).includes(country));
+}
+
 /**
  * Everything about a campaign's send, fixed when it starts (campaign_sends.snapshot):
  * later applies cannot change mail already on its way.
@@ -142,7 +147,8 @@ export async function snapshotCampaign(client: pg.PoolClient, project: ProjectSp
     variants: snapshotVariants,
     ...(project.locales ? { locales: { ...localesOf(project), catalogs: await appliedCatalogs(client) } } : {}),
     ...(spec.decideBy ? { decideBy: spec.decideBy } : {}),
-    tracking: { opens: project.tracking.opens, ip: project.tracking.ip, ...(project.tracking.noOpensIn ? { noOpensIn: project.tracking.noOpensIn } : {}) },
+    // Transactional mail carries no pixel unless it is a Message that says so (runtime/messages/).
+    tracking: { opens: project.tracking.opens && !spec.transactional, ip: project.tracking.ip, ...(project.tracking.noOpensIn ? { noOpensIn: project.tracking.noOpensIn } : {}) },
   };
 }
 

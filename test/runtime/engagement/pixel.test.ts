@@ -81,11 +81,12 @@ before(async () => {
   rt = await startRuntime({ MK_WORKERS: "1", MK_TRUST_PROXY: PROXY });
   // s2, s4 … s16 live in Portugal, s1, s3 … s15 in Germany (no pixel).
   await addSubscribers(rt.databaseUrl, 16, { countries: ["PT", "DE"] });
-  await applyCampaigns(rt, [{ name: "news" }, { name: "quiet" }], {}, extras(true));
+  await applyCampaigns(rt, [{ name: "news" }, { name: "quiet" }, { name: "notice", transactional: true }], {}, extras(true));
   assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "news" } })).status, 200);
+  assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "notice" } })).status, 200);
   await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0);
   // The same project with opens off: a send started now carries none; news keeps what it started with.
-  await applyCampaigns(rt, [{ name: "news" }, { name: "quiet" }], {}, extras(false));
+  await applyCampaigns(rt, [{ name: "news" }, { name: "quiet" }, { name: "notice", transactional: true }], {}, extras(false));
   assert.equal((await rt.api("/v1/sends/start", { body: { campaign: "quiet" } })).status, 200);
   for (const name of ["receipt", "reset"]) {
     const sent = await rt.app.inject({
@@ -98,7 +99,7 @@ before(async () => {
   }
   const signup = await rt.app.inject({ method: "POST", url: "/f/newsletter", remoteAddress: "192.0.2.50", headers: { "content-type": "application/x-www-form-urlencoded" }, payload: "email=new%40example.test" });
   assert.equal(signup.statusCode, 200, signup.body);
-  await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0 && (await outbox()).length === 16 + 16 + 3);
+  await waitFor(async () => (await query(rt.databaseUrl, "select 1 from sends where status <> 'sent'")).length === 0 && (await outbox()).length === 16 + 16 + 16 + 3);
   // Sent an hour ago: no open is too soon after sending unless a test says so.
   await query(rt.databaseUrl, "update sends set sent_at = now() - interval '1 hour'");
 }, { timeout: 120_000 });
@@ -113,6 +114,10 @@ describe("which mail carries the open pixel", { timeout: 60_000 }, () => {
     assert.equal(pixelsIn(portugal.html).length, 1);
     assert.match(portugal.html, new RegExp(`${PIXEL_TAG.source}</body></html>$`));
     assert.deepEqual(pixelsIn((await mail("news", "s1@example.test")).html), [], "Germany is in noOpensIn");
+  });
+
+  it("a transactional campaign carries none, opens on or not", async () => {
+    for (const recipient of ["s1@example.test", "s2@example.test"]) assert.deepEqual(pixelsIn((await mail("notice", recipient)).html), []);
   });
 
   it("a campaign started with opens off carries none", async () => {

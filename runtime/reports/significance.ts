@@ -107,20 +107,24 @@ export function compareVariants(control: VariantSample, variant: VariantSample, 
 
 /**
  * The A/B test's winner: the variant with the best rate by the deciding
- * metric, when it is significantly ahead of the runner-up (and so of every
- * other); the verdict says what decided it and that machines did not.
+ * metric, when it is ahead of every other variant at 95 % confidence, the
+ * level split across the comparisons with three or more variants
+ * (Bonferroni). The verdict says what decided it and that machines did not.
  */
 export function abTestVerdict(samples: readonly VariantSample[], decideBy: DecideBy): AbTestVerdict {
   const metric = decidingMetric(samples, decideBy);
-  const { of, plural } = OUTCOME[metric];
+  const { of, plural, noun } = OUTCOME[metric];
   const by = `Decided by ${plural}${decideBy === "auto" ? "" : " (decideBy)"}; machine opens and clicks (privacy proxies, link scanners) count for no variant.`;
-  const ranked = [...samples].sort((a, b) => (b.base > 0 ? of(b) / b.base : 0) - (a.base > 0 ? of(a) / a.base : 0));
-  const [best, second] = ranked;
-  if (!best || !second || !testable(of(second), second.base, of(best), best.base)) {
+  const rate = (s: VariantSample) => (s.base > 0 ? of(s) / s.base : 0);
+  const [best, ...others] = [...samples].sort((a, b) => rate(b) - rate(a));
+  if (!best || others.length === 0 || others.some((o) => !testable(of(o), o.base, of(best), best.base))) {
     return { decideBy, metric, winner: null, verdict: `No winner yet: too little data (${tooLittle(metric)}). ${by}` };
   }
-  const { p } = twoProportionZTest(of(second), second.base, of(best), best.base);
-  const rates = rateText(p, of(best) / best.base, of(second) / second.base);
-  if (p >= ALPHA) return { decideBy, metric, winner: null, verdict: `No winner yet: ${best.name} leads ${second.name} by ${OUTCOME[metric].noun}, ${rates}, which is not significant at 95 % confidence. ${by}` };
-  return { decideBy, metric, winner: best.name, verdict: `${best.name} wins: its ${OUTCOME[metric].noun} beats ${second.name}'s, ${rates}, significant at 95 % confidence. ${by}` };
+  const alpha = ALPHA / others.length;
+  const tests = others.map((o) => ({ other: o, p: twoProportionZTest(of(o), o.base, of(best), best.base).p }));
+  const closest = tests.reduce((a, b) => (b.p > a.p ? b : a));
+  const rates = rateText(closest.p, rate(best), rate(closest.other));
+  const level = others.length > 1 ? `95 % confidence over ${others.length} comparisons` : "95 % confidence";
+  if (closest.p >= alpha) return { decideBy, metric, winner: null, verdict: `No winner yet: ${best.name} leads ${closest.other.name} by ${noun}, ${rates}, which is not significant at ${level}. ${by}` };
+  return { decideBy, metric, winner: best.name, verdict: `${best.name} wins: its ${noun} beats ${closest.other.name}'s, ${rates}, significant at ${level}. ${by}` };
 }

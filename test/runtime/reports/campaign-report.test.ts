@@ -422,8 +422,14 @@ describe("two-proportion z-test", { timeout: 180_000 }, () => {
     assert.equal(abTestVerdict([{ ...a, clicked: 0 }, { ...b, clicked: 12 }], "clicks").winner, "b");
     assert.equal(abTestVerdict([a, { ...b, clicked: 6 }], "auto").winner, null);
     assert.match(abTestVerdict([{ ...a, base: 20 }, b], "auto").verdict, /^No winner yet: too little data/);
-    // Three variants: the best must beat the runner-up.
+    // Three variants: the best must beat each other one, at 95 % over the two comparisons.
     const c = { name: "c", base: 200, opened: 60, clicked: 38, converted: 0 };
     assert.equal(abTestVerdict([a, b, c], "auto").winner, null);
+    // Beating the runner-up is not enough: a small third variant may not be beaten yet.
+    const big = (name: string, base: number, clicked: number) => ({ name, base, opened: clicked, clicked, converted: 0 });
+    const unsure = abTestVerdict([big("a", 900, 90), big("b", 900, 63), big("c", 100, 6)], "clicks");
+    assert.equal(unsure.winner, null);
+    assert.match(unsure.verdict, /^No winner yet: a leads c by human click rate.*over 2 comparisons/);
+    assert.equal(abTestVerdict([big("a", 900, 90), big("b", 900, 45), big("c", 900, 40)], "clicks").winner, "a");
   });
 });

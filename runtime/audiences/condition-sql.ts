@@ -91,11 +91,12 @@ export class ConditionCompiler {
 
   private event(condition: EventCondition): string {
     // Opens and clicks count people's unless the condition says otherwise: a privacy proxy or a link scanner is nobody's interest.
+    // Rows stored before mk classified them (actor null) count as people's, as they always did: an upgrade changes no audience.
     const by = ENGAGEMENT_EVENTS.includes(condition.event) ? (condition.by ?? "human") : "any";
     const count =
       `(select count(*) from events e where e.subscriber_id = s.id and e.name = ${this.param(condition.event)} ` +
       `and e.occurred_at >= ${this.now ? this.param(this.now, "::timestamptz") : "now()"} - ${this.param(`${durationMs(condition.within)} milliseconds`, "::interval")}` +
-      `${by === "any" ? "" : ` and e.actor = ${this.param(by, "::text")}`})`;
+      `${by === "any" ? "" : ` and (e.actor = ${this.param(by, "::text")}${by === "human" ? " or e.actor is null" : ""})`})`;
     const min = condition.min ?? (condition.max === undefined ? 1 : 0);
     const parts = [];
     if (min > 0) parts.push(`${count} >= ${this.param(min, "::bigint")}`);

@@ -6,38 +6,58 @@ import { PLAN_MARKER } from "./plan/render-markdown.js";
 /** GitHub's limit on a comment body. */
 export const MAX_COMMENT_CHARS = 65_536;
 
-export interface PullRequestTarget {
+export interface RepositoryTarget {
   octokit: Octokit;
   owner: string;
   repo: string;
+}
+
+export interface PullRequestTarget extends RepositoryTarget {
   pr: number;
 }
 
+/** The parts of the event at GITHUB_EVENT_PATH mk reads. */
+export interface GitHubEvent {
+  pull_request?: { number?: number; head?: { sha?: string } };
+  issue?: { number?: number };
+  number?: number;
+}
+
 /**
- * The pull request to comment on, from the environment GitHub Actions sets:
- * GITHUB_TOKEN, GITHUB_REPOSITORY (owner/name), GITHUB_API_URL (GitHub
- * Enterprise), and the number from GITHUB_EVENT_PATH unless `pr` is given.
+ * The repository to talk to, from the environment GitHub Actions sets:
+ * GITHUB_TOKEN, GITHUB_REPOSITORY (owner/name) and GITHUB_API_URL (GitHub
+ * Enterprise).
  */
-export async function pullRequestTarget(env: NodeJS.ProcessEnv, pr?: number): Promise<PullRequestTarget> {
+export async function repositoryTarget(env: NodeJS.ProcessEnv): Promise<RepositoryTarget> {
   const token = env["GITHUB_TOKEN"];
   if (!token) throw new MkError("MK081", "set GITHUB_TOKEN (in a workflow: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})");
   const [owner, repo] = (env["GITHUB_REPOSITORY"] ?? "").split("/");
   if (!owner || !repo) throw new MkError("MK081", "set GITHUB_REPOSITORY to owner/name (GitHub Actions sets it)");
-  const number = pr ?? (await eventPullRequest(env["GITHUB_EVENT_PATH"]));
-  if (!number) throw new MkError("MK081", "no pull request: pass --pr N, or run in a pull_request workflow (GITHUB_EVENT_PATH)");
-  // Loaded here, not at start-up: mk plan without --github-comment never needs it.
+  // Loaded here, not at start-up: mk plan without --github-comment or --github-check never needs it.
   const { Octokit: Client } = await import("@octokit/rest");
   const octokit = new Client({ auth: token, baseUrl: env["GITHUB_API_URL"] ?? "https://api.github.com", userAgent: "mk-campaigns", log: quiet });
-  return { octokit, owner, repo, pr: number };
+  return { octokit, owner, repo };
+}
+
+/** The pull request to comment on: the repository, and the number from GITHUB_EVENT_PATH unless `pr` is given. */
+export async function pullRequestTarget(env: NodeJS.ProcessEnv, pr?: number): Promise<PullRequestTarget> {
+  const target = await repositoryTarget(env);
+  const number = pr ?? eventNumber(await readEvent(env["GITHUB_EVENT_PATH"]));
+  if (!number) throw new MkError("MK081", "no pull request: pass --pr N, or run in a pull_request workflow (GITHUB_EVENT_PATH)");
+  return { ...target, pr: number };
+}
+
+function eventNumber(event: GitHubEvent | undefined): number | undefined {
+  return event?.pull_request?.number ?? event?.issue?.number ?? event?.number;
 }
 
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-async function eventPullRequest(file: string | undefined): Promise<number | undefined> {
+/** The workflow's event, or undefined without one (or when it cannot be read: the caller says what is missing). */
+export async function readEvent(file: string | undefined): Promise<GitHubEvent | undefined> {
   if (!file) return undefined;
   try {
-    const event = JSON.parse(await readFile(file, "utf8")) as { pull_request?: { number?: number }; issue?: { number?: number }; number?: number };
-    return event.pull_request?.number ?? event.issue?.number ?? event.number;
+    return JSON.parse(await readFile(file, "utf8")) as GitHubEvent;
   } catch {
     return undefined;
   }
@@ -45,9 +65,14 @@ async function eventPullRequest(file: string | undefined): Promise<number | unde
 
 /** A body GitHub accepts: over the limit, cut at a line with a note pointing to the job summary. */
 export function fitComment(body: string): string {
-  if (body.length <= MAX_COMMENT_CHARS) return body;
-  const note = "\n\n…\n\n> The plan is too long for a comment; the whole plan is in the workflow run's job summary.\n";
-  const cut = body.lastIndexOf("\n", MAX_COMMENT_CHARS - note.length - 20);
+  return fitMarkdown(body, MAX_COMMENT_CHARS, "a comment");
+}
+
+/** Markdown cut to `limit` characters at a line, saying it is too long for `where` (a comment, a check run's output). */
+export function fitMarkdown(body: string, limit: number, where: string): string {
+  if (body.length <= limit) return body;
+  const note = `\n\n…\n\n> The plan is too long for ${where}; the whole plan is in the workflow run's job summary.\n`;
+  const cut = body.lastIndexOf("\n", limit - note.length - 20);
   const head = body.slice(0, cut);
   // Close a code block or details section left open by the cut.
   const fences = (head.match(/^```/gm) ?? []).length;
@@ -73,11 +98,20 @@ export async function upsertPlanComment(target: PullRequestTarget, body: string)
     const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: pr, body: text });
     return { action: "created", url: data.html_url };
   } catch (error) {
-    throw githubError(error, `${owner}/${repo}#${pr}`);
+    const where = `${owner}/${repo}#${pr}`;
+    throw githubError(error, where, {
+      403: `GitHub refused to comment on ${where} (403): the token needs pull-requests: write (a pull request from a fork gets a read-only token)`,
+      404: `GitHub has no pull request ${where} the token can see (404): check GITHUB_REPOSITORY, the number, and the token's access`,
+    });
   }
 }
 
-function githubError(error: unknown, where: string): Error {
+/**
+ * A failed GitHub request as an MK082 error that says what to do: the
+ * rate limit, a refused or unknown token, and `refused`'s messages for a
+ * 403 (what to grant) and a 404, which depend on what was asked.
+ */
+export function githubError(error: unknown, where: string, refused: { 403: string; 404: string }): Error {
   const status = (error as { status?: number }).status;
   const headers = (error as { response?: { headers?: Record<string, string | undefined> } }).response?.headers ?? {};
   if ((status === 403 || status === 429) && (headers["x-ratelimit-remaining"] === "0" || status === 429)) {
@@ -85,8 +119,8 @@ function githubError(error: unknown, where: string): Error {
     const when = Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : "";
     return new MkError("MK082", `GitHub's rate limit is used up${when}; run the job again later`);
   }
-  if (status === 403) return new MkError("MK082", `GitHub refused to comment on ${where} (403): the token needs pull-requests: write (a pull request from a fork gets a read-only token)`);
-  if (status === 404) return new MkError("MK082", `GitHub has no pull request ${where} the token can see (404): check GITHUB_REPOSITORY, the number, and the token's access`);
+  if (status === 403) return new MkError("MK082", refused[403]);
+  if (status === 404) return new MkError("MK082", refused[404]);
   if (status === 401) return new MkError("MK082", "GitHub refused GITHUB_TOKEN (401): it is wrong or expired");
   if (status !== undefined) return new MkError("MK082", `GitHub answered ${status} for ${where}: ${(error as Error).message}`);
   return new MkError("MK082", `cannot reach GitHub for ${where}: ${(error as Error).message}`);

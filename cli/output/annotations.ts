@@ -9,10 +9,14 @@ import type { Problem } from "../problems.js";
  */
 export function githubAnnotations(problems: readonly Problem[], root: string, workspace: string): string[] {
   return problems.map((p) => {
-    const file = path.relative(workspace, path.join(root, p.file)).split(path.sep).join("/");
-    const properties = `file=${property(file)},line=${p.line},col=${p.col},title=${property(`${p.code}`)}`;
+    const properties = `file=${property(workspacePath(p.file, root, workspace))},line=${p.line},col=${p.col},title=${property(`${p.code}`)}`;
     return `::${p.severity === "error" ? "error" : "warning"} ${properties}::${data(p.message)}`;
   });
+}
+
+/** A problem's file (relative to the campaigns repository's root) as GitHub wants it: relative to the checkout, with forward slashes. */
+export function workspacePath(file: string, root: string, workspace: string): string {
+  return path.relative(workspace, path.join(root, file)).split(path.sep).join("/");
 }
 
 /** Escaping GitHub's runner applies to a command's message. */

@@ -8,6 +8,7 @@ import { SCAFFOLD_DIR } from "../../cli/init/scaffold.js";
 import { REPO_ROOT } from "../helpers/run-mk.js";
 
 interface Step {
+  if?: string;
   run?: string;
   uses?: string;
   env?: Record<string, string>;
@@ -63,12 +64,24 @@ describe("GitHub workflows", { timeout: 180_000 }, () => {
     test(`${where} plan workflow: validate for everyone, plan and comment only for same-repository pull requests`, () => {
       const plan = load(dir, "mk-plan.yml");
       assert.deepEqual(plan.permissions, { contents: "read" });
-      assert.equal(plan.jobs["validate"]?.permissions, undefined, "validate gets only the workflow's read permission");
       const job = plan.jobs["plan"]!;
       assert.equal(job.needs, "validate");
       assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository");
-      assert.deepEqual(job.permissions, { contents: "read", "pull-requests": "write" });
       assert.ok(job.steps.some((step) => step.run?.includes("mk plan --env") && step.run.includes("--github-comment")));
+      if (dir === SCAFFOLD_WORKFLOWS) {
+        assert.equal(plan.jobs["validate"]?.permissions, undefined, "validate gets only the workflow's read permission");
+        assert.deepEqual(job.permissions, { contents: "read", "pull-requests": "write" });
+      } else {
+        // The check runs "mk" and "mk plan": a same-repository pull request's validate posts one, a fork's (read-only token) does not try.
+        const validate = plan.jobs["validate"]!;
+        assert.deepEqual(validate.permissions, { contents: "read", checks: "write" });
+        assert.deepEqual(job.permissions, { contents: "read", "pull-requests": "write", checks: "write" });
+        assert.ok(job.steps.some((step) => step.run?.includes("mk plan --env") && step.run.includes("--github-check")));
+        const checked = validate.steps.find((step) => step.run === "npx mk validate --github-check");
+        const plain = validate.steps.find((step) => step.run === "npx mk validate");
+        assert.deepEqual([checked?.if, plain?.if], ["github.event.pull_request.head.repo.full_name == github.repository", "github.event.pull_request.head.repo.full_name != github.repository"]);
+        assert.equal(checked?.env?.["GITHUB_TOKEN"], "${{ github.token }}");
+      }
     });
 
     test(`${where} plan job holds only the plan-scoped token, fetches the base branch before planning, and passes the trusted URL`, () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type pg from "pg";
+import { withTransaction } from "../db/transaction.js";
 import { verifyLinkToken } from "../sending/link-tokens.js";
 import type { SnapshotTracking } from "../sending/snapshot.js";
 import { classify } from "./classify.js";
@@ -43,10 +44,14 @@ export function registerOpenPixel(app: FastifyInstance, deps: { pool: pg.Pool; s
 }
 
 async function recordOpen(deps: { pool: pg.Pool } & AddressLookups, request: FastifyRequest, sendId: string): Promise<void> {
-  const context = (await deps.pool.query<OpenContext>(ENGAGEMENT_SQL.openContext, [sendId])).rows[0];
-  if (!context || context.subscriber_id === null) return;
   const seen = await requestSeen(request, deps);
-  const classification = classify({ ...evidenceOf("open", seen, { secondsAfterSend: context.seconds_after_send ?? undefined }), transactional: context.transactional });
-  const columns = engagementColumns(seen, classification, context.tracking?.ip ?? "truncate", context.country, deps);
-  await deps.pool.query(ENGAGEMENT_SQL.recordOpen, [sendId, OPEN_ROWS_PER_MINUTE, JSON.stringify({ campaign: context.campaign, ...columns.data }), columns.country, columns.ip, columns.actor, columns.reason]);
+  // In turn with the send's clicks (record-click.ts): a burst taken back meanwhile must see this open.
+  await withTransaction(deps.pool, async (client) => {
+    await client.query(ENGAGEMENT_SQL.lockSendEngagement, [sendId]);
+    const context = (await client.query<OpenContext>(ENGAGEMENT_SQL.openContext, [sendId])).rows[0];
+    if (!context || context.subscriber_id === null) return;
+    const classification = classify({ ...evidenceOf("open", seen, { secondsAfterSend: context.seconds_after_send ?? undefined }), transactional: context.transactional });
+    const columns = engagementColumns(seen, classification, context.tracking?.ip ?? "truncate", context.country, deps);
+    await client.query(ENGAGEMENT_SQL.recordOpen, [sendId, OPEN_ROWS_PER_MINUTE, JSON.stringify({ campaign: context.campaign, ...columns.data }), columns.country, columns.ip, columns.actor, columns.reason]);
+  });
 }

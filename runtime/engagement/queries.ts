@@ -35,8 +35,11 @@ export const ENGAGEMENT_SQL = {
     from slot, sends s
     where s.id = $1 and s.subscriber_id is not null
     returning 1`,
-  /** Clicks of one send ($1) are weighed one at a time, each seeing the ones before it (a scanner fetches every link at once). */
-  lockSendClicks: "select pg_advisory_xact_lock(hashtext('mk_send_clicks'), hashtext($1::text))",
+  /**
+   * One send's ($1) opens and clicks are stored one at a time, each seeing the ones before it: a scanner fetches every
+   * link at once, and a burst's reclassification (migration 000025's trigger) must see a person's open stored meanwhile.
+   */
+  lockSendEngagement: "select pg_advisory_xact_lock(hashtext('mk_send_engagement'), hashtext($1::text))",
   /**
    * What a click on link $2 of send $1 is weighed and stored with: the
    * seconds since the send, how many other links of it were clicked in the

@@ -42,7 +42,7 @@ export interface TrackedClick {
 export async function recordClick(pool: pg.Pool, lookups: AddressLookups, request: FastifyRequest, click: TrackedClick): Promise<void> {
   const seen = await requestSeen(request, lookups);
   await withTransaction(pool, async (client) => {
-    await client.query(ENGAGEMENT_SQL.lockSendClicks, [click.sendId]);
+    await client.query(ENGAGEMENT_SQL.lockSendEngagement, [click.sendId]);
     const context = (await client.query<ClickContext>(ENGAGEMENT_SQL.clickContext, [click.sendId, String(click.linkIndex), BURST_SECONDS])).rows[0];
     if (!context) return;
     const classification = classify({

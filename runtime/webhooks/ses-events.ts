@@ -123,6 +123,8 @@ export async function handleSesNotification(pool: pg.Pool, message: SnsMessage, 
       let who: ReportedClassification | undefined;
       let ip: string | null = null;
       if (seen) {
+        // In turn with the send's other opens and clicks (runtime/engagement/queries.ts).
+        if (send) await client.query(ENGAGEMENT_SQL.lockSendEngagement, [send.id]);
         const address = validAddress(seen.ipAddress);
         who = classifyReported({ kind: seen.kind, ip: address, userAgent: seen.userAgent, occurredAt: new Date(occurredAt), sentAt: send?.sent_at ?? undefined, source: "ses" }, networkOf);
         ip = storedAddress(address, (await client.query<{ ip: IpSetting }>(ENGAGEMENT_SQL.trackingIp)).rows[0]?.ip ?? "truncate");

@@ -15,7 +15,7 @@ import { query } from "../helpers/sending.js";
  * loopback (MK_TRUST_PROXY), so X-Forwarded-For says where each request came
  * from, as a load balancer would.
  */
-const RECIPIENTS = 120;
+const RECIPIENTS = 80;
 const APPLE_PROXY = { "user-agent": "Mozilla/5.0", "x-forwarded-for": "17.58.101.7" };
 const DESKTOP_CHROME = {
   "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -50,16 +50,16 @@ after(() => up.stop(), { timeout: 120_000 });
 
 /** Each message's pixel and first tracked link, by variant. */
 async function messages(): Promise<{ variant: string; pixel: string; link: string }[]> {
-  const sends = await query<{ id: string; variant: string }>(up.local.databaseUrl, "select id, variant from sends where campaign = 'welcome' order by id");
-  return Promise.all(
-    sends.map(async (s) => {
-      const html = (await up.api(`/v1/outbox/${s.id}`)).html as string;
-      const pixel = /<img src="([^"]+\/o\/[A-Za-z0-9_-]+)"/.exec(html)?.[1];
-      const link = /href="([^"]+\/c\/[A-Za-z0-9_-]+)"/.exec(html)?.[1];
-      assert.ok(pixel && link, `the message of send ${s.id} carries the pixel and a tracked link`);
-      return { variant: s.variant, pixel, link };
-    }),
+  const sent = await query<{ id: string; variant: string; html: string }>(
+    up.local.databaseUrl,
+    "select s.id, s.variant, o.html from sends s join outbox o on o.send_id = s.id where s.campaign = 'welcome' order by s.id",
   );
+  return sent.map((s) => {
+    const pixel = /<img src="([^"]+\/o\/[A-Za-z0-9_-]+)"/.exec(s.html)?.[1];
+    const link = /href="([^"]+\/c\/[A-Za-z0-9_-]+)"/.exec(s.html)?.[1];
+    assert.ok(pixel && link, `the message of send ${s.id} carries the pixel and a tracked link`);
+    return { variant: s.variant, pixel, link };
+  });
 }
 
 describe("an A/B test decided by people, not by privacy proxies", { timeout: 180_000 }, () => {
@@ -67,7 +67,7 @@ describe("an A/B test decided by people, not by privacy proxies", { timeout: 180
     const all = await messages();
     const a = all.filter((m) => m.variant === "a");
     const b = all.filter((m) => m.variant === "b");
-    assert.ok(a.length >= 40 && b.length >= 40, `both variants have recipients (${a.length}, ${b.length})`);
+    assert.ok(a.length >= 30 && b.length >= 30, `both variants have recipients (${a.length}, ${b.length})`);
     const get = async (url: string, headers: Record<string, string>) => {
       const response = await fetch(url, { headers, redirect: "manual" });
       await response.arrayBuffer();

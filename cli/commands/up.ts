@@ -55,7 +55,17 @@ Exit codes:
       }
     };
     for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => void stop());
-    local = await startLocalRuntime({ dataDir: flags["data-dir"], port: flags.port });
+    try {
+      local = await startLocalRuntime({ dataDir: flags["data-dir"], port: flags.port });
+    } catch (error) {
+      // Ctrl-C reaches the whole process group: initdb or PostgreSQL stopped by it fail the start, which is the stop asked
+      // for (the start has cleaned up after itself), whichever of the two mk up hears first.
+      if (stopRequested || (error instanceof MkError && /stopped by SIG(INT|TERM|HUP)\b/.test(error.message))) {
+        process.stderr.write("\nStopped while starting.\n");
+        process.exit(0);
+      }
+      throw error;
+    }
     if (stopRequested) return stop();
     this.log(`mk runtime ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     this.log(`  URL:    ${local.url}`);

@@ -4,6 +4,11 @@ import type { Project } from "../../schemas/project.js";
 /** What is stored of an open's or click's address (mk.yaml `tracking.ip`), once it was classified and its country found. */
 export type IpSetting = Project["tracking"]["ip"];
 
+/** The text when it is an IPv4 or IPv6 address, else undefined. */
+export function validAddress(text: string | undefined): string | undefined {
+  return text !== undefined && isIP(text) !== 0 ? text : undefined;
+}
+
 /** An IPv4 address as an IPv6 socket reports it (`::ffff:192.0.2.1`). */
 const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
 

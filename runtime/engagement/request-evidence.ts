@@ -1,8 +1,7 @@
-import { isIP } from "node:net";
 import type { FastifyRequest } from "fastify";
 import type { CountryLookup } from "../events/geoip.js";
 import type { Classification, EngagementEvidence } from "./classify.js";
-import { storedAddress, type IpSetting } from "./ip-privacy.js";
+import { storedAddress, validAddress, type IpSetting } from "./ip-privacy.js";
 import type { Network, NetworkLookup } from "./networks.js";
 
 /** Where the pixel and the click routes look an address up: its network (MK_ASN_DB) and its country (MK_GEOIP_DB). */
@@ -30,7 +29,7 @@ export interface RequestSeen {
 }
 
 export async function requestSeen(request: FastifyRequest, lookups: AddressLookups): Promise<RequestSeen> {
-  const ip = isIP(request.ip) === 0 ? undefined : request.ip;
+  const ip = validAddress(request.ip);
   const networks = await lookups.networks();
   const userAgent = request.headers["user-agent"];
   return { method: request.method === "HEAD" ? "HEAD" : "GET", userAgent: userAgent === "" ? undefined : userAgent, ip, network: ip === undefined ? undefined : networks?.(ip) };

@@ -1,8 +1,7 @@
-import { isIP } from "node:net";
 import type pg from "pg";
 import { z } from "zod";
 import { withTransaction } from "../db/transaction.js";
-import { storedAddress, type IpSetting } from "../engagement/ip-privacy.js";
+import { storedAddress, validAddress, type IpSetting } from "../engagement/ip-privacy.js";
 import { ENGAGEMENT_SQL } from "../engagement/queries.js";
 import type { NetworkLookup } from "../engagement/networks.js";
 import { classifyReported, type ReportedClassification } from "../engagement/reported.js";
@@ -58,7 +57,6 @@ const SQL = {
     insert into events (idempotency_key, subscriber_id, name, occurred_at, send_id, data, campaign, variant, country, actor, actor_reason, ip)
     select $1, sub.id, $3, $4, s.id, $6, s.campaign, s.variant, sub.country, $7, $8, $9::inet
     from subscribers sub left join sends s on s.id = $5 where sub.id = $2`,
-  /** What the project keeps of an open's or click's address (mk.yaml tracking.ip); truncate when it says nothing. */
 } as const;
 
 export interface SesOutcome {
@@ -125,6 +123,7 @@ export async function handleSesNotification(pool: pg.Pool, message: SnsMessage, 
       if (seen) {
         // In turn with the send's other opens and clicks (runtime/engagement/queries.ts).
         if (send) await client.query(ENGAGEMENT_SQL.lockSendEngagement, [send.id]);
+        // The column is inet: anything but an address would fail the whole notification.
         const address = validAddress(seen.ipAddress);
         who = classifyReported({ kind: seen.kind, ip: address, userAgent: seen.userAgent, occurredAt: new Date(occurredAt), sentAt: send?.sent_at ?? undefined, source: "ses" }, networkOf);
         ip = storedAddress(address, (await client.query<{ ip: IpSetting }>(ENGAGEMENT_SQL.trackingIp)).rows[0]?.ip ?? "truncate");
@@ -147,11 +146,6 @@ function engagementOf(type: string, ses: SesRecord): { kind: "open" | "click"; i
 function validTime(text: string | undefined): string | undefined {
   const ms = text === undefined ? Number.NaN : Date.parse(text);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
-}
-
-/** The address when it is one (the column is inet: anything else would fail the whole notification). */
-function validAddress(text: string | undefined): string | undefined {
-  return text !== undefined && isIP(text) !== 0 ? text : undefined;
 }
 
 function parseJson(text: string): unknown {
